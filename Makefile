@@ -1,0 +1,54 @@
+# KneeTrack developer commands. `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+BIN := .venv/bin
+
+help: ## List every command
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	@$(PYTHON) -m venv .tools
+	@.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+sync: $(UV) ## Install the locked dependencies into .venv (done by every command below)
+	@$(UV) sync --frozen --quiet
+
+run: sync ## Start the API on the embedded SQLite database: http://127.0.0.1:8000/docs
+	$(BIN)/kneetrack serve
+
+demo: sync ## Load the demo data set (a clinician and three patients, 12 weeks)
+	$(BIN)/kneetrack demo
+
+test: sync ## Run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: sync ## Lint with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check app
+
+types: sync ## Type-check with mypy (strict)
+	$(BIN)/mypy
+
+migrations-check: sync ## Migrate an empty SQLite database to head and check models match
+	@tmp=$$(mktemp -d); \
+	  DATABASE_URL=sqlite:///$$tmp/check.db $(BIN)/alembic upgrade head >/dev/null 2>&1 && \
+	  DATABASE_URL=sqlite:///$$tmp/check.db $(BIN)/alembic check; \
+	  rc=$$?; rm -rf $$tmp; exit $$rc
+
+migration: sync ## Autogenerate a migration: make migration m="what changed"
+	@tmp=$$(mktemp -d); \
+	  DATABASE_URL=sqlite:///$$tmp/m.db $(BIN)/alembic upgrade head >/dev/null && \
+	  DATABASE_URL=sqlite:///$$tmp/m.db $(BIN)/alembic revision --autogenerate -m "$(m)"; \
+	  rm -rf $$tmp
+
+fmt: sync ## Format and autofix
+	$(BIN)/ruff format app
+	$(BIN)/ruff check --fix .
+
+check: lint types migrations-check test ## Lint, types, migrations check and tests (what CI runs)
+
+.PHONY: help sync run demo test lint types migrations-check migration fmt check

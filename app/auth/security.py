@@ -1,0 +1,89 @@
+"""Password hashing (Argon2id via argon2-cffi), JWT access tokens (PyJWT) and opaque secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from app.config import get_settings
+
+JWT_ALGORITHM = "HS256"
+ACCESS_TOKEN_TYPE = "access"
+
+
+@lru_cache
+def password_hasher() -> PasswordHasher:
+    s = get_settings()
+    return PasswordHasher(time_cost=s.password_time_cost, memory_cost=s.password_memory_kib)
+
+
+def hash_password(password: str) -> str:
+    return password_hasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return password_hasher().verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# A fixed hash to verify against when the account does not exist, so that a failed sign-in
+# takes the same time whether or not the email is known.
+@lru_cache
+def dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def create_access_token(
+    *, user_id: uuid.UUID, role: str, family_id: uuid.UUID, now: dt.datetime
+) -> tuple[str, int]:
+    s = get_settings()
+    ttl = s.access_token_minutes * 60
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "sid": str(family_id),
+        "typ": ACCESS_TOKEN_TYPE,
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + ttl,
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, s.secret_key, algorithm=JWT_ALGORITHM), ttl
+
+
+def decode_access_token(token: str) -> dict[str, Any] | None:
+    """The token's claims, or None when it is malformed, forged, of another type or expired.
+    Only HS256 is accepted, so `alg: none` and algorithm confusion are refused."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            get_settings().secret_key,
+            algorithms=[JWT_ALGORITHM],
+            options={"require": ["exp", "iat", "sub", "sid", "typ"]},
+        )
+    except jwt.PyJWTError:
+        return None
+    if claims.get("typ") != ACCESS_TOKEN_TYPE:
+        return None
+    return claims
+
+
+def new_secret(prefix: str, nbytes: int = 32) -> str:
+    return f"{prefix}{secrets.token_urlsafe(nbytes)}"
+
+
+def keyed_hash(secret: str) -> str:
+    """HMAC-SHA256 of a high-entropy secret under the server key: a stolen table alone
+    cannot be used to sign in, and lookup stays an index hit."""
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,109 @@
+"""Accounts and sign-in sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from app.auth.models import RefreshToken, User
+from app.auth.schemas import TokenOut
+from app.auth.security import (
+    create_access_token,
+    dummy_hash,
+    hash_password,
+    keyed_hash,
+    new_secret,
+    verify_password,
+)
+from app.config import get_settings
+from app.errors import Conflict, Unauthorized
+
+REFRESH_PREFIX = "ktr_"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(
+    session: Session, *, email: str, password: str, role: str, display_name: str
+) -> User:
+    user = User(
+        email=normalise_email(email),
+        password_hash=hash_password(password),
+        role=role,
+        display_name=display_name.strip(),
+    )
+    session.add(user)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("An account with this email already exists") from exc
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User:
+    user = session.scalars(select(User).where(col(User.email) == normalise_email(email))).first()
+    if user is None:
+        verify_password(dummy_hash(), password)
+        raise Unauthorized("Incorrect email or password")
+    if not verify_password(user.password_hash, password):
+        raise Unauthorized("Incorrect email or password")
+    return user
+
+
+def _issue(session: Session, user: User, family_id: uuid.UUID, now: dt.datetime) -> TokenOut:
+    refresh = new_secret(REFRESH_PREFIX)
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=keyed_hash(refresh),
+            created_at=now,
+            expires_at=now + dt.timedelta(days=get_settings().refresh_token_days),
+        )
+    )
+    access, ttl = create_access_token(user_id=user.id, role=user.role, family_id=family_id, now=now)
+    return TokenOut(access_token=access, refresh_token=refresh, expires_in=ttl)
+
+
+def sign_in(session: Session, *, user: User, now: dt.datetime) -> TokenOut:
+    return _issue(session, user, uuid.uuid4(), now)
+
+
+def revoke_family(session: Session, family_id: uuid.UUID, now: dt.datetime) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def refresh(session: Session, *, token: str, now: dt.datetime) -> TokenOut:
+    row = (
+        session.execute(
+            select(RefreshToken)
+            .where(col(RefreshToken.token_hash) == keyed_hash(token))
+            .with_for_update()
+        )
+        .scalars()
+        .first()
+    )
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise Unauthorized("Invalid refresh token")
+    if row.used_at is not None:
+        # Reuse of a rotated token: someone holds a copy. Revoke the whole sign-in.
+        revoke_family(session, row.family_id, now)
+        raise Unauthorized(
+            "Refresh token reuse detected; this sign-in was revoked", keep_changes=True
+        )
+    row.used_at = now
+    user = session.get(User, row.user_id)
+    if user is None:
+        raise Unauthorized("Invalid refresh token")
+    return _issue(session, user, row.family_id, now)

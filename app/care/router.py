@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from app.auth.dependencies import ClinicianActor, CurrentActor, PatientActor
+from app.care import service
+from app.care.access import OwnedPatient, ReadablePatient
+from app.care.schemas import (
+    CareTeamList,
+    CareTeamMemberOut,
+    GrantIn,
+    InvitationOut,
+    PanelOut,
+    PatientDeleteIn,
+    PatientOut,
+    PatientPatch,
+)
+from app.clock import Now
+from app.db import SessionDep
+from app.openapi import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+
+
+@router.get("/patients/{pid}", tags=["patients"], summary="Read a patient's profile")
+def get_patient(patient: ReadablePatient, actor: CurrentActor, session: SessionDep) -> PatientOut:
+    return service.get_profile(session, actor, patient)
+
+
+@router.patch("/patients/{pid}", tags=["patients"], summary="Update your profile")
+def patch_patient(
+    body: PatientPatch, patient: OwnedPatient, session: SessionDep, now: Now
+) -> PatientOut:
+    return service.update_profile(session, patient, body, now)
+
+
+@router.delete(
+    "/patients/{pid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["patients"],
+    summary="Erase your account and all of your health data",
+)
+def delete_patient(body: PatientDeleteIn, patient: OwnedPatient, session: SessionDep) -> Response:
+    service.erase_patient(session, patient, body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/invitations",
+    status_code=status.HTTP_201_CREATED,
+    tags=["care-team"],
+    summary="Create an invitation code for a patient to join your care",
+)
+def create_invitation(actor: ClinicianActor, session: SessionDep, now: Now) -> InvitationOut:
+    inv = service.create_invitation(session, actor, now)
+    return InvitationOut(code=inv.code, clinician_id=inv.clinician_id, expires_at=inv.expires_at)
+
+
+@router.post(
+    "/invitations/{code}/accept",
+    tags=["care-team"],
+    summary="Accept an invitation: the clinician joins your care team",
+)
+def accept_invitation(
+    code: str, actor: PatientActor, session: SessionDep, now: Now
+) -> CareTeamMemberOut:
+    return service.accept_invitation(session, actor, code, now)
+
+
+@router.get("/patients/{pid}/care-team", tags=["care-team"], summary="List the care team")
+def list_care_team(patient: ReadablePatient, session: SessionDep) -> CareTeamList:
+    return CareTeamList(items=service.list_care_team(session, patient))
+
+
+@router.post(
+    "/patients/{pid}/care-team",
+    status_code=status.HTTP_201_CREATED,
+    tags=["care-team"],
+    summary="Grant a clinician access to your record",
+)
+def grant_access(
+    body: GrantIn, patient: OwnedPatient, session: SessionDep, now: Now
+) -> CareTeamMemberOut:
+    return service.grant(session, patient, body, now)
+
+
+@router.delete(
+    "/patients/{pid}/care-team/{clinician_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["care-team"],
+    summary="Revoke a clinician's access (the patient, or the clinician leaving)",
+)
+def revoke_access(
+    clinician_id: uuid.UUID,
+    patient: ReadablePatient,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+) -> Response:
+    actor.require_scope("write")
+    service.revoke(session, actor, patient, clinician_id, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/clinicians/me/patients", tags=["clinicians"], summary="The clinician's panel of patients"
+)
+def clinician_panel(actor: ClinicianActor, session: SessionDep) -> PanelOut:
+    return PanelOut(items=service.panel(session, actor))

@@ -1,0 +1,220 @@
+"""Patients, care teams and invitations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+
+from sqlalchemy import delete, func, select
+from sqlmodel import Session, col
+
+from app.auth import service as auth_service
+from app.auth.dependencies import Actor
+from app.auth.models import User
+from app.auth.schemas import RegisterIn
+from app.auth.security import verify_password
+from app.care.access import readable_patients_clause
+from app.care.models import CareTeamMember, Invitation, Patient
+from app.care.schemas import CareTeamMemberOut, GrantIn, PanelItem, PatientOut, PatientPatch
+from app.config import get_settings
+from app.errors import Forbidden, NotFound, Unauthorized
+
+# Codes avoid look-alike characters (0/O, 1/I/L) since they are read out or typed by hand.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10
+
+
+def patient_out(patient: Patient, user: User, *, with_email: bool) -> PatientOut:
+    return PatientOut(
+        id=patient.id,
+        display_name=user.display_name,
+        email=user.email if with_email else None,
+        timezone=patient.timezone,
+        birth_year=patient.birth_year,
+        sex=patient.sex,
+        index_knee=patient.index_knee,
+        created_at=patient.created_at,
+    )
+
+
+def register_patient(session: Session, body: RegisterIn) -> PatientOut:
+    user = auth_service.create_user(
+        session,
+        email=body.email,
+        password=body.password,
+        role="patient",
+        display_name=body.display_name,
+    )
+    patient = Patient(
+        id=user.id,
+        timezone=body.timezone,
+        birth_year=body.birth_year,
+        sex=body.sex,
+        index_knee=body.index_knee,
+    )
+    session.add(patient)
+    session.flush()
+    return patient_out(patient, user, with_email=True)
+
+
+def get_profile(session: Session, actor: Actor, patient: Patient) -> PatientOut:
+    user = session.get_one(User, patient.id)
+    return patient_out(patient, user, with_email=actor.user_id == patient.id)
+
+
+def update_profile(
+    session: Session, patient: Patient, body: PatientPatch, now: dt.datetime
+) -> PatientOut:
+    user = session.get_one(User, patient.id)
+    data = body.model_dump(exclude_unset=True)
+    if "display_name" in data:
+        user.display_name = data.pop("display_name").strip()
+        user.updated_at = now
+    for key, value in data.items():
+        setattr(patient, key, value)
+    patient.updated_at = now
+    session.add_all([user, patient])
+    session.flush()
+    return patient_out(patient, user, with_email=True)
+
+
+def lock_patient(session: Session, patient_id: uuid.UUID) -> None:
+    """Serialise writers of one patient's record, so that versions, ETags and the order of
+    changes are decided one writer at a time. (SQLite: every write transaction is already
+    BEGIN IMMEDIATE.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(col(Patient.id)).where(col(Patient.id) == patient_id).with_for_update()
+        )
+
+
+def erase_patient(session: Session, patient: Patient, password: str) -> None:
+    user = session.get_one(User, patient.id)
+    if not verify_password(user.password_hash, password):
+        raise Unauthorized("Password incorrect", headers={})
+    # Every patient-data table references patients.id ON DELETE CASCADE; deleting the user
+    # cascades to the profile and from there to every row of health data.
+    session.execute(delete(User).where(col(User.id) == user.id))
+    session.expunge_all()
+
+
+def create_invitation(session: Session, actor: Actor, now: dt.datetime) -> Invitation:
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    inv = Invitation(
+        code=code,
+        clinician_id=actor.user_id,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=get_settings().invitation_days),
+    )
+    session.add(inv)
+    session.flush()
+    return inv
+
+
+def _join(
+    session: Session, patient_id: uuid.UUID, clinician_id: uuid.UUID, via: str, now: dt.datetime
+) -> CareTeamMember:
+    member = session.get(CareTeamMember, (patient_id, clinician_id))
+    if member is None:
+        member = CareTeamMember(
+            patient_id=patient_id, clinician_id=clinician_id, granted_via=via, granted_at=now
+        )
+    elif member.revoked_at is not None:
+        member.revoked_at, member.revoked_by = None, None
+        member.granted_via, member.granted_at = via, now
+    session.add(member)
+    session.flush()
+    return member
+
+
+def accept_invitation(
+    session: Session, actor: Actor, code: str, now: dt.datetime
+) -> CareTeamMemberOut:
+    inv = session.get(Invitation, code.strip().upper())
+    if inv is None or inv.accepted_at is not None or inv.expires_at <= now:
+        raise NotFound("No such open invitation")
+    inv.accepted_by, inv.accepted_at = actor.user_id, now
+    session.add(inv)
+    member = _join(session, actor.user_id, inv.clinician_id, "invitation", now)
+    return _member_out(session, member)
+
+
+def _member_out(session: Session, member: CareTeamMember) -> CareTeamMemberOut:
+    name = session.scalar(select(col(User.display_name)).where(col(User.id) == member.clinician_id))
+    return CareTeamMemberOut(
+        clinician_id=member.clinician_id,
+        display_name=name or "",
+        granted_via=member.granted_via,
+        granted_at=member.granted_at,
+    )
+
+
+def grant(session: Session, patient: Patient, body: GrantIn, now: dt.datetime) -> CareTeamMemberOut:
+    q = select(User).where(col(User.role) == "clinician")
+    if body.clinician_id is not None:
+        q = q.where(col(User.id) == body.clinician_id)
+    else:
+        q = q.where(col(User.email) == auth_service.normalise_email(str(body.clinician_email)))
+    clinician = session.scalars(q).first()
+    if clinician is None:
+        raise NotFound("No such clinician")
+    return _member_out(session, _join(session, patient.id, clinician.id, "grant", now))
+
+
+def list_care_team(session: Session, patient: Patient) -> list[CareTeamMemberOut]:
+    rows = session.execute(
+        select(CareTeamMember, col(User.display_name))
+        .join(User, col(User.id) == col(CareTeamMember.clinician_id))
+        .where(
+            col(CareTeamMember.patient_id) == patient.id, col(CareTeamMember.revoked_at).is_(None)
+        )
+        .order_by(col(CareTeamMember.granted_at))
+    ).all()
+    return [
+        CareTeamMemberOut(
+            clinician_id=m.clinician_id,
+            display_name=name,
+            granted_via=m.granted_via,
+            granted_at=m.granted_at,
+        )
+        for m, name in rows
+    ]
+
+
+def revoke(
+    session: Session, actor: Actor, patient: Patient, clinician_id: uuid.UUID, now: dt.datetime
+) -> None:
+    if actor.is_clinician and actor.user_id != clinician_id:
+        raise Forbidden("A clinician may only remove themself from a care team")
+    if not actor.is_patient and not actor.is_clinician:
+        raise Forbidden()
+    member = session.get(CareTeamMember, (patient.id, clinician_id))
+    if member is None or member.revoked_at is not None:
+        raise NotFound("This clinician is not on the care team")
+    member.revoked_at, member.revoked_by = now, actor.user_id
+    session.add(member)
+    session.flush()
+
+
+def panel(session: Session, actor: Actor) -> list[PanelItem]:
+    from app.diary.models import SymptomEntry
+
+    last = (
+        select(func.max(col(SymptomEntry.entry_date)))
+        .where(
+            col(SymptomEntry.patient_id) == col(Patient.id), col(SymptomEntry.deleted_at).is_(None)
+        )
+        .correlate(Patient)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(col(Patient.id), col(User.display_name), last.label("last_entry_date"))
+        .join(User, col(User.id) == col(Patient.id))
+        .where(readable_patients_clause(actor))
+        .order_by(col(User.display_name), col(Patient.id))
+    ).all()
+    return [
+        PanelItem(patient_id=r.id, display_name=r.display_name, last_entry_date=r.last_entry_date)
+        for r in rows
+    ]

@@ -1,0 +1,109 @@
+"""The `kneetrack` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+cli = typer.Typer(
+    help="KneeTrack: knee osteoarthritis tracking API.", no_args_is_help=True, add_completion=False
+)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes")] = False,
+) -> None:
+    """Start the API (with SQLite, the schema is created or upgraded first)."""
+    import uvicorn
+
+    from app.config import get_settings
+
+    s = get_settings()
+    if s.is_sqlite:
+        from app.migrate import upgrade_to_head
+
+        upgrade_to_head()
+    uvicorn.run(
+        "app.main:app",
+        host=host or s.host,
+        port=port or s.port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        server_header=False,
+        log_config=None,
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest migration."""
+    from app.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    typer.echo("database at head")
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="The admin's email")],
+    password: Annotated[
+        str, typer.Option(help="At least 10 characters", prompt=True, hide_input=True)
+    ],
+    display_name: Annotated[str, typer.Option(help="Name shown in the audit log")] = "Admin",
+) -> None:
+    """Create an administrator account (the first admin comes from here)."""
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from app.auth.schemas import ClinicianIn
+    from app.auth.service import create_user
+    from app.db import get_engine
+    from app.errors import AppError
+
+    try:
+        body = ClinicianIn(email=email, password=password, display_name=display_name)
+    except ValidationError as exc:
+        for e in exc.errors():
+            typer.echo(f"{'.'.join(map(str, e['loc']))}: {e['msg']}", err=True)
+        raise typer.Exit(2) from None
+    with Session(get_engine()) as session:
+        try:
+            user = create_user(
+                session,
+                email=body.email,
+                password=body.password,
+                role="admin",
+                display_name=body.display_name,
+            )
+        except AppError as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+        typer.echo(f"admin created: {user.id}")
+
+
+@cli.command()
+def demo(
+    password: Annotated[
+        str, typer.Option(help="Password for every demo account")
+    ] = "kneetrack-demo",
+) -> None:
+    """Load a demo data set: a clinician and a few patients with 12 weeks of data."""
+    from app.demo import load_demo
+
+    for line in load_demo(password=password):
+        typer.echo(line)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

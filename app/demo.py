@@ -1,0 +1,165 @@
+"""`kneetrack demo`: a small, deterministic data set for trying the API and the dashboard.
+
+A clinician and three patients over the 12 weeks up to today (in each patient's time zone):
+one improving on a backward-walking programme (with one fall), one in a flare, one who has
+stopped logging."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.auth.models import User
+from app.auth.service import create_user
+from app.care.models import CareTeamMember, Patient
+from app.db import get_engine, utcnow
+from app.diary.models import ExerciseSession, SymptomEntry
+
+CLINICIAN_EMAIL = "clinician@demo.kneetrack.dev"
+DAYS = 84
+
+
+def _clamp(v: float, lo: int, hi: int) -> int:
+    return max(lo, min(hi, round(v)))
+
+
+def _patient(
+    session: Session, *, email: str, name: str, tz: str, knee: str, password: str
+) -> Patient:
+    user = create_user(session, email=email, password=password, role="patient", display_name=name)
+    patient = Patient(id=user.id, timezone=tz, index_knee=knee, birth_year=1958, sex="female")
+    session.add(patient)
+    session.flush()
+    return patient
+
+
+def _entries(
+    session: Session,
+    patient: Patient,
+    today: dt.date,
+    rng: random.Random,
+    *,
+    pain_start: float,
+    pain_end: float,
+    last_day_offset: int = 0,
+    flare_days: int = 0,
+) -> None:
+    now = utcnow()
+    for i in range(DAYS - 1, last_day_offset - 1, -1):
+        day = today - dt.timedelta(days=i)
+        frac = (DAYS - 1 - i) / (DAYS - 1)
+        pain = pain_start + (pain_end - pain_start) * frac + rng.gauss(0, 0.7)
+        if flare_days and i < flare_days:
+            pain += 4
+        other = pain - 2 + rng.gauss(0, 0.5)
+        flex = 105 + 15 * frac + rng.gauss(0, 3)
+        session.add(
+            SymptomEntry(
+                patient_id=patient.id,
+                entry_date=day,
+                version=1,
+                left_pain=_clamp(pain, 0, 10),
+                left_stiffness=_clamp(pain - 1, 0, 10),
+                left_swelling=_clamp(pain / 3, 0, 3),
+                left_warmth=False,
+                left_giving_way=rng.random() < 0.05,
+                left_flexion=_clamp(flex, 0, 170),
+                left_extension=_clamp(8 - 5 * frac, -20, 60),
+                left_rom_method="smartphone_app",
+                right_pain=_clamp(other, 0, 10),
+                right_stiffness=_clamp(other - 1, 0, 10),
+                right_swelling=0,
+                morning_stiffness_minutes=_clamp(35 - 20 * frac + rng.gauss(0, 5), 0, 1440),
+                flare=bool(flare_days and i < flare_days),
+                recorded_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+def _sessions(
+    session: Session,
+    patient: Patient,
+    today: dt.date,
+    rng: random.Random,
+    *,
+    weekdays: tuple[int, ...],
+    fall_on: int | None = None,
+) -> None:
+    now = utcnow()
+    tz = ZoneInfo(patient.timezone)
+    for i in range(DAYS - 1, -1, -1):
+        day = today - dt.timedelta(days=i)
+        if day.weekday() not in weekdays:
+            continue
+        start = dt.datetime.combine(day, dt.time(10, 0), tzinfo=tz)
+        offset = start.utcoffset() or dt.timedelta(0)
+        session.add(
+            ExerciseSession(
+                patient_id=patient.id,
+                id=uuid.uuid4(),
+                version=1,
+                activity="backward_walking",
+                started_at=start.astimezone(dt.UTC),
+                utc_offset_minutes=int(offset.total_seconds() // 60),
+                local_date=day,
+                duration_minutes=rng.choice((12, 15, 15, 20)),
+                distance_m=rng.choice((300, 400, 500)),
+                rpe=3,
+                pain_before=4,
+                pain_after=3,
+                setting="indoor",
+                supervised=True,
+                falls=1 if i == fall_on else 0,
+                near_falls=1 if i == 30 else 0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
+    with Session(get_engine()) as session:
+        if session.scalars(select(User).where(col(User.email) == CLINICIAN_EMAIL)).first():
+            yield "demo data already loaded"
+            return
+        rng = random.Random(20260301)
+        clinician = create_user(
+            session,
+            email=CLINICIAN_EMAIL,
+            password=password,
+            role="clinician",
+            display_name="Dr Demo Clinician",
+        )
+        people = [
+            ("maria@demo.kneetrack.dev", "Maria Improving", "Europe/Madrid", "left"),
+            ("john@demo.kneetrack.dev", "John Flaring", "America/New_York", "left"),
+            ("aiko@demo.kneetrack.dev", "Aiko Quiet", "Asia/Tokyo", "left"),
+        ]
+        patients = [
+            _patient(session, email=e, name=n, tz=tz, knee=k, password=password)
+            for e, n, tz, k in people
+        ]
+        for p in patients:
+            session.add(
+                CareTeamMember(patient_id=p.id, clinician_id=clinician.id, granted_via="invitation")
+            )
+        now = utcnow()
+        maria, john, aiko = patients
+        t = {p.id: now.astimezone(ZoneInfo(p.timezone)).date() for p in patients}
+        _entries(session, maria, t[maria.id], rng, pain_start=6.5, pain_end=3)
+        _sessions(session, maria, t[maria.id], rng, weekdays=(0, 2, 4, 5), fall_on=20)
+        _entries(session, john, t[john.id], rng, pain_start=5, pain_end=5, flare_days=4)
+        _sessions(session, john, t[john.id], rng, weekdays=(1, 4))
+        _entries(session, aiko, t[aiko.id], rng, pain_start=4, pain_end=4, last_day_offset=10)
+        session.commit()
+        yield f"clinician: {CLINICIAN_EMAIL} / {password}"
+        for (email, name, _, _), p in zip(people, patients, strict=True):
+            yield f"patient:   {email} / {password}  ({name}, id {p.id})"

@@ -1,0 +1,202 @@
+"""Exercise sessions: idempotent PUT with a client id, POST with a server id, history kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.care.models import Patient
+from app.care.service import lock_patient
+from app.diary.models import ExerciseSession
+from app.diary.schemas import ExerciseSessionIn, ExerciseSessionOut
+from app.diary.service import check_preconditions, etag_of, save_revision
+from app.errors import NotFound, Unprocessable
+from app.pagination import decode_cursor, encode_cursor
+
+# A session may be logged up to this far ahead of the server clock (device clock skew).
+FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+SESSION_FIELDS = tuple(f for f in ExerciseSessionIn.model_fields if f not in ("started_at",))
+
+
+def session_out(row: ExerciseSession) -> ExerciseSessionOut:
+    offset = dt.timezone(dt.timedelta(minutes=row.utc_offset_minutes))
+    data = {f: getattr(row, f) for f in SESSION_FIELDS}
+    return ExerciseSessionOut(
+        **data,
+        id=row.id,
+        started_at=row.started_at.astimezone(offset),
+        local_date=row.local_date,
+        version=row.version,
+        etag=etag_of(row.version),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def session_payload(row: ExerciseSession) -> dict[str, Any]:
+    return session_out(row).model_dump(mode="json", exclude={"etag"}, exclude_none=True)
+
+
+def session_columns(body: ExerciseSessionIn) -> dict[str, Any]:
+    cols: dict[str, Any] = {f: getattr(body, f) for f in SESSION_FIELDS}
+    if body.exercises is not None:
+        cols["exercises"] = [e.model_dump(exclude_none=True) for e in body.exercises]
+    offset = body.started_at.utcoffset() or dt.timedelta(0)
+    cols["utc_offset_minutes"] = int(offset.total_seconds() // 60)
+    cols["local_date"] = body.started_at.date()
+    cols["started_at"] = body.started_at.astimezone(dt.UTC)
+    return cols
+
+
+def check_started_at(body: ExerciseSessionIn, now: dt.datetime) -> None:
+    if body.started_at > now + FUTURE_TOLERANCE:
+        raise Unprocessable("started_at is in the future", loc=["body", "started_at"])
+
+
+def get_row(
+    session: Session, patient_id: uuid.UUID, session_id: uuid.UUID, *, for_update: bool = False
+) -> ExerciseSession | None:
+    q = select(ExerciseSession).where(
+        col(ExerciseSession.patient_id) == patient_id, col(ExerciseSession.id) == session_id
+    )
+    if for_update:
+        q = q.with_for_update()
+    return session.scalars(q).first()
+
+
+def put_session(
+    session: Session,
+    patient: Patient,
+    session_id: uuid.UUID,
+    body: ExerciseSessionIn,
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+) -> tuple[ExerciseSession, str]:
+    check_started_at(body, now)
+    lock_patient(session, patient.id)
+    row = get_row(session, patient.id, session_id, for_update=True)
+    live = row is not None and row.deleted_at is None
+    check_preconditions(
+        row.version if (row is not None and live) else None,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
+    cols = session_columns(body)
+    if row is not None and live:
+        if all(getattr(row, k) == v for k, v in cols.items()):
+            return row, "unchanged"
+        save_revision(
+            session,
+            patient_id=patient.id,
+            kind="exercise_session",
+            key=str(session_id),
+            version=row.version,
+            reason="replaced",
+            payload=session_payload(row),
+            now=now,
+            actor_id=actor_id,
+        )
+        outcome = "updated"
+    elif row is not None:
+        row.deleted_at = None
+        row.created_at = now
+        outcome = "created"
+    else:
+        row = ExerciseSession(
+            patient_id=patient.id, id=session_id, version=0, created_at=now, **cols
+        )
+        outcome = "created"
+    for k, v in cols.items():
+        setattr(row, k, v)
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    return row, outcome
+
+
+def delete_session(
+    session: Session,
+    patient: Patient,
+    session_id: uuid.UUID,
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+    if_match: str | None = None,
+) -> ExerciseSession:
+    lock_patient(session, patient.id)
+    row = get_row(session, patient.id, session_id, for_update=True)
+    if row is None or row.deleted_at is not None:
+        raise NotFound()
+    check_preconditions(row.version, if_match=if_match, if_none_match=None)
+    save_revision(
+        session,
+        patient_id=patient.id,
+        kind="exercise_session",
+        key=str(session_id),
+        version=row.version,
+        reason="deleted",
+        payload=session_payload(row),
+        now=now,
+        actor_id=actor_id,
+    )
+    row.deleted_at = now
+    row.updated_at = now
+    row.version += 1
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_session_row(session: Session, patient: Patient, session_id: uuid.UUID) -> ExerciseSession:
+    row = get_row(session, patient.id, session_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFound()
+    return row
+
+
+def list_sessions(
+    session: Session,
+    patient: Patient,
+    *,
+    activity: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[ExerciseSession], str | None]:
+    q = select(ExerciseSession).where(
+        col(ExerciseSession.patient_id) == patient.id, col(ExerciseSession.deleted_at).is_(None)
+    )
+    if activity is not None:
+        q = q.where(col(ExerciseSession.activity) == activity)
+    if date_from is not None:
+        q = q.where(col(ExerciseSession.local_date) >= date_from)
+    if date_to is not None:
+        q = q.where(col(ExerciseSession.local_date) <= date_to)
+    if cursor is not None:
+        after = decode_cursor(cursor, ("t", "i"))
+        try:
+            t = dt.datetime.fromisoformat(after["t"])
+            i = uuid.UUID(after["i"])
+        except (TypeError, ValueError) as exc:
+            raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
+        q = q.where(
+            (col(ExerciseSession.started_at) > t)
+            | ((col(ExerciseSession.started_at) == t) & (col(ExerciseSession.id) > i))
+        )
+    q = q.order_by(col(ExerciseSession.started_at), col(ExerciseSession.id)).limit(limit + 1)
+    rows = list(session.scalars(q))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor({"t": last.started_at.isoformat(), "i": str(last.id)})
+    return rows, next_cursor

@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from app.care.access import OwnedPatient, ReadablePatient
+from app.clock import Now
+from app.db import SessionDep
+from app.diary import exercise_service, service
+from app.diary.schemas import (
+    Activity,
+    ExerciseSessionIn,
+    ExerciseSessionOut,
+    Page,
+    RevisionList,
+    SymptomEntryIn,
+    SymptomEntryOut,
+)
+from app.errors import Unprocessable
+from app.openapi import PROBLEM_RESPONSES
+from app.pagination import Cursor, Limit
+
+router = APIRouter(prefix="/v1/patients/{pid}", responses=PROBLEM_RESPONSES)
+
+IfMatch = Annotated[str | None, Header(description="Apply only if the ETag still matches")]
+IfNoneMatch = Annotated[str | None, Header(description="`*`: create only, never replace")]
+PRECONDITION: dict[int | str, dict[str, Any]] = {
+    412: PROBLEM_RESPONSES[404] | {"description": "A precondition failed"}
+}
+DateFrom = Annotated[dt.date | None, Query(alias="from")]
+DateTo = Annotated[dt.date | None, Query(alias="to")]
+
+
+def _with_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = service.etag_of(version)
+
+
+def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise Unprocessable("'from' is after 'to'", loc=["query", "from"])
+
+
+# --- symptom entries ------------------------------------------------------------------------
+
+
+@router.put(
+    "/symptom-entries/{entry_date}",
+    tags=["diary"],
+    responses=PRECONDITION,
+    summary="Create (201) or replace (200) the diary entry for a local date",
+    status_code=status.HTTP_200_OK,
+)
+def put_symptom_entry(
+    entry_date: dt.date,
+    body: SymptomEntryIn,
+    patient: OwnedPatient,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
+) -> SymptomEntryOut:
+    row, outcome = service.put_entry(
+        session,
+        patient,
+        entry_date,
+        body,
+        now=now,
+        actor_id=patient.id,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
+    response.status_code = 201 if outcome == "created" else 200
+    _with_etag(response, row.version)
+    return service.entry_out(row)
+
+
+@router.get(
+    "/symptom-entries/{entry_date}",
+    tags=["diary"],
+    summary="Read the diary entry for a local date",
+    response_model=SymptomEntryOut,
+    responses={304: {"description": "Not modified (If-None-Match matched the ETag)"}},
+)
+def get_symptom_entry(
+    entry_date: dt.date,
+    patient: ReadablePatient,
+    session: SessionDep,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> Any:
+    row = service.get_entry(session, patient, entry_date)
+    _with_etag(response, row.version)
+    if if_none_match and service.etag_of(row.version) in service.parse_etags(if_none_match):
+        return Response(status_code=304, headers={"ETag": service.etag_of(row.version)})
+    return service.entry_out(row)
+
+
+@router.delete(
+    "/symptom-entries/{entry_date}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["diary"],
+    responses=PRECONDITION,
+    summary="Delete the diary entry for a local date (its history is kept)",
+)
+def delete_symptom_entry(
+    entry_date: dt.date,
+    patient: OwnedPatient,
+    session: SessionDep,
+    now: Now,
+    if_match: IfMatch = None,
+) -> Response:
+    service.delete_entry(
+        session, patient, entry_date, now=now, actor_id=patient.id, if_match=if_match
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/symptom-entries",
+    tags=["diary"],
+    summary="List diary entries by ascending date (cursor-paginated)",
+)
+def list_symptom_entries(
+    patient: ReadablePatient,
+    session: SessionDep,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[SymptomEntryOut]:
+    _check_range(date_from, date_to)
+    rows, nxt = service.list_entries(
+        session, patient, date_from=date_from, date_to=date_to, limit=limit, cursor=cursor
+    )
+    return Page[SymptomEntryOut](items=[service.entry_out(r) for r in rows], next_cursor=nxt)
+
+
+@router.get(
+    "/symptom-entries/{entry_date}/revisions",
+    tags=["diary"],
+    summary="Every earlier version of the entry (replaced or deleted)",
+)
+def list_symptom_entry_revisions(
+    entry_date: dt.date, patient: ReadablePatient, session: SessionDep
+) -> RevisionList:
+    exists = service.get_row(session, patient.id, entry_date) is not None
+    return RevisionList(
+        items=service.list_revisions(
+            session, patient, kind="symptom_entry", key=entry_date.isoformat(), exists=exists
+        )
+    )
+
+
+# --- exercise sessions ----------------------------------------------------------------------
+
+
+@router.put(
+    "/exercise-sessions/{session_id}",
+    tags=["exercise"],
+    responses=PRECONDITION,
+    summary="Create (201) or replace (200) an exercise session with a client-chosen id",
+)
+def put_exercise_session(
+    session_id: uuid.UUID,
+    body: ExerciseSessionIn,
+    patient: OwnedPatient,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
+) -> ExerciseSessionOut:
+    row, outcome = exercise_service.put_session(
+        session,
+        patient,
+        session_id,
+        body,
+        now=now,
+        actor_id=patient.id,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
+    response.status_code = 201 if outcome == "created" else 200
+    _with_etag(response, row.version)
+    return exercise_service.session_out(row)
+
+
+@router.post(
+    "/exercise-sessions",
+    status_code=status.HTTP_201_CREATED,
+    tags=["exercise"],
+    summary="Log an exercise session with a server-chosen id",
+)
+def post_exercise_session(
+    body: ExerciseSessionIn,
+    patient: OwnedPatient,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+) -> ExerciseSessionOut:
+    session_id = uuid.uuid4()
+    row, _ = exercise_service.put_session(
+        session, patient, session_id, body, now=now, actor_id=patient.id
+    )
+    _with_etag(response, row.version)
+    response.headers["Location"] = f"/v1/patients/{patient.id}/exercise-sessions/{session_id}"
+    return exercise_service.session_out(row)
+
+
+@router.get(
+    "/exercise-sessions/{session_id}", tags=["exercise"], summary="Read an exercise session"
+)
+def get_exercise_session(
+    session_id: uuid.UUID, patient: ReadablePatient, session: SessionDep, response: Response
+) -> ExerciseSessionOut:
+    row = exercise_service.get_session_row(session, patient, session_id)
+    _with_etag(response, row.version)
+    return exercise_service.session_out(row)
+
+
+@router.get(
+    "/exercise-sessions",
+    tags=["exercise"],
+    summary="List exercise sessions by start time (filters: activity, from, to)",
+)
+def list_exercise_sessions(
+    patient: ReadablePatient,
+    session: SessionDep,
+    activity: Activity | None = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ExerciseSessionOut]:
+    _check_range(date_from, date_to)
+    rows, nxt = exercise_service.list_sessions(
+        session,
+        patient,
+        activity=activity,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[ExerciseSessionOut](
+        items=[exercise_service.session_out(r) for r in rows], next_cursor=nxt
+    )
+
+
+@router.delete(
+    "/exercise-sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["exercise"],
+    responses=PRECONDITION,
+    summary="Delete an exercise session (its history is kept)",
+)
+def delete_exercise_session(
+    session_id: uuid.UUID,
+    patient: OwnedPatient,
+    session: SessionDep,
+    now: Now,
+    if_match: IfMatch = None,
+) -> Response:
+    exercise_service.delete_session(
+        session, patient, session_id, now=now, actor_id=patient.id, if_match=if_match
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/exercise-sessions/{session_id}/revisions",
+    tags=["exercise"],
+    summary="Every earlier version of the session (replaced or deleted)",
+)
+def list_exercise_session_revisions(
+    session_id: uuid.UUID, patient: ReadablePatient, session: SessionDep
+) -> RevisionList:
+    exists = exercise_service.get_row(session, patient.id, session_id) is not None
+    return RevisionList(
+        items=service.list_revisions(
+            session, patient, kind="exercise_session", key=str(session_id), exists=exists
+        )
+    )

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from app.auth.schemas import StrictModel
+
+T = TypeVar("T")
+
+RomMethod = Literal["self_estimate", "goniometer", "inclinometer", "smartphone_app"]
+Activity = Literal[
+    "backward_walking",
+    "forward_walking",
+    "backward_treadmill",
+    "cycling",
+    "strengthening",
+    "stretching",
+    "balance",
+    "aquatic",
+    "other",
+]
+Setting = Literal["indoor", "outdoor", "treadmill", "pool"]
+KNEE_MEASURES = (
+    "pain",
+    "stiffness",
+    "swelling",
+    "warmth",
+    "giving_way",
+    "flexion_degrees",
+    "extension_degrees",
+)
+
+
+class Knee(StrictModel):
+    pain: int | None = Field(default=None, ge=0, le=10, description="NRS 0–10")
+    stiffness: int | None = Field(default=None, ge=0, le=10, description="NRS 0–10")
+    swelling: int | None = Field(
+        default=None, ge=0, le=3, description="0 none, 1 mild, 2 moderate, 3 severe"
+    )
+    warmth: bool | None = None
+    giving_way: bool | None = None
+    flexion_degrees: int | None = Field(default=None, ge=0, le=170)
+    extension_degrees: int | None = Field(
+        default=None,
+        ge=-20,
+        le=60,
+        description="0 = fully straight, positive = short of straight, negative = hyperextension",
+    )
+    rom_method: RomMethod | None = None
+
+    def has_measure(self) -> bool:
+        return any(getattr(self, m) is not None for m in KNEE_MEASURES)
+
+
+class Knees(StrictModel):
+    left: Knee | None = None
+    right: Knee | None = None
+
+
+class SymptomEntryIn(StrictModel):
+    knees: Knees
+    morning_stiffness_minutes: int | None = Field(default=None, ge=0, le=1440)
+    flare: bool | None = None
+    notes: str | None = Field(default=None, max_length=2000)
+    recorded_at: AwareDatetime | None = Field(
+        default=None, description="When it was recorded (RFC 3339 with offset); default: now"
+    )
+
+    @field_validator("knees")
+    @classmethod
+    def _one_measure(cls, knees: Knees) -> Knees:
+        if not any(k is not None and k.has_measure() for k in (knees.left, knees.right)):
+            raise ValueError("at least one knee with at least one measure is required")
+        return knees
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "knees": {
+                        "left": {
+                            "pain": 4,
+                            "stiffness": 3,
+                            "swelling": 1,
+                            "warmth": False,
+                            "giving_way": False,
+                            "flexion_degrees": 115,
+                            "extension_degrees": 5,
+                            "rom_method": "goniometer",
+                        },
+                        "right": {"pain": 1},
+                    },
+                    "morning_stiffness_minutes": 20,
+                    "flare": False,
+                    "notes": "Stairs were hard today",
+                    "recorded_at": "2026-03-02T21:15:00+00:00",
+                }
+            ]
+        },
+    )
+
+
+class SymptomEntryOut(BaseModel):
+    entry_date: dt.date
+    knees: Knees
+    morning_stiffness_minutes: int | None = None
+    flare: bool | None = None
+    notes: str | None = None
+    recorded_at: dt.datetime
+    version: int
+    etag: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class RevisionOut(BaseModel):
+    version: int
+    reason: Literal["replaced", "deleted"]
+    superseded_at: dt.datetime
+    data: dict[str, Any]
+
+
+class RevisionList(BaseModel):
+    items: list[RevisionOut]
+
+
+class ExerciseItem(StrictModel):
+    name: str = Field(min_length=1, max_length=100)
+    sets: int | None = Field(default=None, ge=1, le=100)
+    reps: int | None = Field(default=None, ge=1, le=1000)
+
+
+class ExerciseSessionIn(StrictModel):
+    activity: Activity
+    started_at: AwareDatetime = Field(
+        description="RFC 3339 with offset; its local date is the session's date"
+    )
+    duration_minutes: int = Field(ge=1, le=600)
+    distance_m: float | None = Field(default=None, ge=0, le=100_000, allow_inf_nan=False)
+    steps: int | None = Field(default=None, ge=0, le=200_000)
+    rpe: float | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="Borg CR10 rating of perceived exertion",
+    )
+    pain_before: int | None = Field(default=None, ge=0, le=10)
+    pain_after: int | None = Field(default=None, ge=0, le=10)
+    setting: Setting | None = None
+    supervised: bool | None = None
+    falls: int | None = Field(default=None, ge=0, le=100)
+    near_falls: int | None = Field(default=None, ge=0, le=100)
+    plan_id: uuid.UUID | None = None
+    exercises: list[ExerciseItem] | None = Field(default=None, max_length=50)
+    notes: str | None = Field(default=None, max_length=2000)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "activity": "backward_walking",
+                    "started_at": "2026-03-02T10:00:00+01:00",
+                    "duration_minutes": 15,
+                    "distance_m": 400,
+                    "steps": 900,
+                    "rpe": 3,
+                    "pain_before": 4,
+                    "pain_after": 3,
+                    "setting": "indoor",
+                    "supervised": True,
+                    "falls": 0,
+                    "near_falls": 0,
+                }
+            ]
+        },
+    )
+
+
+class ExerciseSessionOut(ExerciseSessionIn):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    local_date: dt.date
+    version: int
+    etag: str
+    created_at: dt.datetime
+    updated_at: dt.datetime

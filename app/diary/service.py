@@ -1,0 +1,301 @@
+"""Daily symptom entries: create, replace, delete with preconditions and kept history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.care.models import Patient
+from app.care.service import lock_patient
+from app.diary.models import Revision, SymptomEntry
+from app.diary.schemas import Knee, Knees, RevisionOut, SymptomEntryIn, SymptomEntryOut
+from app.errors import NotFound, PreconditionFailed, Unprocessable
+from app.pagination import decode_cursor, encode_cursor
+
+KNEE_COLUMNS = {  # API field -> column suffix
+    "pain": "pain",
+    "stiffness": "stiffness",
+    "swelling": "swelling",
+    "warmth": "warmth",
+    "giving_way": "giving_way",
+    "flexion_degrees": "flexion",
+    "extension_degrees": "extension",
+    "rom_method": "rom_method",
+}
+ENTRY_FIELDS = ("morning_stiffness_minutes", "flare", "notes")
+
+
+def local_today(patient: Patient, now: dt.datetime) -> dt.date:
+    return now.astimezone(ZoneInfo(patient.timezone)).date()
+
+
+def check_not_future(patient: Patient, entry_date: dt.date, now: dt.datetime) -> None:
+    today = local_today(patient, now)
+    if entry_date > today:
+        raise Unprocessable(
+            f"entry_date is after today ({today.isoformat()}) in the patient's time zone",
+            loc=["path", "entry_date"],
+        )
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_etags(header: str) -> list[str]:
+    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+
+
+def check_preconditions(
+    current_version: int | None, *, if_match: str | None, if_none_match: str | None
+) -> None:
+    """RFC 9110 §13: If-Match needs a current representation whose ETag is listed (or `*`);
+    `If-None-Match: *` needs there to be none."""
+    if if_match is not None:
+        tags = parse_etags(if_match)
+        if current_version is None or ("*" not in tags and etag_of(current_version) not in tags):
+            raise PreconditionFailed(
+                "The entry has changed (or does not exist); fetch it and "
+                "retry with its current ETag"
+            )
+    if if_none_match is not None and current_version is not None:
+        tags = parse_etags(if_none_match)
+        if "*" in tags or etag_of(current_version) in tags:
+            raise PreconditionFailed("The entry already exists")
+
+
+def _knee_from_row(row: SymptomEntry, side: str) -> Knee | None:
+    values = {f: getattr(row, f"{side}_{c}") for f, c in KNEE_COLUMNS.items()}
+    if all(v is None for v in values.values()):
+        return None
+    return Knee(**values)
+
+
+def entry_out(row: SymptomEntry) -> SymptomEntryOut:
+    return SymptomEntryOut(
+        entry_date=row.entry_date,
+        knees=Knees(left=_knee_from_row(row, "left"), right=_knee_from_row(row, "right")),
+        morning_stiffness_minutes=row.morning_stiffness_minutes,
+        flare=row.flare,
+        notes=row.notes,
+        recorded_at=row.recorded_at,
+        version=row.version,
+        etag=etag_of(row.version),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def entry_payload(row: SymptomEntry) -> dict[str, Any]:
+    """The entry as the API shows it, for a revision."""
+    return entry_out(row).model_dump(mode="json", exclude={"etag"}, exclude_none=True)
+
+
+def entry_columns(body: SymptomEntryIn) -> dict[str, Any]:
+    cols: dict[str, Any] = {}
+    for side in ("left", "right"):
+        knee = getattr(body.knees, side)
+        for field, suffix in KNEE_COLUMNS.items():
+            cols[f"{side}_{suffix}"] = getattr(knee, field) if knee is not None else None
+    for f in ENTRY_FIELDS:
+        cols[f] = getattr(body, f)
+    return cols
+
+
+def _same_content(row: SymptomEntry, cols: dict[str, Any], recorded_at: dt.datetime | None) -> bool:
+    if any(getattr(row, k) != v for k, v in cols.items()):
+        return False
+    return recorded_at is None or recorded_at == row.recorded_at
+
+
+def get_row(
+    session: Session, patient_id: uuid.UUID, entry_date: dt.date, *, for_update: bool = False
+) -> SymptomEntry | None:
+    q = select(SymptomEntry).where(
+        col(SymptomEntry.patient_id) == patient_id, col(SymptomEntry.entry_date) == entry_date
+    )
+    if for_update:
+        q = q.with_for_update()
+    return session.scalars(q).first()
+
+
+def save_revision(
+    session: Session,
+    *,
+    patient_id: uuid.UUID,
+    kind: str,
+    key: str,
+    version: int,
+    reason: str,
+    payload: dict[str, Any],
+    now: dt.datetime,
+    actor_id: uuid.UUID | None,
+) -> None:
+    session.add(
+        Revision(
+            patient_id=patient_id,
+            kind=kind,
+            record_key=key,
+            version=version,
+            reason=reason,
+            payload=payload,
+            superseded_at=now,
+            superseded_by=actor_id,
+        )
+    )
+
+
+def put_entry(
+    session: Session,
+    patient: Patient,
+    entry_date: dt.date,
+    body: SymptomEntryIn,
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+) -> tuple[SymptomEntry, str]:
+    """Create or replace. Returns the row and what happened: created | updated | unchanged."""
+    check_not_future(patient, entry_date, now)
+    lock_patient(session, patient.id)
+    row = get_row(session, patient.id, entry_date, for_update=True)
+    live = row is not None and row.deleted_at is None
+    check_preconditions(
+        row.version if (row is not None and live) else None,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
+    cols = entry_columns(body)
+    if row is not None and live:
+        if _same_content(row, cols, body.recorded_at):
+            return row, "unchanged"
+        save_revision(
+            session,
+            patient_id=patient.id,
+            kind="symptom_entry",
+            key=entry_date.isoformat(),
+            version=row.version,
+            reason="replaced",
+            payload=entry_payload(row),
+            now=now,
+            actor_id=actor_id,
+        )
+        outcome = "updated"
+    elif row is not None:  # a tombstone comes back to life, keeping its version count
+        row.created_at = now
+        row.deleted_at = None
+        outcome = "created"
+    else:
+        row = SymptomEntry(
+            patient_id=patient.id, entry_date=entry_date, version=0, recorded_at=now, created_at=now
+        )
+        outcome = "created"
+    for k, v in cols.items():
+        setattr(row, k, v)
+    row.recorded_at = (body.recorded_at or now).astimezone(dt.UTC)
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    return row, outcome
+
+
+def delete_entry(
+    session: Session,
+    patient: Patient,
+    entry_date: dt.date,
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+    if_match: str | None = None,
+) -> SymptomEntry:
+    lock_patient(session, patient.id)
+    row = get_row(session, patient.id, entry_date, for_update=True)
+    if row is None or row.deleted_at is not None:
+        raise NotFound()
+    check_preconditions(row.version, if_match=if_match, if_none_match=None)
+    save_revision(
+        session,
+        patient_id=patient.id,
+        kind="symptom_entry",
+        key=entry_date.isoformat(),
+        version=row.version,
+        reason="deleted",
+        payload=entry_payload(row),
+        now=now,
+        actor_id=actor_id,
+    )
+    row.deleted_at = now
+    row.updated_at = now
+    row.version += 1
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_entry(session: Session, patient: Patient, entry_date: dt.date) -> SymptomEntry:
+    row = get_row(session, patient.id, entry_date)
+    if row is None or row.deleted_at is not None:
+        raise NotFound()
+    return row
+
+
+def list_entries(
+    session: Session,
+    patient: Patient,
+    *,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[SymptomEntry], str | None]:
+    q = select(SymptomEntry).where(
+        col(SymptomEntry.patient_id) == patient.id, col(SymptomEntry.deleted_at).is_(None)
+    )
+    if date_from is not None:
+        q = q.where(col(SymptomEntry.entry_date) >= date_from)
+    if date_to is not None:
+        q = q.where(col(SymptomEntry.entry_date) <= date_to)
+    if cursor is not None:
+        after = decode_cursor(cursor, ("d",))
+        try:
+            q = q.where(col(SymptomEntry.entry_date) > dt.date.fromisoformat(after["d"]))
+        except (TypeError, ValueError) as exc:
+            raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
+    rows = list(session.scalars(q.order_by(col(SymptomEntry.entry_date)).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor({"d": rows[-1].entry_date.isoformat()})
+    return rows, next_cursor
+
+
+def list_revisions(
+    session: Session, patient: Patient, *, kind: str, key: str, exists: bool
+) -> list[RevisionOut]:
+    if not exists:
+        raise NotFound()
+    rows = session.scalars(
+        select(Revision)
+        .where(
+            col(Revision.patient_id) == patient.id,
+            col(Revision.kind) == kind,
+            col(Revision.record_key) == key,
+        )
+        .order_by(col(Revision.version))
+    ).all()
+    return [
+        RevisionOut(
+            version=r.version,
+            reason=r.reason,
+            superseded_at=r.superseded_at,
+            data=r.payload,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,247 @@
+"""One error family, rendered as RFC 9457 problem+json by one set of handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.config import get_settings
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("kneetrack.errors")
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[ErrorItem] | None = None
+
+
+class AppError(Exception):
+    status: int = 400
+    title: str | None = None
+    slug: str = "bad-request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        keep_changes: bool = False,
+    ) -> None:
+        super().__init__(detail or self.slug)
+        # Commit what the request wrote before failing (e.g. a revocation that must outlive
+        # the 401); by default an error rolls the whole unit of work back.
+        self.keep_changes = keep_changes
+        self.detail = detail
+        self.errors = list(errors) if errors is not None else None
+        self.headers = headers or {}
+
+
+class BadRequest(AppError):
+    status, slug = 400, "bad-request"
+
+
+class Unauthorized(AppError):
+    status, slug = 401, "unauthorized"
+
+    def __init__(self, detail: str | None = "Missing or invalid credentials", **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kw)
+
+
+class Forbidden(AppError):
+    status, slug = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, slug = 404, "not-found"
+
+    def __init__(self, detail: str | None = "The resource does not exist", **kw: Any) -> None:
+        super().__init__(detail, **kw)
+
+
+class Conflict(AppError):
+    status, slug = 409, "conflict"
+
+
+class PreconditionFailed(AppError):
+    status, slug = 412, "precondition-failed"
+
+
+class PayloadTooLarge(AppError):
+    status, slug = 413, "payload-too-large"
+
+
+class Unprocessable(AppError):
+    status, slug = 422, "validation-error"
+
+    def __init__(
+        self, detail: str | None = None, *, loc: Sequence[str | int] | None = None, **kw: Any
+    ) -> None:
+        if loc is not None and "errors" not in kw:
+            kw["errors"] = [{"loc": list(loc), "msg": detail or "Invalid value"}]
+        super().__init__(detail, **kw)
+
+
+class TooManyRequests(AppError):
+    status, slug = 429, "too-many-requests"
+
+
+class ServiceUnavailable(AppError):
+    status, slug = 503, "service-unavailable"
+
+
+def problem_type(slug: str) -> str:
+    return f"https://kneetrack.dev/problems/{slug}"
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    *,
+    slug: str,
+    title: str | None = None,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem_type(slug),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _clean_validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
+    """Field errors without echoing the submitted value (it may be health data)."""
+    out = []
+    for e in raw:
+        msg = str(e.get("msg", "Invalid value"))
+        out.append(
+            {
+                "loc": [p for p in e.get("loc", ()) if p is not None],
+                "msg": msg,
+                "type": e.get("type"),
+            }
+        )
+    return out
+
+
+def _slug_for(status: int) -> str:
+    return {
+        400: "bad-request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        406: "not-acceptable",
+        409: "conflict",
+        412: "precondition-failed",
+        413: "payload-too-large",
+        415: "unsupported-media-type",
+        422: "validation-error",
+        428: "precondition-required",
+        429: "too-many-requests",
+    }.get(status, "error")
+
+
+def _unavailable(request: Request) -> JSONResponse:
+    retry = str(get_settings().retry_after_seconds)
+    return problem_response(
+        request,
+        503,
+        slug="service-unavailable",
+        detail="The database is unavailable; try again shortly.",
+        headers={"Retry-After": retry},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        headers = dict(exc.headers)
+        if exc.status == 503:
+            headers.setdefault("Retry-After", str(get_settings().retry_after_seconds))
+        return problem_response(
+            request,
+            exc.status,
+            slug=exc.slug,
+            title=exc.title,
+            detail=exc.detail,
+            errors=exc.errors,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _clean_validation_errors(exc.errors())
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+        return problem_response(
+            request,
+            422,
+            slug="validation-error",
+            title="Invalid input",
+            detail=f"Invalid input: {fields}" if fields else "Invalid input",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(
+            request,
+            exc.status_code,
+            slug=_slug_for(exc.status_code),
+            detail=detail,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_timeout(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        log.warning("database pool exhausted", extra={"path": request.url.path})
+        return _unavailable(request)
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            log.warning("database unavailable: %s", type(exc.orig).__name__)
+            return _unavailable(request)
+        log.error("database error: %s", type(exc.orig).__name__)
+        return problem_response(
+            request, 500, slug="internal-error", detail="An unexpected error occurred."
+        )
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem_response(
+            request, 500, slug="internal-error", detail="An unexpected error occurred."
+        )

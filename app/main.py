@@ -1,0 +1,105 @@
+"""The ASGI application: `app.main:app`."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+from starlette.routing import BaseRoute
+
+from app import __version__
+from app.auth.router import router as auth_router
+from app.care.router import router as care_router
+from app.config import get_settings
+from app.db import get_engine
+from app.diary.router import router as diary_router
+from app.errors import install_error_handlers
+from app.logging import configure_logging
+from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+
+TAGS = [
+    {"name": "auth", "description": "Sign-up, sign-in, token refresh and sign-out."},
+    {"name": "patients", "description": "A patient's profile and account."},
+    {"name": "care-team", "description": "Who may see a patient's record."},
+    {"name": "clinicians", "description": "A clinician's panel of patients."},
+    {"name": "diary", "description": "Daily symptom entries per knee, with history."},
+    {"name": "exercise", "description": "Exercise sessions (backward walking and others)."},
+    {"name": "admin", "description": "Administration: clinician accounts."},
+    {"name": "operations", "description": "Health and readiness probes."},
+]
+
+
+def iter_api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, including those of included routers (which recent FastAPI versions keep
+    behind a lazy wrapper with an `original_router`)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from iter_api_routes(inner.routes)
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operation ids, `<tag>-<function name>`, for generated clients."""
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}-{route.name}".replace("_", "-")
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    if settings.is_sqlite:
+        from app.migrate import upgrade_to_head
+
+        upgrade_to_head()
+    # Objects made at start-up live for the whole process: keep them out of the cyclic GC's
+    # generations so that its pauses stay short under load (see PERFORMANCE.md).
+    gc.collect()
+    gc.freeze()
+    yield
+    get_engine().dispose()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="KneeTrack API",
+        version=__version__,
+        summary="Track knee osteoarthritis: daily symptoms per knee, exercise, and trends that "
+        "tell whether a patient is improving by a clinically important amount.",
+        openapi_tags=TAGS,
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    for router in (auth_router, care_router, diary_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="The database is reachable",
+        responses={503: {"description": "Database unreachable"}},
+    )
+    def readyz() -> JSONResponse:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ready"})
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import jwt
+import pytest
+
+from tests.conftest import PASSWORD, sign_in
+from tests.helpers import assert_problem
+
+
+def _register(client, **over):
+    body = {"email": f"r-{uuid.uuid4().hex[:10]}@example.org", "password": PASSWORD,
+            "display_name": "R", "timezone": "Europe/Paris", **over}
+    return client.post("/v1/auth/register", json=body), body
+
+
+def test_register_returns_profile_without_password(client):
+    r, body = _register(client, birth_year=1950, sex="female", index_knee="right")
+    assert r.status_code == 201
+    data = r.json()
+    assert data["email"] == body["email"]
+    assert data["timezone"] == "Europe/Paris"
+    assert data["index_knee"] == "right"
+    assert "password" not in r.text and PASSWORD not in r.text
+
+
+def test_register_duplicate_email_is_conflict(client):
+    r, body = _register(client)
+    assert r.status_code == 201
+    r2 = client.post("/v1/auth/register", json={**body, "email": body["email"].upper()})
+    assert_problem(r2, 409)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("email", "not-an-email"), ("password", "short"), ("timezone", "Mars/Olympus"),
+     ("timezone", "../../etc/passwd"), ("birth_year", 1800), ("sex", "x"),
+     ("index_knee", "both"), ("display_name", "")],
+)
+def test_register_invalid_field_is_422_naming_it(client, field, value):
+    r, _ = _register(client, **{field: value})
+    assert_problem(r, 422, field)
+
+
+def test_register_requires_timezone(client):
+    body = {"email": f"r-{uuid.uuid4().hex[:10]}@example.org", "password": PASSWORD,
+            "display_name": "R"}
+    assert_problem(client.post("/v1/auth/register", json=body), 422, "timezone")
+
+
+def test_register_unknown_field_is_422(client):
+    r, _ = _register(client, favourite_colour="blue")
+    assert_problem(r, 422, "favourite_colour")
+
+
+def test_token_wrong_password_is_401(client, make_patient):
+    p = make_patient()
+    r = client.post("/v1/auth/token", data={"username": p.email, "password": "wrong-password"})
+    assert_problem(r, 401)
+    r = client.post("/v1/auth/token", data={"username": "nobody@example.org",
+                                            "password": "wrong-password"})
+    assert_problem(r, 401)
+
+
+def test_token_response_shape_and_me(client, make_patient):
+    p = make_patient()
+    tokens = sign_in(client, p.email)
+    assert tokens["token_type"] == "bearer"
+    assert tokens["expires_in"] > 0
+    r = client.get("/v1/patients/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert r.status_code == 200
+    assert r.json()["id"] == p.id
+
+
+def test_refresh_rotates_and_reuse_revokes_family(client, make_patient):
+    p = make_patient()
+    r1 = client.post("/v1/auth/refresh", json={"refresh_token": p.refresh_token})
+    assert r1.status_code == 200
+    new = r1.json()
+    assert new["refresh_token"] != p.refresh_token
+    # The new access token works.
+    me = client.get("/v1/patients/me", headers={"Authorization": f"Bearer {new['access_token']}"})
+    assert me.status_code == 200
+    # Presenting the spent token again: 401, and the whole family is revoked.
+    assert_problem(client.post("/v1/auth/refresh", json={"refresh_token": p.refresh_token}), 401)
+    assert_problem(client.post("/v1/auth/refresh",
+                               json={"refresh_token": new["refresh_token"]}), 401)
+    assert_problem(client.get("/v1/patients/me",
+                              headers={"Authorization": f"Bearer {new['access_token']}"}), 401)
+    # Another sign-in is unaffected.
+    other = sign_in(client, p.email)
+    assert client.get("/v1/patients/me", headers={
+        "Authorization": f"Bearer {other['access_token']}"}).status_code == 200
+
+
+def test_logout_revokes_access_and_refresh(client, make_patient):
+    p = make_patient()
+    assert client.post("/v1/auth/logout", headers=p.headers).status_code == 204
+    assert_problem(client.get("/v1/patients/me", headers=p.headers), 401)
+    assert_problem(client.post("/v1/auth/refresh", json={"refresh_token": p.refresh_token}), 401)
+
+
+def test_forged_tokens_are_401(client, make_patient):
+    p = make_patient()
+    claims = jwt.decode(p.token, options={"verify_signature": False})
+    forged = {
+        "none": jwt.encode(claims, None, algorithm="none"),  # type: ignore[arg-type]
+        "wrong key": jwt.encode(claims, "another-secret-key-of-32-characters!", algorithm="HS256"),
+        "expired": None,
+        "tampered": p.token.split(".")[0] + "." + jwt.utils.base64url_encode(
+            jwt.api_jws.json.dumps({**claims, "role": "admin"}).encode()).decode()
+        + "." + p.token.split(".")[2],
+    }
+    from app.config import get_settings
+
+    secret = get_settings().secret_key
+    past = int((dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).timestamp())
+    forged["expired"] = jwt.encode({**claims, "exp": past, "iat": past - 60}, secret,
+                                   algorithm="HS256")
+    for name, token in forged.items():
+        r = client.get("/v1/patients/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401, name
+
+
+def test_missing_credentials_is_401_problem(client):
+    assert_problem(client.get("/v1/patients/me"), 401)
+
+
+def test_admin_creates_clinicians_only_admin(client, admin, make_patient, make_clinician):
+    body = {"email": f"c-{uuid.uuid4().hex[:8]}@example.org", "password": PASSWORD,
+            "display_name": "Dr X"}
+    p = make_patient()
+    assert_problem(client.post("/v1/admin/clinicians", headers=p.headers, json=body), 403)
+    c = make_clinician()
+    assert_problem(client.post("/v1/admin/clinicians", headers=c.headers, json=body), 403)
+    r = client.post("/v1/admin/clinicians", headers=admin.headers, json=body)
+    assert r.status_code == 201
+    assert r.json()["role"] == "clinician"
+
+
+def test_admin_sees_no_health_data(client, admin, make_patient):
+    p = make_patient()
+    assert_problem(client.get(f"/v1/patients/{p.id}", headers=admin.headers), 404)
+    assert_problem(client.get("/v1/patients/me", headers=admin.headers), 404)

@@ -1,0 +1,126 @@
+"""The access matrix: every route that takes `{pid}`, called by every kind of foreign actor,
+answers 404 (exactly like a record that does not exist) and changes nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from app.main import iter_api_routes
+from tests.helpers import entry, session_body
+
+SAMPLE_PATH_VALUES = {
+    "entry_date": "2026-01-05",
+    "session_id": "11111111-1111-4111-8111-111111111111",
+}
+SAMPLE_BODIES: dict[tuple[str, str], Any] = {
+    ("PUT", "/v1/patients/{pid}/symptom-entries/{entry_date}"): entry(),
+    ("PUT", "/v1/patients/{pid}/exercise-sessions/{session_id}"): session_body(),
+    ("POST", "/v1/patients/{pid}/exercise-sessions"): session_body(),
+    ("PATCH", "/v1/patients/{pid}"): {"index_knee": "left"},
+    ("DELETE", "/v1/patients/{pid}"): {"password": "a-long-test-password"},
+}
+
+
+def _pid_routes(app: Any) -> list[tuple[str, str]]:
+    out = []
+    for route in iter_api_routes(app.routes):
+        if "{pid}" in route.path:
+            out.extend((m, route.path) for m in sorted(route.methods))
+    return out
+
+
+def _walk(dependant: Any) -> set[Any]:
+    calls = {dependant.call}
+    for d in dependant.dependencies:
+        calls |= _walk(d)
+    return calls
+
+
+def test_every_pid_route_goes_through_the_access_policy(app):
+    from app.care.access import ACCESS_DEPENDENCIES
+
+    routes = [r for r in iter_api_routes(app.routes) if "{pid}" in r.path]
+    assert routes, "no {pid} routes found"
+    missing = [r.path for r in routes
+               if not (_walk(r.dependant) & set(ACCESS_DEPENDENCIES))]
+    assert missing == [], f"routes bypassing care/access.py: {missing}"
+
+
+def _url(path: str, pid: str, owner_clinician: str) -> str:
+    values = {"pid": pid, "clinician_id": owner_clinician, **SAMPLE_PATH_VALUES}
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "x"), path)
+
+
+def _snapshot(client: Any, owner: Any) -> Any:
+    h = owner.headers
+    return (
+        client.get("/v1/patients/me", headers=h).json(),
+        client.get("/v1/patients/me/symptom-entries", headers=h).json(),
+        client.get("/v1/patients/me/exercise-sessions", headers=h).json(),
+        client.get("/v1/patients/me/care-team", headers=h).json(),
+    )
+
+
+@pytest.fixture()
+def world(client, make_patient, make_clinician, link):
+    owner = make_patient()
+    mine = make_clinician()
+    link(owner, mine)
+    client.put("/v1/patients/me/symptom-entries/2026-01-05", headers=owner.headers, json=entry())
+    sid = SAMPLE_PATH_VALUES["session_id"]
+    r = client.put(f"/v1/patients/me/exercise-sessions/{sid}", headers=owner.headers,
+                   json=session_body())
+    assert r.status_code in (200, 201), r.text
+    revoked = make_clinician()
+    link(owner, revoked)
+    assert client.delete(f"/v1/patients/{owner.id}/care-team/{revoked.id}",
+                         headers=owner.headers).status_code == 204
+    return owner, mine, {"other patient": make_patient(), "unlinked clinician": make_clinician(),
+                         "revoked clinician": revoked}
+
+
+def test_foreign_actors_get_404_and_change_nothing(app, client, world, admin):
+    owner, mine, foreigners = world
+    foreigners = {**foreigners, "admin": admin}
+    before = _snapshot(client, owner)
+    assert len(_pid_routes(app)) >= 17
+    failures = []
+    for method, path in _pid_routes(app):
+        for who, actor in foreigners.items():
+            for pid in (owner.id, "me") if who == "admin" else (owner.id,):
+                url = _url(path, pid, mine.id)
+                body = SAMPLE_BODIES.get((method, path))
+                r = client.request(method, url, headers=actor.headers,
+                                   json=body if method in ("PUT", "POST", "PATCH", "DELETE")
+                                   else None)
+                if r.status_code != 404 or not r.headers["content-type"].startswith(
+                        "application/problem+json"):
+                    failures.append(f"{who}: {method} {path} -> {r.status_code}")
+    assert failures == []
+    assert _snapshot(client, owner) == before
+
+
+def test_unknown_patient_is_the_same_404(client, world):
+    owner, mine, _ = world
+    a = client.get(f"/v1/patients/{uuid.uuid4()}/symptom-entries", headers=mine.headers)
+    b = client.get(f"/v1/patients/{owner.id}/symptom-entries",
+                   headers=world[2]["unlinked clinician"].headers)
+    assert a.status_code == b.status_code == 404
+    strip = lambda j: {k: v for k, v in j.items() if k != "instance"}  # noqa: E731
+    assert strip(a.json()) == strip(b.json())
+
+
+def test_care_team_clinician_reads_but_does_not_write_the_diary(app, client, world):
+    owner, mine, _ = world
+    assert client.get(f"/v1/patients/{owner.id}/symptom-entries",
+                      headers=mine.headers).status_code == 200
+    r = client.put(f"/v1/patients/{owner.id}/symptom-entries/2026-01-06", headers=mine.headers,
+                   json=entry())
+    assert r.status_code == 403
+    r = client.put(f"/v1/patients/{owner.id}/symptom-entries/2026-01-06",
+                   headers=world[2]["other patient"].headers, json=entry())
+    assert r.status_code == 404

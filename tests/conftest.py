@@ -1,0 +1,193 @@
+"""Test fixtures. Every test that takes `client` runs once per database: SQLite always, and
+PostgreSQL too when TEST_DATABASE_URL is set. Each run migrates a fresh, empty database from
+nothing to head; tests isolate themselves by creating their own accounts."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("KNEETRACK_ENVIRONMENT", "test")
+# Cheap Argon2 parameters: tests create hundreds of accounts.
+os.environ.setdefault("KNEETRACK_PASSWORD_TIME_COST", "1")
+os.environ.setdefault("KNEETRACK_PASSWORD_MEMORY_KIB", "64")
+os.environ.setdefault("KNEETRACK_LOG_JSON", "true")
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.helpers import reset_caches
+
+BACKENDS = ["sqlite", "postgresql"]
+PASSWORD = "a-long-test-password"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def fresh_postgres_database(name: str) -> str:
+    """An empty PostgreSQL database beside TEST_DATABASE_URL's, dropped first if it exists."""
+    base = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(name: str) -> None:
+    base = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "postgresql":
+        if not os.environ.get("TEST_DATABASE_URL"):
+            pytest.skip("TEST_DATABASE_URL is not set")
+        name = f"kneetrack_test_{_worker()}"
+        url = fresh_postgres_database(name)
+        yield url
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'kneetrack-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def backend(database_url: str) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Any]:
+    os.environ["DATABASE_URL"] = database_url
+    reset_caches()
+    from app.migrate import upgrade_to_head
+
+    upgrade_to_head(database_url)
+    from app.main import create_app
+
+    application = create_app()
+    yield application
+    from app.db import get_engine
+
+    get_engine().dispose()
+
+
+@pytest.fixture(scope="session")
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture()
+def engine(app: Any) -> Any:
+    from app.db import get_engine
+
+    return get_engine()
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    role: str
+    token: str
+    refresh_token: str
+    password: str = PASSWORD
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    r = client.post("/v1/auth/token", data={"username": email, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture()
+def make_patient(client: TestClient) -> Any:
+    def _make(tz: str = "Europe/London", **extra: Any) -> Account:
+        email = f"p-{uuid.uuid4().hex[:12]}@example.org"
+        body = {"email": email, "password": PASSWORD, "display_name": "Test Patient",
+                "timezone": tz, **extra}
+        r = client.post("/v1/auth/register", json=body)
+        assert r.status_code == 201, r.text
+        tokens = sign_in(client, email)
+        return Account(id=r.json()["id"], email=email, role="patient",
+                       token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def admin(client: TestClient) -> Account:
+    from sqlmodel import Session
+
+    from app.auth.service import create_user
+    from app.db import get_engine
+
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.org"
+    with Session(get_engine()) as s:
+        user = create_user(s, email=email, password=PASSWORD, role="admin",
+                           display_name="Admin")
+        s.commit()
+        uid = str(user.id)
+    tokens = sign_in(client, email)
+    return Account(id=uid, email=email, role="admin", token=tokens["access_token"],
+                   refresh_token=tokens["refresh_token"])
+
+
+@pytest.fixture()
+def make_clinician(client: TestClient, admin: Account) -> Any:
+    def _make() -> Account:
+        email = f"c-{uuid.uuid4().hex[:12]}@example.org"
+        r = client.post("/v1/admin/clinicians", headers=admin.headers,
+                        json={"email": email, "password": PASSWORD, "display_name": "Dr Test"})
+        assert r.status_code == 201, r.text
+        tokens = sign_in(client, email)
+        return Account(id=r.json()["id"], email=email, role="clinician",
+                       token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+
+    return _make
+
+
+@pytest.fixture()
+def link(client: TestClient) -> Any:
+    """Put a clinician on a patient's care team through the invitation flow."""
+
+    def _link(patient: Account, clinician: Account) -> None:
+        r = client.post("/v1/invitations", headers=clinician.headers)
+        assert r.status_code == 201, r.text
+        r = client.post(f"/v1/invitations/{r.json()['code']}/accept", headers=patient.headers)
+        assert r.status_code == 200, r.text
+
+    return _link
+
+
+@pytest.fixture()
+def pinned_now(app: Any) -> Iterator[Any]:
+    """Pin the server clock: `pinned_now(datetime)`."""
+    from app.clock import get_now
+
+    def _pin(instant: Any) -> None:
+        app.dependency_overrides[get_now] = lambda: instant
+
+    yield _pin
+    app.dependency_overrides.pop(get_now, None)
