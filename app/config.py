@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
     db_connect_timeout_seconds: int = Field(default=3, ge=1)
     retry_after_seconds: int = Field(default=5, ge=1)
+    # Overrides of app.clinical.THRESHOLDS and of flag rule parameters, as JSON.
+    thresholds: dict[str, float] = Field(default_factory=dict)
     log_level: str = "INFO"
     log_json: bool = True
     host: str = "127.0.0.1"

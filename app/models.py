@@ -2,13 +2,16 @@
 
 from app.auth.models import RefreshToken, User
 from app.care.models import CareTeamMember, Invitation, Patient
-from app.diary.models import ExerciseSession, Revision, SymptomEntry
+from app.diary.models import ExercisePlan, ExerciseSession, Revision, SymptomEntry
+from app.questionnaires.models import QuestionnaireResponse
 
 __all__ = [
     "CareTeamMember",
+    "ExercisePlan",
     "ExerciseSession",
     "Invitation",
     "Patient",
+    "QuestionnaireResponse",
     "RefreshToken",
     "Revision",
     "SymptomEntry",

@@ -58,9 +58,14 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "postgresql":
         if not os.environ.get("TEST_DATABASE_URL"):
             pytest.skip("TEST_DATABASE_URL is not set")
-        name = f"kneetrack_test_{_worker()}"
+        # Unique per run, so that several checkouts can run the suite at once.
+        name = f"kneetrack_test_{_worker()}_{os.getpid()}"
         url = fresh_postgres_database(name)
         yield url
+        from app.db import get_engine
+
+        get_engine().dispose()
+        drop_postgres_database(name)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{Path(tmp) / 'kneetrack-test.db'}"

@@ -178,3 +178,40 @@ class Revision(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     superseded_at: dt.datetime = instant(default_now=True)
     superseded_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
+
+
+class ExercisePlan(SQLModel, table=True):
+    """A clinician's prescription: `sessions_per_week` sessions of `activity`, each of
+    `minutes_per_session` minutes, from `start_date` (to `end_date`, if set)."""
+
+    __tablename__ = "exercise_plans"
+    __table_args__ = (
+        CheckConstraint(in_list("activity", ACTIVITIES, nullable=False), name="activity"),
+        CheckConstraint(
+            between("minutes_per_session", 1, 600, nullable=False), name="minutes_per_session"
+        ),
+        CheckConstraint(
+            between("sessions_per_week", 1, 21, nullable=False), name="sessions_per_week"
+        ),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
+        CheckConstraint("version >= 1", name="version"),
+        Index("ix_exercise_plans_patient_start", "patient_id", "start_date"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    patient_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False)
+    )
+    clinician_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid(), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    activity: str = Field(sa_column=Column(String(32), nullable=False))
+    minutes_per_session: int = Field(sa_column=Column(Integer, nullable=False))
+    sessions_per_week: int = Field(sa_column=Column(Integer, nullable=False))
+    start_date: dt.date = Field(sa_column=Column(Date, nullable=False))
+    end_date: dt.date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    instructions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: dt.datetime = instant(default_now=True)
+    updated_at: dt.datetime = instant(default_now=True)

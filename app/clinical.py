@@ -1,0 +1,135 @@
+"""Every threshold with a clinical meaning, in one table, each with its source.
+
+Trends and flags read them through `threshold(key)`; a deployment may override any value with
+`KNEETRACK_THRESHOLDS` (JSON, e.g. `{"pain_mcid": 1.5}`). Do not add a number here without a
+source; where the product specification sets a value that no published source was found for,
+the source says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.config import get_settings
+
+
+@dataclass(frozen=True)
+class Threshold:
+    key: str
+    value: float
+    unit: str
+    meaning: str
+    source: str
+
+
+SPEC = "KneeTrack SPEC §4"
+_FARRAR = (
+    "Farrar JT et al. Clinical importance of changes in chronic pain intensity measured on an "
+    "11-point numerical pain rating scale. Pain 2001;94(2):149-158; in knee OA: Salaffi F et "
+    "al. Eur J Pain 2004;8(4):283-291 (2 points / 33 % = 'much better', their recommended "
+    "cut-off; 1 point = the smallest change)"
+)
+_ALGHADIR = (
+    "Alghadir AH, Anwer S, Iqbal A, Iqbal ZA. Test-retest reliability, validity, and minimum "
+    "detectable change of visual analog, numerical rating, and verbal rating scales for "
+    "measurement of osteoarthritic knee pain. J Pain Res 2018;11:851-856"
+)
+_HANCOCK = (
+    "Hancock GE, Hepworth T, Wembridge K. Accuracy and reliability of knee goniometry methods. "
+    "J Exp Orthop 2018;5(1):46 (minimum significant difference)"
+)
+_MOSTAFAEE = (
+    "Mostafaee N, Nourollahi F, Mostamand J, Negahban H. Responsiveness and the minimal "
+    "important change of the Knee injury and Osteoarthritis Outcome Score in patients with knee "
+    "osteoarthritis following physiotherapy. Physiother Theory Pract 2021 (anchor-based MIC)"
+)
+_LYMAN_2018 = (
+    "Lyman S, Lee YY, McLawhorn AS, Islam W, MacLean CH. What are the minimal and substantial "
+    "improvements in the HOOS and KOOS and JR versions after total joint replacement? Clin "
+    "Orthop Relat Res 2018;476(12):2432-2441 (anchor-based, after knee replacement)"
+)
+
+THRESHOLDS: dict[str, Threshold] = {
+    t.key: t
+    for t in [
+        Threshold(
+            "pain_mcid", 2, "NRS points", "minimal clinically important change in pain", _FARRAR
+        ),
+        Threshold(
+            "pain_mdc", 1.33, "NRS points", "minimum detectable change, knee OA pain", _ALGHADIR
+        ),
+        Threshold(
+            "stiffness_mcid",
+            2,
+            "NRS points",
+            "important change in stiffness",
+            f"{SPEC}; no published MCID for a stiffness NRS was found (carried over from "
+            "the pain NRS)",
+        ),
+        Threshold(
+            "swelling_mcid",
+            1,
+            "grade",
+            "important change in swelling (0–3)",
+            f"{SPEC}; no published MCID found. Scale reliability: Sturgill LP et al. "
+            "J Orthop Sports Phys Ther 2009;39(12):845-849",
+        ),
+        Threshold(
+            "morning_stiffness_mcid",
+            15,
+            "minutes",
+            "important change in morning stiffness duration",
+            f"{SPEC}; no published MCID for knee OA was found",
+        ),
+        Threshold(
+            "rom_error_inclinometer", 6, "degrees", "ROM measurement error, inclinometer", _HANCOCK
+        ),
+        Threshold(
+            "rom_error_goniometer",
+            10,
+            "degrees",
+            "ROM measurement error, goniometer",
+            _HANCOCK + " (long-arm goniometer)",
+        ),
+        Threshold(
+            "rom_error_smartphone_app",
+            12,
+            "degrees",
+            "ROM measurement error, smartphone app",
+            _HANCOCK,
+        ),
+        Threshold(
+            "rom_error_self_estimate",
+            14,
+            "degrees",
+            "ROM measurement error, estimate",
+            _HANCOCK + " (visual estimation by a clinician; a patient's own estimate "
+            "is likely less precise: Borgbjerg J et al. J Knee Surg 2017;30(8):829-834)",
+        ),
+        Threshold("koos_pain_mic", 15, "KOOS points", "KOOS pain subscale MIC", _MOSTAFAEE),
+        Threshold(
+            "koos_symptoms_mic", 12.5, "KOOS points", "KOOS symptoms subscale MIC", _MOSTAFAEE
+        ),
+        Threshold("koos_adl_mic", 15.5, "KOOS points", "KOOS ADL subscale MIC", _MOSTAFAEE),
+        Threshold(
+            "koos_sport_rec_mic", 17.5, "KOOS points", "KOOS sport/recreation MIC", _MOSTAFAEE
+        ),
+        Threshold("koos_qol_mic", 12.5, "KOOS points", "KOOS quality-of-life MIC", _MOSTAFAEE),
+        Threshold(
+            "koos_jr_mcid",
+            14,
+            "KOOS-JR points",
+            "KOOS-JR minimal clinically important improvement",
+            _LYMAN_2018 + "; the figure 14 is as cited by later registry "
+            "work and was not checked against the full text here",
+        ),
+    ]
+}
+
+
+def threshold(key: str) -> float:
+    """The value in force: the configured override, else the table's."""
+    overrides = get_settings().thresholds
+    if key in overrides:
+        return float(overrides[key])
+    return THRESHOLDS[key].value
