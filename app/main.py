@@ -17,10 +17,12 @@ from app.auth.router import router as auth_router
 from app.care.router import router as care_router
 from app.config import get_settings
 from app.db import get_engine
+from app.diary.plan_router import router as plan_router
 from app.diary.router import router as diary_router
 from app.errors import install_error_handlers
 from app.logging import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.questionnaires.router import router as questionnaire_router
 
 TAGS = [
     {"name": "auth", "description": "Sign-up, sign-in, token refresh and sign-out."},
@@ -28,7 +30,11 @@ TAGS = [
     {"name": "care-team", "description": "Who may see a patient's record."},
     {"name": "clinicians", "description": "A clinician's panel of patients."},
     {"name": "diary", "description": "Daily symptom entries per knee, with history."},
-    {"name": "exercise", "description": "Exercise sessions (backward walking and others)."},
+    {
+        "name": "exercise",
+        "description": "Exercise sessions (backward walking and others) and exercise plans.",
+    },
+    {"name": "questionnaires", "description": "KOOS-JR and KOOS, scored when stored."},
     {"name": "admin", "description": "Administration: clinician accounts."},
     {"name": "operations", "description": "Health and readiness probes."},
 ]
@@ -81,7 +87,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    for router in (auth_router, care_router, diary_router):
+    for router in (auth_router, care_router, diary_router, plan_router, questionnaire_router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")

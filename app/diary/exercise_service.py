@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 from app.care.models import Patient
 from app.care.service import lock_patient
 from app.diary.models import ExerciseSession
+from app.diary.plan_service import plan_exists
 from app.diary.schemas import ExerciseSessionIn, ExerciseSessionOut
 from app.diary.service import check_preconditions, etag_of, save_revision
 from app.errors import NotFound, Unprocessable
@@ -57,6 +58,13 @@ def check_started_at(body: ExerciseSessionIn, now: dt.datetime) -> None:
         raise Unprocessable("started_at is in the future", loc=["body", "started_at"])
 
 
+def check_plan(session: Session, patient_id: uuid.UUID, body: ExerciseSessionIn) -> None:
+    if body.plan_id is not None and not plan_exists(session, patient_id, body.plan_id):
+        raise Unprocessable(
+            "plan_id names no exercise plan of this patient", loc=["body", "plan_id"]
+        )
+
+
 def get_row(
     session: Session, patient_id: uuid.UUID, session_id: uuid.UUID, *, for_update: bool = False
 ) -> ExerciseSession | None:
@@ -80,6 +88,7 @@ def put_session(
     if_none_match: str | None = None,
 ) -> tuple[ExerciseSession, str]:
     check_started_at(body, now)
+    check_plan(session, patient.id, body)
     lock_patient(session, patient.id)
     row = get_row(session, patient.id, session_id, for_update=True)
     live = row is not None and row.deleted_at is None

@@ -38,6 +38,7 @@ ACTIVITIES = (
     "other",
 )
 SETTINGS = ("indoor", "outdoor", "treadmill", "pool")
+REVISION_KINDS = ("symptom_entry", "exercise_session", "exercise_plan")
 
 
 def _knee_checks(side: str) -> tuple[CheckConstraint, ...]:
@@ -155,14 +156,12 @@ class ExerciseSession(SQLModel, table=True):
 
 
 class Revision(SQLModel, table=True):
-    """An earlier version of a diary entry or exercise session, kept when it was replaced or
-    deleted. `payload` is the version as the API showed it."""
+    """An earlier version of a diary entry, exercise session or exercise plan, kept when it was
+    replaced or deleted. `payload` is the version as the API showed it."""
 
     __tablename__ = "revisions"
     __table_args__ = (
-        CheckConstraint(
-            in_list("kind", ("symptom_entry", "exercise_session"), nullable=False), name="kind"
-        ),
+        CheckConstraint(in_list("kind", REVISION_KINDS, nullable=False), name="kind"),
         CheckConstraint(in_list("reason", ("replaced", "deleted"), nullable=False), name="reason"),
         Index("ix_revisions_patient_kind_key", "patient_id", "kind", "record_key", "version"),
     )

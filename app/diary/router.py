@@ -34,11 +34,11 @@ DateFrom = Annotated[dt.date | None, Query(alias="from")]
 DateTo = Annotated[dt.date | None, Query(alias="to")]
 
 
-def _with_etag(response: Response, version: int) -> None:
+def with_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = service.etag_of(version)
 
 
-def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
+def check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
     if date_from is not None and date_to is not None and date_from > date_to:
         raise Unprocessable("'from' is after 'to'", loc=["query", "from"])
 
@@ -74,7 +74,7 @@ def put_symptom_entry(
         if_none_match=if_none_match,
     )
     response.status_code = 201 if outcome == "created" else 200
-    _with_etag(response, row.version)
+    with_etag(response, row.version)
     return service.entry_out(row)
 
 
@@ -93,7 +93,7 @@ def get_symptom_entry(
     if_none_match: IfNoneMatch = None,
 ) -> Any:
     row = service.get_entry(session, patient, entry_date)
-    _with_etag(response, row.version)
+    with_etag(response, row.version)
     if if_none_match and service.etag_of(row.version) in service.parse_etags(if_none_match):
         return Response(status_code=304, headers={"ETag": service.etag_of(row.version)})
     return service.entry_out(row)
@@ -132,7 +132,7 @@ def list_symptom_entries(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[SymptomEntryOut]:
-    _check_range(date_from, date_to)
+    check_range(date_from, date_to)
     rows, nxt = service.list_entries(
         session, patient, date_from=date_from, date_to=date_to, limit=limit, cursor=cursor
     )
@@ -185,7 +185,7 @@ def put_exercise_session(
         if_none_match=if_none_match,
     )
     response.status_code = 201 if outcome == "created" else 200
-    _with_etag(response, row.version)
+    with_etag(response, row.version)
     return exercise_service.session_out(row)
 
 
@@ -206,7 +206,7 @@ def post_exercise_session(
     row, _ = exercise_service.put_session(
         session, patient, session_id, body, now=now, actor_id=patient.id
     )
-    _with_etag(response, row.version)
+    with_etag(response, row.version)
     response.headers["Location"] = f"/v1/patients/{patient.id}/exercise-sessions/{session_id}"
     return exercise_service.session_out(row)
 
@@ -218,7 +218,7 @@ def get_exercise_session(
     session_id: uuid.UUID, patient: ReadablePatient, session: SessionDep, response: Response
 ) -> ExerciseSessionOut:
     row = exercise_service.get_session_row(session, patient, session_id)
-    _with_etag(response, row.version)
+    with_etag(response, row.version)
     return exercise_service.session_out(row)
 
 
@@ -236,7 +236,7 @@ def list_exercise_sessions(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ExerciseSessionOut]:
-    _check_range(date_from, date_to)
+    check_range(date_from, date_to)
     rows, nxt = exercise_service.list_sessions(
         session,
         patient,

@@ -4,7 +4,14 @@ import datetime as dt
 import uuid
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from app.auth.schemas import StrictModel
 
@@ -192,6 +199,71 @@ class ExerciseSessionOut(ExerciseSessionIn):
 
     id: uuid.UUID
     local_date: dt.date
+    version: int
+    etag: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ExercisePlanFields(StrictModel):
+    activity: Activity
+    minutes_per_session: int = Field(ge=1, le=600, description="Prescribed minutes per session")
+    sessions_per_week: int = Field(ge=1, le=21, description="Prescribed sessions per ISO week")
+    start_date: dt.date
+    end_date: dt.date | None = Field(default=None, description="Last day of the plan, inclusive")
+    instructions: str | None = Field(default=None, max_length=4000)
+
+
+class ExercisePlanIn(ExercisePlanFields):
+    @field_validator("end_date")
+    @classmethod
+    def _not_before_start(cls, end: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("start_date")
+        if end is not None and start is not None and end < start:
+            raise ValueError("end_date is before start_date")
+        return end
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "activity": "backward_walking",
+                    "minutes_per_session": 15,
+                    "sessions_per_week": 3,
+                    "start_date": "2026-03-02",
+                    "end_date": "2026-05-24",
+                    "instructions": "Walk backwards slowly indoors, near a wall or rail.",
+                }
+            ]
+        },
+    )
+
+
+class ExercisePlanPatch(StrictModel):
+    """Only the fields sent change; `end_date` and `instructions` may be set to null."""
+
+    activity: Activity | None = None
+    minutes_per_session: int | None = Field(default=None, ge=1, le=600)
+    sessions_per_week: int | None = Field(default=None, ge=1, le=21)
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    instructions: str | None = Field(default=None, max_length=4000)
+
+    @field_validator("activity", "minutes_per_session", "sessions_per_week", "start_date")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields that were sent: a required field may be changed, not removed.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class ExercisePlanOut(ExercisePlanFields):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    clinician_id: uuid.UUID | None = Field(description="The clinician who prescribed the plan")
     version: int
     etag: str
     created_at: dt.datetime

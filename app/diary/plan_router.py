@@ -1,0 +1,115 @@
+"""Exercise plans over HTTP: a clinician on the care team writes, the patient and the care team
+read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from app.auth.dependencies import CurrentActor
+from app.care.access import CareTeamPatient, ReadablePatient
+from app.clock import Now
+from app.db import SessionDep
+from app.diary import plan_service, service
+from app.diary.router import PRECONDITION, IfMatch, with_etag
+from app.diary.schemas import (
+    Activity,
+    ExercisePlanIn,
+    ExercisePlanOut,
+    ExercisePlanPatch,
+    Page,
+    RevisionList,
+)
+from app.openapi import PROBLEM_RESPONSES
+from app.pagination import Cursor, Limit
+
+router = APIRouter(prefix="/v1/patients/{pid}/exercise-plans", responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    tags=["exercise"],
+    summary="Prescribe an exercise plan (a clinician on the care team)",
+)
+def create_exercise_plan(
+    body: ExercisePlanIn,
+    patient: CareTeamPatient,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+) -> ExercisePlanOut:
+    row = plan_service.create_plan(session, patient, body, now=now, clinician_id=actor.user_id)
+    with_etag(response, row.version)
+    response.headers["Location"] = f"/v1/patients/{patient.id}/exercise-plans/{row.id}"
+    return plan_service.plan_out(row)
+
+
+@router.get(
+    "",
+    tags=["exercise"],
+    summary="List exercise plans by start date (filters: active_on, activity)",
+)
+def list_exercise_plans(
+    patient: ReadablePatient,
+    session: SessionDep,
+    active_on: dt.date | None = None,
+    activity: Activity | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ExercisePlanOut]:
+    rows, nxt = plan_service.list_plans(
+        session, patient, active_on=active_on, activity=activity, limit=limit, cursor=cursor
+    )
+    return Page[ExercisePlanOut](items=[plan_service.plan_out(r) for r in rows], next_cursor=nxt)
+
+
+@router.get("/{plan_id}", tags=["exercise"], summary="Read an exercise plan")
+def get_exercise_plan(
+    plan_id: uuid.UUID, patient: ReadablePatient, session: SessionDep, response: Response
+) -> ExercisePlanOut:
+    row = plan_service.get_plan(session, patient, plan_id)
+    with_etag(response, row.version)
+    return plan_service.plan_out(row)
+
+
+@router.patch(
+    "/{plan_id}",
+    tags=["exercise"],
+    responses=PRECONDITION,
+    summary="Change an exercise plan (a clinician on the care team); the old version is kept",
+)
+def patch_exercise_plan(
+    plan_id: uuid.UUID,
+    body: ExercisePlanPatch,
+    patient: CareTeamPatient,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ExercisePlanOut:
+    row = plan_service.update_plan(
+        session, patient, plan_id, body, now=now, actor_id=actor.user_id, if_match=if_match
+    )
+    with_etag(response, row.version)
+    return plan_service.plan_out(row)
+
+
+@router.get(
+    "/{plan_id}/revisions",
+    tags=["exercise"],
+    summary="Every earlier version of the plan",
+)
+def list_exercise_plan_revisions(
+    plan_id: uuid.UUID, patient: ReadablePatient, session: SessionDep
+) -> RevisionList:
+    exists = plan_service.plan_exists(session, patient.id, plan_id)
+    return RevisionList(
+        items=service.list_revisions(
+            session, patient, kind="exercise_plan", key=str(plan_id), exists=exists
+        )
+    )

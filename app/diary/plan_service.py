@@ -1,0 +1,164 @@
+"""Exercise plans: a care-team clinician prescribes and changes them; every earlier version is
+kept as a revision (kind `exercise_plan`). Adherence to a plan is the trend engine's business,
+not this module's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.care.models import Patient
+from app.care.service import lock_patient
+from app.diary.models import ExercisePlan
+from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
+from app.diary.service import check_preconditions, etag_of, save_revision
+from app.errors import NotFound, Unprocessable
+from app.pagination import decode_cursor, encode_cursor
+
+PLAN_FIELDS = tuple(ExercisePlanIn.model_fields)
+
+
+def plan_out(row: ExercisePlan) -> ExercisePlanOut:
+    return ExercisePlanOut(
+        **{f: getattr(row, f) for f in PLAN_FIELDS},
+        id=row.id,
+        clinician_id=row.clinician_id,
+        version=row.version,
+        etag=etag_of(row.version),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def get_row(
+    session: Session, patient_id: uuid.UUID, plan_id: uuid.UUID, *, for_update: bool = False
+) -> ExercisePlan | None:
+    q = select(ExercisePlan).where(
+        col(ExercisePlan.patient_id) == patient_id, col(ExercisePlan.id) == plan_id
+    )
+    if for_update:
+        q = q.with_for_update()
+    return session.scalars(q).first()
+
+
+def get_plan(session: Session, patient: Patient, plan_id: uuid.UUID) -> ExercisePlan:
+    row = get_row(session, patient.id, plan_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def plan_exists(session: Session, patient_id: uuid.UUID, plan_id: uuid.UUID) -> bool:
+    q = select(col(ExercisePlan.id)).where(
+        col(ExercisePlan.patient_id) == patient_id, col(ExercisePlan.id) == plan_id
+    )
+    return session.scalar(q) is not None
+
+
+def create_plan(
+    session: Session,
+    patient: Patient,
+    body: ExercisePlanIn,
+    *,
+    now: dt.datetime,
+    clinician_id: uuid.UUID,
+) -> ExercisePlan:
+    row = ExercisePlan(
+        patient_id=patient.id,
+        clinician_id=clinician_id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        **body.model_dump(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_plan(
+    session: Session,
+    patient: Patient,
+    plan_id: uuid.UUID,
+    body: ExercisePlanPatch,
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+    if_match: str | None = None,
+) -> ExercisePlan:
+    """Apply the fields sent. The version before the change is kept as a revision; a patch
+    that changes nothing writes nothing and keeps the ETag."""
+    lock_patient(session, patient.id)
+    row = get_row(session, patient.id, plan_id, for_update=True)
+    if row is None:
+        raise NotFound()
+    check_preconditions(row.version, if_match=if_match, if_none_match=None)
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    merged = {f: changes.get(f, getattr(row, f)) for f in PLAN_FIELDS}
+    if merged["end_date"] is not None and merged["end_date"] < merged["start_date"]:
+        loc = "end_date" if "end_date" in changes else "start_date"
+        raise Unprocessable("end_date is before start_date", loc=["body", loc])
+    if all(getattr(row, f) == v for f, v in merged.items()):
+        return row
+    save_revision(
+        session,
+        patient_id=patient.id,
+        kind="exercise_plan",
+        key=str(plan_id),
+        version=row.version,
+        reason="replaced",
+        payload=plan_out(row).model_dump(mode="json", exclude={"etag"}),
+        now=now,
+        actor_id=actor_id,
+    )
+    for f, v in merged.items():
+        setattr(row, f, v)
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_plans(
+    session: Session,
+    patient: Patient,
+    *,
+    active_on: dt.date | None,
+    activity: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[ExercisePlan], str | None]:
+    """By ascending start date (then id). `active_on`: plans whose start_date…end_date span
+    (open-ended when end_date is null) includes that date."""
+    q = select(ExercisePlan).where(col(ExercisePlan.patient_id) == patient.id)
+    if active_on is not None:
+        q = q.where(
+            col(ExercisePlan.start_date) <= active_on,
+            col(ExercisePlan.end_date).is_(None) | (col(ExercisePlan.end_date) >= active_on),
+        )
+    if activity is not None:
+        q = q.where(col(ExercisePlan.activity) == activity)
+    if cursor is not None:
+        after = decode_cursor(cursor, ("d", "i"))
+        try:
+            d = dt.date.fromisoformat(after["d"])
+            i = uuid.UUID(after["i"])
+        except (TypeError, ValueError) as exc:
+            raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
+        q = q.where(
+            (col(ExercisePlan.start_date) > d)
+            | ((col(ExercisePlan.start_date) == d) & (col(ExercisePlan.id) > i))
+        )
+    q = q.order_by(col(ExercisePlan.start_date), col(ExercisePlan.id)).limit(limit + 1)
+    rows = list(session.scalars(q))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor({"d": last.start_date.isoformat(), "i": str(last.id)})
+    return rows, next_cursor
