@@ -94,3 +94,27 @@ def test_check_constraints_hold_in_the_database(client, engine, make_patient):
             with pytest.raises(IntegrityError):
                 conn.execute(text(insert.text.format(column=column)), {**params, "v": bad})
             conn.rollback()
+
+
+def test_revision_kinds_are_checked_in_the_database(client, engine, make_patient):
+    """The `kind` CHECK admits exercise-plan revisions and still refuses anything else."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    pid = uuid.UUID(make_patient().id)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def insert(kind: str) -> None:
+        rid = uuid.uuid4()
+        with engine.connect() as conn:
+            conn.execute(text(
+                "INSERT INTO revisions (id, patient_id, kind, record_key, version, reason, "
+                "payload, superseded_at) VALUES (:id, :pid, :kind, 'k', 1, 'replaced', '{}', "
+                "CURRENT_TIMESTAMP)"),
+                {"id": rid.hex if sqlite else str(rid), "pid": pid.hex if sqlite else str(pid),
+                 "kind": kind})
+            conn.rollback()
+
+    insert("exercise_plan")
+    with pytest.raises(IntegrityError):
+        insert("questionnaire")

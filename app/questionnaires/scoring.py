@@ -108,13 +108,18 @@ def _is_item_score(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and ITEM_MIN <= value <= ITEM_MAX
 
 
-def _check_values(answers: Mapping[str, int], known: frozenset[str] | tuple[str, ...]) -> None:
+def _check_values(
+    answers: Mapping[str, int],
+    known: frozenset[str] | tuple[str, ...],
+    required: tuple[str, ...] = (),
+) -> None:
     problems: dict[str, str] = {}
     for item, value in answers.items():
         if item not in known:
             problems[item] = "unknown item id"
         elif not _is_item_score(value):
             problems[item] = "must be an integer 0–4"
+    problems.update({i: "required" for i in required if i not in answers})
     if problems:
         raise InvalidAnswers(problems)
 
@@ -126,10 +131,7 @@ class KoosJrScore:
 
 
 def score_koos_jr(answers: Mapping[str, int]) -> KoosJrScore:
-    _check_values(answers, KOOS_JR_ITEMS)
-    missing = {i: "required" for i in KOOS_JR_ITEMS if i not in answers}
-    if missing:
-        raise InvalidAnswers(missing)
+    _check_values(answers, KOOS_JR_ITEMS, required=KOOS_JR_ITEMS)
     raw = sum(answers[i] for i in KOOS_JR_ITEMS)
     return KoosJrScore(raw=raw, score=KOOS_JR_INTERVAL_SCORES[raw])
 

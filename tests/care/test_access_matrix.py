@@ -16,12 +16,18 @@ SAMPLE_PATH_VALUES = {
     "entry_date": "2026-01-05",
     "session_id": "11111111-1111-4111-8111-111111111111",
 }
+PLAN = {"activity": "backward_walking", "minutes_per_session": 15, "sessions_per_week": 3,
+        "start_date": "2026-01-05"}
+KOOS = {"instrument": "koos", "completed_on": "2026-01-05", "answers": {"Q1": 1, "Q2": 2}}
 SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/patients/{pid}/symptom-entries/{entry_date}"): entry(),
     ("PUT", "/v1/patients/{pid}/exercise-sessions/{session_id}"): session_body(),
     ("POST", "/v1/patients/{pid}/exercise-sessions"): session_body(),
     ("PATCH", "/v1/patients/{pid}"): {"index_knee": "left"},
     ("DELETE", "/v1/patients/{pid}"): {"password": "a-long-test-password"},
+    ("POST", "/v1/patients/{pid}/exercise-plans"): PLAN,
+    ("PATCH", "/v1/patients/{pid}/exercise-plans/{plan_id}"): {"sessions_per_week": 5},
+    ("POST", "/v1/patients/{pid}/questionnaires"): KOOS,
 }
 
 
@@ -50,8 +56,8 @@ def test_every_pid_route_goes_through_the_access_policy(app):
     assert missing == [], f"routes bypassing care/access.py: {missing}"
 
 
-def _url(path: str, pid: str, owner_clinician: str) -> str:
-    values = {"pid": pid, "clinician_id": owner_clinician, **SAMPLE_PATH_VALUES}
+def _url(path: str, pid: str, ids: dict[str, str]) -> str:
+    values = {"pid": pid, **SAMPLE_PATH_VALUES, **ids}
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "x"), path)
 
 
@@ -62,6 +68,8 @@ def _snapshot(client: Any, owner: Any) -> Any:
         client.get("/v1/patients/me/symptom-entries", headers=h).json(),
         client.get("/v1/patients/me/exercise-sessions", headers=h).json(),
         client.get("/v1/patients/me/care-team", headers=h).json(),
+        client.get("/v1/patients/me/exercise-plans", headers=h).json(),
+        client.get("/v1/patients/me/questionnaires", headers=h).json(),
     )
 
 
@@ -75,24 +83,30 @@ def world(client, make_patient, make_clinician, link):
     r = client.put(f"/v1/patients/me/exercise-sessions/{sid}", headers=owner.headers,
                    json=session_body())
     assert r.status_code in (200, 201), r.text
+    r = client.post(f"/v1/patients/{owner.id}/exercise-plans", headers=mine.headers, json=PLAN)
+    assert r.status_code == 201, r.text
+    ids = {"clinician_id": mine.id, "plan_id": r.json()["id"]}
+    r = client.post("/v1/patients/me/questionnaires", headers=owner.headers, json=KOOS)
+    assert r.status_code == 201, r.text
+    ids["questionnaire_id"] = r.json()["id"]
     revoked = make_clinician()
     link(owner, revoked)
     assert client.delete(f"/v1/patients/{owner.id}/care-team/{revoked.id}",
                          headers=owner.headers).status_code == 204
     return owner, mine, {"other patient": make_patient(), "unlinked clinician": make_clinician(),
-                         "revoked clinician": revoked}
+                         "revoked clinician": revoked}, ids
 
 
 def test_foreign_actors_get_404_and_change_nothing(app, client, world, admin):
-    owner, mine, foreigners = world
+    owner, mine, foreigners, ids = world
     foreigners = {**foreigners, "admin": admin}
     before = _snapshot(client, owner)
-    assert len(_pid_routes(app)) >= 17
+    assert len(_pid_routes(app)) >= 25
     failures = []
     for method, path in _pid_routes(app):
         for who, actor in foreigners.items():
             for pid in (owner.id, "me") if who == "admin" else (owner.id,):
-                url = _url(path, pid, mine.id)
+                url = _url(path, pid, ids)
                 body = SAMPLE_BODIES.get((method, path))
                 r = client.request(method, url, headers=actor.headers,
                                    json=body if method in ("PUT", "POST", "PATCH", "DELETE")
@@ -105,7 +119,7 @@ def test_foreign_actors_get_404_and_change_nothing(app, client, world, admin):
 
 
 def test_unknown_patient_is_the_same_404(client, world):
-    owner, mine, _ = world
+    owner, mine, *_ = world
     a = client.get(f"/v1/patients/{uuid.uuid4()}/symptom-entries", headers=mine.headers)
     b = client.get(f"/v1/patients/{owner.id}/symptom-entries",
                    headers=world[2]["unlinked clinician"].headers)
@@ -115,7 +129,7 @@ def test_unknown_patient_is_the_same_404(client, world):
 
 
 def test_care_team_clinician_reads_but_does_not_write_the_diary(app, client, world):
-    owner, mine, _ = world
+    owner, mine, *_ = world
     assert client.get(f"/v1/patients/{owner.id}/symptom-entries",
                       headers=mine.headers).status_code == 200
     r = client.put(f"/v1/patients/{owner.id}/symptom-entries/2026-01-06", headers=mine.headers,
