@@ -1,8 +1,8 @@
 """`kneetrack demo`: a small, deterministic data set for trying the API and the dashboard.
 
 A clinician and three patients over the 12 weeks up to today (in each patient's time zone):
-one improving on a backward-walking programme (with one fall), one in a flare, one who has
-stopped logging."""
+one improving on a prescribed backward-walking programme (with one fall, and KOOS-JR at the
+start, midway and now), one in a flare, one who has stopped logging."""
 
 from __future__ import annotations
 
@@ -20,6 +20,11 @@ from app.auth.service import create_user
 from app.care.models import CareTeamMember, Patient
 from app.db import get_engine, utcnow
 from app.diary.models import ExerciseSession, SymptomEntry
+from app.diary.plan_service import create_plan
+from app.diary.schemas import ExercisePlanIn
+from app.questionnaires.schemas import QuestionnaireIn
+from app.questionnaires.scoring import KOOS_JR_ITEMS
+from app.questionnaires.service import create_response
 
 CLINICIAN_EMAIL = "clinician@demo.kneetrack.dev"
 DAYS = 84
@@ -92,6 +97,7 @@ def _sessions(
     *,
     weekdays: tuple[int, ...],
     fall_on: int | None = None,
+    plan_id: uuid.UUID | None = None,
 ) -> None:
     now = utcnow()
     tz = ZoneInfo(patient.timezone)
@@ -119,10 +125,42 @@ def _sessions(
                 supervised=True,
                 falls=1 if i == fall_on else 0,
                 near_falls=1 if i == 30 else 0,
+                plan_id=plan_id,
                 created_at=now,
                 updated_at=now,
             )
         )
+
+
+def _plan(
+    session: Session, patient: Patient, clinician_id: uuid.UUID, today: dt.date, per_week: int
+) -> uuid.UUID:
+    body = ExercisePlanIn(
+        activity="backward_walking",
+        minutes_per_session=15,
+        sessions_per_week=per_week,
+        start_date=today - dt.timedelta(days=DAYS - 1),
+        instructions="Walk backwards slowly, indoors, beside a wall or rail; stop if pain "
+        "rises above your usual level.",
+    )
+    return create_plan(session, patient, body, now=utcnow(), clinician_id=clinician_id).id
+
+
+def _koos_jr(
+    session: Session, patient: Patient, today: dt.date, raw_by_day: dict[int, int]
+) -> None:
+    """KOOS-JR `days ago -> raw sum`, the sum spread over the seven items."""
+    for days_ago, raw in raw_by_day.items():
+        answers, left = {}, raw
+        for item in KOOS_JR_ITEMS:
+            answers[item] = min(4, left)
+            left -= answers[item]
+        body = QuestionnaireIn(
+            instrument="koos_jr",
+            completed_on=today - dt.timedelta(days=days_ago),
+            answers=answers,
+        )
+        create_response(session, patient, body, now=utcnow())
 
 
 def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
@@ -155,9 +193,14 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
         maria, john, aiko = patients
         t = {p.id: now.astimezone(ZoneInfo(p.timezone)).date() for p in patients}
         _entries(session, maria, t[maria.id], rng, pain_start=6.5, pain_end=3)
-        _sessions(session, maria, t[maria.id], rng, weekdays=(0, 2, 4, 5), fall_on=20)
+        maria_plan = _plan(session, maria, clinician.id, t[maria.id], per_week=4)
+        _sessions(
+            session, maria, t[maria.id], rng, weekdays=(0, 2, 4, 5), fall_on=20, plan_id=maria_plan
+        )
+        _koos_jr(session, maria, t[maria.id], {DAYS - 1: 15, DAYS // 2: 11, 0: 7})
         _entries(session, john, t[john.id], rng, pain_start=5, pain_end=5, flare_days=4)
-        _sessions(session, john, t[john.id], rng, weekdays=(1, 4))
+        john_plan = _plan(session, john, clinician.id, t[john.id], per_week=3)
+        _sessions(session, john, t[john.id], rng, weekdays=(1, 4), plan_id=john_plan)
         _entries(session, aiko, t[aiko.id], rng, pain_start=4, pain_end=4, last_day_offset=10)
         session.commit()
         yield f"clinician: {CLINICIAN_EMAIL} / {password}"

@@ -98,7 +98,7 @@ def world(client, make_patient, make_clinician, link):
 
 
 def test_foreign_actors_get_404_and_change_nothing(app, client, world, admin):
-    owner, mine, foreigners, ids = world
+    owner, _mine, foreigners, ids = world
     foreigners = {**foreigners, "admin": admin}
     before = _snapshot(client, owner)
     assert len(_pid_routes(app)) >= 25

@@ -132,7 +132,7 @@ INVALID = [
 @pytest.mark.parametrize(("field", "over"), INVALID, ids=[f"{f}-{i}" for i, (f, _) in
                                                           enumerate(INVALID)])
 def test_invalid_plan_names_the_field_and_writes_nothing(client, team, field, over):
-    p, c, url = team
+    _, c, url = team
     assert_problem(client.post(url, headers=c.headers, json=plan_body(**over)), 422, field)
     assert client.get(url, headers=c.headers).json()["items"] == []
 

@@ -3,6 +3,7 @@ independently of the module) and an independent numpy computation of KOOS subsca
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -53,8 +54,7 @@ def test_koos_jr_every_row_of_the_table(raw):
 
 def test_koos_jr_table_is_complete_and_strictly_decreasing():
     assert len(KOOS_JR_INTERVAL_SCORES) == 29
-    assert all(a > b for a, b in zip(KOOS_JR_INTERVAL_SCORES, KOOS_JR_INTERVAL_SCORES[1:],
-                                     strict=False))
+    assert all(a > b for a, b in itertools.pairwise(KOOS_JR_INTERVAL_SCORES))
 
 
 def test_koos_jr_depends_only_on_the_raw_sum():
