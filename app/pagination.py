@@ -5,12 +5,22 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
-from typing import Annotated, Any
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Protocol, TypeVar, cast
 
 from fastapi import Query
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session
 
 from app.errors import Unprocessable
+
+
+class _Row(Protocol):
+    id: uuid.UUID
+
+
+M = TypeVar("M", bound=_Row)
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (1–200)")]
 Cursor = Annotated[
@@ -32,3 +42,32 @@ def decode_cursor(cursor: str, keys: Iterable[str]) -> dict[str, Any]:
     if not isinstance(data, dict) or any(k not in data for k in keys):
         raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
     return data
+
+
+def keyset_page(
+    session: Session,
+    query: Select[M],
+    *,
+    sort: Mapped[Any],
+    parse: Callable[[str], Any],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[M], str | None]:
+    """One page of `query` (rows of one table with an `id`) in ascending (`sort`, id) order,
+    after the row named by `cursor`. `parse` reads a sort value back from the cursor (e.g.
+    `date.fromisoformat`)."""
+    attr = cast("InstrumentedAttribute[Any]", sort)
+    ident = attr.class_.id
+    if cursor is not None:
+        after = decode_cursor(cursor, ("k", "i"))
+        try:
+            key, last_id = parse(after["k"]), uuid.UUID(after["i"])
+        except (TypeError, ValueError) as exc:
+            raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
+        query = query.where((attr > key) | ((attr == key) & (ident > last_id)))
+    rows = list(session.scalars(query.order_by(attr, ident).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, encode_cursor({"k": getattr(last, attr.key).isoformat(), "i": str(last.id)})

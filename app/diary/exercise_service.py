@@ -16,7 +16,7 @@ from app.diary.plan_service import plan_exists
 from app.diary.schemas import ExerciseSessionIn, ExerciseSessionOut
 from app.diary.service import check_preconditions, etag_of, save_revision
 from app.errors import NotFound, Unprocessable
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import keyset_page
 
 # A session may be logged up to this far ahead of the server clock (device clock skew).
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
@@ -190,22 +190,11 @@ def list_sessions(
         q = q.where(col(ExerciseSession.local_date) >= date_from)
     if date_to is not None:
         q = q.where(col(ExerciseSession.local_date) <= date_to)
-    if cursor is not None:
-        after = decode_cursor(cursor, ("t", "i"))
-        try:
-            t = dt.datetime.fromisoformat(after["t"])
-            i = uuid.UUID(after["i"])
-        except (TypeError, ValueError) as exc:
-            raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
-        q = q.where(
-            (col(ExerciseSession.started_at) > t)
-            | ((col(ExerciseSession.started_at) == t) & (col(ExerciseSession.id) > i))
-        )
-    q = q.order_by(col(ExerciseSession.started_at), col(ExerciseSession.id)).limit(limit + 1)
-    rows = list(session.scalars(q))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor({"t": last.started_at.isoformat(), "i": str(last.id)})
-    return rows, next_cursor
+    return keyset_page(
+        session,
+        q,
+        sort=col(ExerciseSession.started_at),
+        parse=dt.datetime.fromisoformat,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -17,7 +17,7 @@ from app.diary.models import ExercisePlan
 from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
 from app.diary.service import check_preconditions, etag_of, save_revision
 from app.errors import NotFound, Unprocessable
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import keyset_page
 
 PLAN_FIELDS = tuple(ExercisePlanIn.model_fields)
 
@@ -143,22 +143,11 @@ def list_plans(
         )
     if activity is not None:
         q = q.where(col(ExercisePlan.activity) == activity)
-    if cursor is not None:
-        after = decode_cursor(cursor, ("d", "i"))
-        try:
-            d = dt.date.fromisoformat(after["d"])
-            i = uuid.UUID(after["i"])
-        except (TypeError, ValueError) as exc:
-            raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
-        q = q.where(
-            (col(ExercisePlan.start_date) > d)
-            | ((col(ExercisePlan.start_date) == d) & (col(ExercisePlan.id) > i))
-        )
-    q = q.order_by(col(ExercisePlan.start_date), col(ExercisePlan.id)).limit(limit + 1)
-    rows = list(session.scalars(q))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor({"d": last.start_date.isoformat(), "i": str(last.id)})
-    return rows, next_cursor
+    return keyset_page(
+        session,
+        q,
+        sort=col(ExercisePlan.start_date),
+        parse=dt.date.fromisoformat,
+        limit=limit,
+        cursor=cursor,
+    )

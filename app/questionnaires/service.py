@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from app.care.models import Patient
 from app.diary.service import local_today
 from app.errors import NotFound, Unprocessable
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import keyset_page
 from app.questionnaires.models import QuestionnaireResponse
 from app.questionnaires.schemas import QuestionnaireIn, QuestionnaireOut, SubscaleItemsOut
 from app.questionnaires.scoring import InvalidAnswers, score_koos, score_koos_jr
@@ -104,22 +104,11 @@ def list_responses(
         q = q.where(col(QuestionnaireResponse.completed_on) >= date_from)
     if date_to is not None:
         q = q.where(col(QuestionnaireResponse.completed_on) <= date_to)
-    if cursor is not None:
-        after = decode_cursor(cursor, ("d", "i"))
-        try:
-            d = dt.date.fromisoformat(after["d"])
-            i = uuid.UUID(after["i"])
-        except (TypeError, ValueError) as exc:
-            raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
-        q = q.where(
-            (col(QuestionnaireResponse.completed_on) > d)
-            | ((col(QuestionnaireResponse.completed_on) == d) & (col(QuestionnaireResponse.id) > i))
-        )
-    q = q.order_by(col(QuestionnaireResponse.completed_on), col(QuestionnaireResponse.id))
-    rows = list(session.scalars(q.limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor({"d": last.completed_on.isoformat(), "i": str(last.id)})
-    return rows, next_cursor
+    return keyset_page(
+        session,
+        q,
+        sort=col(QuestionnaireResponse.completed_on),
+        parse=dt.date.fromisoformat,
+        limit=limit,
+        cursor=cursor,
+    )
