@@ -2,7 +2,7 @@
 
 Revision ID: 5b1e0c2f7a93
 Revises: 1d6d058aa4a2
-Create Date: 2026-11-25 20:45:00.000000
+Create Date: 2026-11-25 20:30:00.000000
 """
 from collections.abc import Sequence
 
