@@ -127,6 +127,41 @@ THRESHOLDS: dict[str, Threshold] = {
 }
 
 
+# Parameters of the flag rules (SPEC §5). They are the product's rule definitions rather than
+# published cut-offs; each can be overridden through KNEETRACK_THRESHOLDS like any value above.
+_RULE = "KneeTrack SPEC §5 flag rule definition (no published source)"
+_PARAM = "KneeTrack flag engine parameter, a product decision documented in the README"
+FLAG_PARAMETERS = [
+    Threshold("flag_active_days", 14, "days", "look-back for active flags", _PARAM),
+    Threshold("flag_flare_rise", 2, "NRS points", "flare: pain this far above the median", _RULE),
+    Threshold("flag_flare_median_days", 7, "days", "flare: days before, for the median", _RULE),
+    Threshold("flag_flare_min_days", 2, "days", "flare: consecutive days needed", _RULE),
+    Threshold("flag_flare_median_min_n", 3, "entries", "flare: values needed for a median", _PARAM),
+    Threshold("flag_severe_pain", 7, "NRS points", "sustained severe pain: pain at least", _RULE),
+    Threshold("flag_severe_pain_days", 3, "days", "sustained severe pain: consecutive days", _RULE),
+    Threshold("flag_rapid_rise", 3, "NRS points", "rapid worsening: rise from one day", _RULE),
+    Threshold("flag_swelling_level", 2, "grade", "new swelling: swelling at least", _RULE),
+    Threshold("flag_swelling_within_days", 2, "days", "new swelling: since a 0", _RULE),
+    Threshold("flag_morning_stiffness_minutes", 30, "minutes", "morning stiffness over", _RULE),
+    Threshold("flag_morning_stiffness_count", 3, "entries", "entries over the limit", _RULE),
+    Threshold("flag_morning_stiffness_entries", 7, "entries", "of the last entries", _RULE),
+    Threshold("flag_rom_baseline_days", 28, "days", "ROM loss: baseline period", _PARAM),
+    Threshold("flag_rom_current_days", 7, "days", "ROM loss: current period", _PARAM),
+    Threshold("flag_rom_min_n", 3, "entries", "ROM loss: values needed in each", _PARAM),
+    Threshold("flag_not_improving_weeks", 4, "ISO weeks", "not improving: weeks on plan", _RULE),
+    Threshold("flag_not_improving_adherence", 0.8, "fraction", "not improving: adherence", _RULE),
+    Threshold("flag_disengaged_days", 7, "days", "disengaged: days without an entry", _RULE),
+    Threshold(
+        "adherence_session_fraction",
+        0.8,
+        "fraction",
+        "a session counts toward adherence if it lasts this share of the prescribed minutes",
+        "KneeTrack SPEC §2 (exercise plans)",
+    ),
+]
+THRESHOLDS.update({t.key: t for t in FLAG_PARAMETERS})
+
+
 def threshold(key: str) -> float:
     """The value in force: the configured override, else the table's."""
     overrides = get_settings().thresholds

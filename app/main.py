@@ -23,6 +23,7 @@ from app.errors import install_error_handlers
 from app.logging import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.questionnaires.router import router as questionnaire_router
+from app.trends.router import router as trends_router
 
 TAGS = [
     {"name": "auth", "description": "Sign-up, sign-in, token refresh and sign-out."},
@@ -35,6 +36,7 @@ TAGS = [
         "description": "Exercise sessions (backward walking and others) and exercise plans.",
     },
     {"name": "questionnaires", "description": "KOOS-JR and KOOS, scored when stored."},
+    {"name": "trends", "description": "Trends, clinically important change, flags, adherence."},
     {"name": "admin", "description": "Administration: clinician accounts."},
     {"name": "operations", "description": "Health and readiness probes."},
 ]
@@ -87,7 +89,14 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    for router in (auth_router, care_router, diary_router, plan_router, questionnaire_router):
+    for router in (
+        auth_router,
+        care_router,
+        diary_router,
+        plan_router,
+        questionnaire_router,
+        trends_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")

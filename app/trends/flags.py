@@ -1,0 +1,362 @@
+"""The flag rules of SPEC §5, as pure functions over a patient's daily data. Flags are for
+clinicians: each reason describes what the data show, in one line, and never advises.
+
+Every parameter is read through `app.clinical.threshold` (keys `flag_*`), so a deployment can
+tune a rule with KNEETRACK_THRESHOLDS without a code change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any, Literal
+
+from app.clinical import threshold
+from app.trends.analysis import (
+    DAY,
+    PlanInfo,
+    Series,
+    combined_adherence,
+    mean,
+    period,
+    scored_weeks,
+    weekly_adherence,
+)
+from app.trends.metrics import rom_error
+
+Severity = Literal["info", "warning", "urgent"]
+SEVERITY_ORDER: dict[str, int] = {"urgent": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Flag:
+    rule: str
+    severity: Severity
+    dates: list[dt.date]
+    reason: str
+
+
+@dataclass
+class ExerciseDay:
+    day: dt.date
+    activity: str
+    sessions: int
+    minutes: int
+    falls: int
+    near_falls: int
+
+
+@dataclass
+class PatientData:
+    """Everything the rules and summaries read for one patient, as built by a few queries."""
+
+    today: dt.date
+    rows: Sequence[Mapping[str, Any]] = ()
+    exercise: Sequence[ExerciseDay] = ()
+    koos_jr: dict[dt.date, float] = field(default_factory=dict)
+    plans: Sequence[PlanInfo] = ()
+    qualifying: Mapping[Any, Mapping[dt.date, int]] = field(default_factory=dict)
+    since: dt.date | None = None  # rows, exercise and adherence were read from this date
+    first_record: dt.date | None = None
+    last_entry: dt.date | None = None
+
+    def series(self, label: str) -> dict[dt.date, float]:
+        return {r["entry_date"]: float(r[label]) for r in self.rows if r[label] is not None}
+
+    def values(self, label: str) -> dict[dt.date, Any]:
+        return {r["entry_date"]: r[label] for r in self.rows if r[label] is not None}
+
+
+def _p(key: str) -> float:
+    return threshold(f"flag_{key}")
+
+
+def _i(key: str) -> int:
+    return int(threshold(f"flag_{key}"))
+
+
+def active_from(today: dt.date, active_days: int | None = None) -> dt.date:
+    days = active_days if active_days is not None else _i("active_days")
+    return today - (days - 1) * DAY
+
+
+def context_days() -> int:
+    """How many days before the look-back window the rules read (medians, baselines)."""
+    return (
+        max(
+            _i("rom_baseline_days"),
+            _i("flare_median_days") + _i("flare_min_days"),
+            _i("swelling_within_days"),
+            _i("severe_pain_days"),
+        )
+        + 1
+    )
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.1f}".rstrip("0").rstrip(".")
+
+
+def _runs(days: Sequence[dt.date]) -> list[list[dt.date]]:
+    """Consecutive-day runs in sorted dates."""
+    out: list[list[dt.date]] = []
+    for d in days:
+        if out and out[-1][-1] + DAY == d:
+            out[-1].append(d)
+        else:
+            out.append([d])
+    return out
+
+
+def flare(pain: Series) -> list[Flag]:
+    """Pain ≥ the median of the 7 days before the episode + 2, on ≥ 2 consecutive days."""
+    rise, span, need, min_n = (
+        _p("flare_rise"),
+        _i("flare_median_days"),
+        _i("flare_min_days"),
+        _i("flare_median_min_n"),
+    )
+    out: list[Flag] = []
+    ordered = sorted(pain)
+    covered: set[dt.date] = set()
+    for d in ordered:
+        if d in covered:
+            continue
+        before = [pain[x] for x in ordered if d - span * DAY <= x < d]
+        if len(before) < min_n:
+            continue
+        base = median(before)
+        run = [d]
+        while (nxt := run[-1] + DAY) in pain and pain[nxt] >= base + rise:
+            run.append(nxt)
+        if pain[d] >= base + rise and len(run) >= need:
+            covered.update(run)
+            peak = max(pain[x] for x in run)
+            out.append(
+                Flag(
+                    "flare",
+                    "warning",
+                    run,
+                    f"Pain up to {_fmt(peak)} on {len(run)} "
+                    f"consecutive days, against a median of {_fmt(base)} in the "
+                    f"{span} days before",
+                )
+            )
+    return out
+
+
+def sustained_severe_pain(pain: Series) -> list[Flag]:
+    level, need = _p("severe_pain"), _i("severe_pain_days")
+    return [
+        Flag(
+            "sustained_severe_pain",
+            "warning",
+            run,
+            f"Pain {_fmt(level)} or more on {len(run)} consecutive days",
+        )
+        for run in _runs(sorted(d for d, v in pain.items() if v >= level))
+        if len(run) >= need
+    ]
+
+
+def rapid_worsening(pain: Series) -> list[Flag]:
+    rise = _p("rapid_rise")
+    return [
+        Flag(
+            "rapid_worsening",
+            "warning",
+            [d - DAY, d],
+            f"Pain rose from {_fmt(pain[d - DAY])} to {_fmt(v)} from one day to the next",
+        )
+        for d, v in sorted(pain.items())
+        if d - DAY in pain and v - pain[d - DAY] >= rise
+    ]
+
+
+def new_swelling(data: PatientData) -> list[Flag]:
+    """Per knee: swelling ≥ 2 within 2 days of a day with none; with warmth on the knee that
+    day, `hot_swollen_joint` (urgent) instead."""
+    level, within = _p("swelling_level"), _i("swelling_within_days")
+    out: list[Flag] = []
+    for knee in ("left", "right"):
+        sw = data.series(f"swelling_{knee}")
+        warm = data.values(f"warmth_{knee}")
+        for d, v in sorted(sw.items()):
+            if v < level:
+                continue
+            zero = [d - i * DAY for i in range(1, within + 1) if sw.get(d - i * DAY) == 0]
+            if not zero:
+                continue
+            dates = [zero[-1], d]
+            if warm.get(d):
+                out.append(
+                    Flag(
+                        "hot_swollen_joint",
+                        "urgent",
+                        dates,
+                        f"{knee.capitalize()} knee swelling grade {_fmt(v)} with warmth, "
+                        f"up from none on {zero[-1].isoformat()}",
+                    )
+                )
+            else:
+                out.append(
+                    Flag(
+                        "new_swelling",
+                        "warning",
+                        dates,
+                        f"{knee.capitalize()} knee swelling grade {_fmt(v)}, up from "
+                        f"none on {zero[-1].isoformat()}",
+                    )
+                )
+    return out
+
+
+def prolonged_morning_stiffness(stiff: Series) -> list[Flag]:
+    limit, count, last = (
+        _p("morning_stiffness_minutes"),
+        _i("morning_stiffness_count"),
+        _i("morning_stiffness_entries"),
+    )
+    recent = sorted(stiff)[-last:]
+    over = [d for d in recent if stiff[d] > limit]
+    if len(over) < count:
+        return []
+    return [
+        Flag(
+            "prolonged_morning_stiffness",
+            "info",
+            over,
+            f"Morning stiffness over {_fmt(limit)} min on {len(over)} of the last "
+            f"{len(recent)} entries",
+        )
+    ]
+
+
+def rom_loss(data: PatientData, start: dt.date) -> list[Flag]:
+    """Per knee: mean flexion over the last 7 days below the mean of the 28 days before the
+    look-back window by at least the measurement error of the methods used."""
+    base_days, cur_days, min_n = _i("rom_baseline_days"), _i("rom_current_days"), _i("rom_min_n")
+    out: list[Flag] = []
+    for knee in ("left", "right"):
+        flex = data.series(f"flexion_{knee}")
+        methods = data.values(f"flexion_{knee}_method")
+        base = period(flex, start - base_days * DAY, start - DAY)
+        cur = period(flex, data.today - (cur_days - 1) * DAY, data.today)
+        if base.n < min_n or cur.n < min_n or base.mean is None or cur.mean is None:
+            continue
+        used = {methods.get(d) for d in flex if base.start <= d <= base.end or d >= cur.start}
+        error = rom_error(used)
+        loss = base.mean - cur.mean
+        if error is not None and loss >= error - 1e-12:
+            dates = sorted(d for d in flex if d >= cur.start)
+            out.append(
+                Flag(
+                    "rom_loss",
+                    "warning",
+                    dates,
+                    f"{knee.capitalize()} knee flexion {_fmt(cur.mean)}° over the last "
+                    f"{cur_days} days against {_fmt(base.mean)}° before, a loss of "
+                    f"{_fmt(loss)}° (measurement error {_fmt(error)}°)",
+                )
+            )
+    return out
+
+
+def falls(data: PatientData) -> list[Flag]:
+    fell = sorted({e.day for e in data.exercise if e.falls > 0})
+    near = sorted({e.day for e in data.exercise if e.near_falls > 0})
+    out = []
+    if fell:
+        n = sum(e.falls for e in data.exercise if e.falls > 0)
+        out.append(Flag("fall", "urgent", fell, f"{n} fall(s) reported during exercise"))
+    if near:
+        n = sum(e.near_falls for e in data.exercise if e.near_falls > 0)
+        out.append(Flag("near_fall", "info", near, f"{n} near fall(s) reported during exercise"))
+    return out
+
+
+def plan_pain_change(pain: Series, plan: PlanInfo, today: dt.date) -> tuple[float, float] | None:
+    """Mean pain before the plan (the 7 days before its start, else its first 7 days) and over
+    the last 7 days; None with fewer than 3 values in either."""
+    base = period(pain, plan.start_date - 7 * DAY, plan.start_date - DAY)
+    if base.n < 3:
+        base = period(pain, plan.start_date, plan.start_date + 6 * DAY)
+    cur = period(pain, today - 6 * DAY, today)
+    if base.n < 3 or cur.n < 3 or base.mean is None or cur.mean is None:
+        return None
+    return base.mean, cur.mean
+
+
+def not_improving(data: PatientData, pain: Series) -> list[Flag]:
+    weeks_needed, min_adherence = _i("not_improving_weeks"), _p("not_improving_adherence")
+    mcid = threshold("pain_mcid")
+    out = []
+    for plan in data.plans:
+        if plan.start_date > data.today or (plan.end_date and plan.end_date < data.today):
+            continue
+        on_plan = len(scored_weeks(plan, data.today))
+        weeks = weekly_adherence(plan, data.qualifying.get(plan.id, {}), data.today, data.since)
+        adherence = combined_adherence([weeks], last_weeks=weeks_needed)
+        if on_plan < weeks_needed or adherence is None or adherence < min_adherence:
+            continue
+        change = plan_pain_change(pain, plan, data.today)
+        if change is None or change[0] - change[1] >= mcid - 1e-12:
+            continue
+        out.append(
+            Flag(
+                "not_improving",
+                "info",
+                [plan.start_date, data.today],
+                f"{on_plan} weeks of {plan.activity.replace('_', ' ')} at "
+                f"{round(100 * adherence)} % adherence; pain {_fmt(change[0])} before, "
+                f"{_fmt(change[1])} now (MCID {_fmt(mcid)}): consider reassessment",
+            )
+        )
+    return out
+
+
+def disengaged(data: PatientData) -> list[Flag]:
+    gap = _i("disengaged_days")
+    if data.last_entry is None or (data.today - data.last_entry).days < gap:
+        return []
+    days = (data.today - data.last_entry).days
+    return [
+        Flag(
+            "disengaged",
+            "info",
+            [data.last_entry],
+            f"No diary entry for {days} days (last on {data.last_entry.isoformat()})",
+        )
+    ]
+
+
+EVENT_RULES: list[Callable[[Series], list[Flag]]] = [flare, sustained_severe_pain, rapid_worsening]
+
+
+def evaluate(data: PatientData, *, active_days: int | None = None) -> list[Flag]:
+    """Every rule. Event rules (episodes on dates) count when their last date lies in the
+    look-back window; state rules (stiffness, ROM, plan, engagement) are judged as of today."""
+    start = active_from(data.today, active_days)
+    pain = data.series("pain_worse")
+    events: list[Flag] = [f for rule in EVENT_RULES for f in rule(pain)]
+    events += new_swelling(data)
+    events += falls(_within(data, start))
+    flags = [f for f in events if f.dates[-1] >= start]
+    flags += prolonged_morning_stiffness(
+        {d: v for d, v in data.series("morning_stiffness").items() if d >= start}
+    )
+    flags += rom_loss(data, start)
+    flags += not_improving(data, pain)
+    flags += disengaged(data)
+    return sorted(
+        flags, key=lambda f: (SEVERITY_ORDER[f.severity], -f.dates[-1].toordinal(), f.rule)
+    )
+
+
+def _within(data: PatientData, start: dt.date) -> PatientData:
+    return PatientData(today=data.today, exercise=[e for e in data.exercise if e.day >= start])
+
+
+def last_7_mean(pain: Series, today: dt.date) -> float | None:
+    return mean(v for d, v in pain.items() if today - 6 * DAY <= d <= today)

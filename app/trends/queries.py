@@ -1,0 +1,265 @@
+"""SQL that builds daily series. One query per kind of series, for one patient or a set of
+patients; rows per local date, aggregated in the database. Every query filters by
+`patient_id` first so that it runs on a `(patient_id, date)` index."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.engine import Row
+from sqlmodel import Session, col
+
+from app.care.models import Patient
+from app.diary.models import ExercisePlan, ExerciseSession, SymptomEntry
+from app.questionnaires.models import QuestionnaireResponse
+from app.trends.analysis import PlanInfo
+from app.trends.metrics import SYMPTOM_METRICS, MetricSpec
+
+E = SymptomEntry
+_KNEE_COLUMN = {
+    "pain": "pain",
+    "stiffness": "stiffness",
+    "swelling": "swelling",
+    "flexion": "flexion",
+    "extension": "extension",
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """Dates from `start` to `end` (both included) for the patients in `patient_ids`."""
+
+    patient_ids: Sequence[uuid.UUID]
+    start: dt.date
+    end: dt.date
+
+
+def _patients(column: Any, ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    clause: ColumnElement[bool] = column == ids[0] if len(ids) == 1 else column.in_(ids)
+    return clause
+
+
+def _entry_windows(windows: Sequence[Window]) -> ColumnElement[bool]:
+    parts = [
+        and_(
+            _patients(col(E.patient_id), w.patient_ids),
+            col(E.entry_date) >= w.start,
+            col(E.entry_date) <= w.end,
+        )
+        for w in windows
+        if w.patient_ids
+    ]
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def _knee(side: str, measure: str) -> Any:
+    return getattr(E, f"{side}_{measure}")
+
+
+def _pick_left(spec: MetricSpec) -> ColumnElement[bool]:
+    """Whether the worse knee of the day is the left one: the only knee with a value, or the
+    one with the higher value (lower, for flexion); a tie takes the left."""
+    left, right = col(_knee("left", spec.name)), col(_knee("right", spec.name))
+    worse = left >= right if spec.worse_is_higher else left <= right
+    return and_(left.is_not(None), or_(right.is_(None), worse))
+
+
+def value_column(spec: MetricSpec, knee: str) -> Any:
+    """The SQL expression of a knee metric's daily value for knee = left | right | worse."""
+    if knee in ("left", "right"):
+        return col(_knee(knee, spec.name))
+    return case(
+        (_pick_left(spec), col(_knee("left", spec.name))), else_=col(_knee("right", spec.name))
+    )
+
+
+def method_column(spec: MetricSpec, knee: str) -> Any:
+    """The ROM method of the value that `value_column` picks."""
+    if knee in ("left", "right"):
+        return col(_knee(knee, "rom_method"))
+    return case((_pick_left(spec), col(E.left_rom_method)), else_=col(E.right_rom_method))
+
+
+def symptom_columns(specs: Sequence[MetricSpec], knees: Sequence[str]) -> list[Any]:
+    """Labelled columns `<metric>_<knee>` (and `<metric>_<knee>_method` for ROM)."""
+    cols: list[Any] = []
+    for spec in specs:
+        if spec.name == "morning_stiffness":
+            cols.append(col(E.morning_stiffness_minutes).label("morning_stiffness"))
+            continue
+        for knee in knees:
+            cols.append(value_column(spec, knee).label(f"{spec.name}_{knee}"))
+            if spec.is_rom:
+                cols.append(method_column(spec, knee).label(f"{spec.name}_{knee}_method"))
+    return cols
+
+
+FLAG_COLUMNS: list[Any] = [
+    col(E.left_warmth).label("warmth_left"),
+    col(E.right_warmth).label("warmth_right"),
+]
+
+
+def symptom_days(
+    session: Session, windows: Sequence[Window], columns: Sequence[Any]
+) -> Sequence[Row[Any]]:
+    """One row per patient and local date with a (live) diary entry, in date order."""
+    q = (
+        select(col(E.patient_id), col(E.entry_date), *columns)
+        .where(_entry_windows(windows), col(E.deleted_at).is_(None))
+        .order_by(col(E.patient_id), col(E.entry_date))
+    )
+    return session.execute(q).all()
+
+
+def exercise_days(session: Session, window: Window) -> Sequence[Row[Any]]:
+    """Per patient, local date and activity: sessions, minutes, falls and near falls."""
+    s = ExerciseSession
+    q = (
+        select(
+            col(s.patient_id),
+            col(s.local_date),
+            col(s.activity),
+            func.count().label("sessions"),
+            func.sum(col(s.duration_minutes)).label("minutes"),
+            func.coalesce(func.sum(col(s.falls)), 0).label("falls"),
+            func.coalesce(func.sum(col(s.near_falls)), 0).label("near_falls"),
+        )
+        .where(
+            _patients(col(s.patient_id), window.patient_ids),
+            col(s.local_date) >= window.start,
+            col(s.local_date) <= window.end,
+            col(s.deleted_at).is_(None),
+        )
+        .group_by(col(s.patient_id), col(s.local_date), col(s.activity))
+        .order_by(col(s.patient_id), col(s.local_date), col(s.activity))
+    )
+    return session.execute(q).all()
+
+
+def koos_jr_days(session: Session, window: Window) -> Sequence[Row[Any]]:
+    """Per patient and completion date: the mean KOOS-JR score (usually one a day)."""
+    q = QuestionnaireResponse
+    stmt = (
+        select(
+            col(q.patient_id),
+            col(q.completed_on).label("day"),
+            func.avg(col(q.score)).label("score"),
+        )
+        .where(
+            _patients(col(q.patient_id), window.patient_ids),
+            col(q.completed_on) >= window.start,
+            col(q.completed_on) <= window.end,
+            col(q.instrument) == "koos_jr",
+            col(q.score).is_not(None),
+        )
+        .group_by(col(q.patient_id), col(q.completed_on))
+        .order_by(col(q.patient_id), col(q.completed_on))
+    )
+    return session.execute(stmt).all()
+
+
+def plans(session: Session, patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PlanInfo]]:
+    p = ExercisePlan
+    rows = session.execute(
+        select(
+            col(p.patient_id),
+            col(p.id),
+            col(p.activity),
+            col(p.minutes_per_session),
+            col(p.sessions_per_week),
+            col(p.start_date),
+            col(p.end_date),
+        )
+        .where(_patients(col(p.patient_id), patient_ids))
+        .order_by(col(p.patient_id), col(p.start_date), col(p.id))
+    ).all()
+    out: dict[uuid.UUID, list[PlanInfo]] = {}
+    for r in rows:
+        out.setdefault(r.patient_id, []).append(
+            PlanInfo(
+                r.id,
+                r.activity,
+                r.minutes_per_session,
+                r.sessions_per_week,
+                r.start_date,
+                r.end_date,
+            )
+        )
+    return out
+
+
+def qualifying_sessions(
+    session: Session, patient_ids: Sequence[uuid.UUID], since: dt.date, percent: int
+) -> dict[Any, dict[dt.date, int]]:
+    """Per plan and local date: sessions of the plan's activity within its dates that lasted
+    at least `percent` % of the prescribed minutes (integer arithmetic, so 12 of 15 minutes
+    is exactly 80 %)."""
+    p, s = ExercisePlan, ExerciseSession
+    rows = session.execute(
+        select(col(p.id), col(s.local_date), func.count().label("n"))
+        .join(
+            s,
+            and_(
+                col(s.patient_id) == col(p.patient_id),
+                col(s.activity) == col(p.activity),
+                col(s.local_date) >= col(p.start_date),
+                or_(col(p.end_date).is_(None), col(s.local_date) <= col(p.end_date)),
+                col(s.duration_minutes) * 100 >= col(p.minutes_per_session) * percent,
+                col(s.deleted_at).is_(None),
+            ),
+        )
+        .where(_patients(col(p.patient_id), patient_ids), col(s.local_date) >= since)
+        .group_by(col(p.id), col(s.local_date))
+    ).all()
+    out: dict[Any, dict[dt.date, int]] = {}
+    for r in rows:
+        out.setdefault(r.id, {})[r.local_date] = r.n
+    return out
+
+
+@dataclass(frozen=True)
+class RecordDates:
+    first_entry: dt.date | None
+    last_entry: dt.date | None
+    first_session: dt.date | None
+
+    @property
+    def first_record(self) -> dt.date | None:
+        known = [d for d in (self.first_entry, self.first_session) if d is not None]
+        return min(known) if known else None
+
+
+def record_dates(
+    session: Session, patient_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, RecordDates]:
+    """Per patient: the first and last diary date and the first exercise date (each an
+    index lookup on `(patient_id, date)`)."""
+
+    def agg(fn: Any, column: Any, model: Any) -> Any:
+        return (
+            select(fn(column))
+            .where(col(model.patient_id) == col(Patient.id), col(model.deleted_at).is_(None))
+            .correlate(Patient)
+            .scalar_subquery()
+        )
+
+    s = ExerciseSession
+    rows = session.execute(
+        select(
+            col(Patient.id),
+            agg(func.min, col(E.entry_date), E).label("first_entry"),
+            agg(func.max, col(E.entry_date), E).label("last_entry"),
+            agg(func.min, col(s.local_date), s).label("first_session"),
+        ).where(_patients(col(Patient.id), patient_ids))
+    ).all()
+    return {r.id: RecordDates(r.first_entry, r.last_entry, r.first_session) for r in rows}
+
+
+def all_symptom_columns() -> list[Any]:
+    return [*symptom_columns(SYMPTOM_METRICS, ("left", "right", "worse")), *FLAG_COLUMNS]

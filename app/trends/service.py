@@ -1,0 +1,526 @@
+"""Use cases of the trend engine: resolve windows in the patient's time zone, run the few
+queries in `queries.py`, and hand the series to the pure functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from app.care.models import Patient
+from app.clinical import threshold
+from app.errors import Unprocessable
+from app.trends import analysis as an
+from app.trends import queries as q
+from app.trends.flags import ExerciseDay, Flag, PatientData, active_from, context_days, evaluate
+from app.trends.metrics import METRICS, MetricSpec, thresholds_for
+from app.trends.schemas import (
+    AdherenceOut,
+    BeforeAfterOut,
+    ExerciseResponseOut,
+    FlagList,
+    FlagOut,
+    GroupOut,
+    OverviewOut,
+    PeriodOut,
+    PlanAdherenceOut,
+    PointOut,
+    SummaryOut,
+    TrendOut,
+    WeekOut,
+)
+
+DAY = an.DAY
+DEFAULT_WINDOW_DAYS = 90
+MAX_WINDOW_DAYS = 3 * 366 + 1
+
+
+def today_for(patient: Patient, now: dt.datetime) -> dt.date:
+    return now.astimezone(ZoneInfo(patient.timezone)).date()
+
+
+@dataclass(frozen=True)
+class Range:
+    start: dt.date
+    end: dt.date
+
+
+def resolve_window(today: dt.date, date_from: dt.date | None, date_to: dt.date | None) -> Range:
+    end = date_to or today
+    start = date_from or end - (DEFAULT_WINDOW_DAYS - 1) * DAY
+    if start > end:
+        raise Unprocessable("'from' is after 'to'", loc=["query", "from"])
+    if (end - start).days + 1 > MAX_WINDOW_DAYS:
+        raise Unprocessable(
+            f"The window may span at most {MAX_WINDOW_DAYS} days", loc=["query", "from"]
+        )
+    return Range(start, end)
+
+
+def resolve_baseline(
+    window: Range, baseline_from: dt.date | None, baseline_to: dt.date | None
+) -> tuple[dt.date, dt.date] | None:
+    """An explicit baseline: both ends, or one end and 7 days from or to it."""
+    if baseline_from is None and baseline_to is None:
+        return None
+    start = baseline_from or (baseline_to - 6 * DAY if baseline_to else window.start)
+    end = baseline_to or start + 6 * DAY
+    if start > end:
+        raise Unprocessable(
+            "'baseline_from' is after 'baseline_to'", loc=["query", "baseline_from"]
+        )
+    if end > window.end:
+        raise Unprocessable("The baseline must end by 'to'", loc=["query", "baseline_to"])
+    if (window.end - start).days + 1 > MAX_WINDOW_DAYS:
+        raise Unprocessable("The baseline starts too early", loc=["query", "baseline_from"])
+    return start, end
+
+
+# --- series -----------------------------------------------------------------------------------
+
+
+def _exercise_series(
+    rows: Sequence[Any], metric: str, span: tuple[dt.date, dt.date] | None
+) -> dict[dt.date, float]:
+    """Daily sums over every day of `span`, 0 on days without a session."""
+    if span is None:
+        return {}
+    sums: dict[dt.date, float] = {}
+    field = "minutes" if metric == "exercise_minutes" else "sessions"
+    for r in rows:
+        sums[r.day] = sums.get(r.day, 0.0) + float(getattr(r, field))
+    return an.zero_filled(sums, *span)
+
+
+def exercise_span(
+    first_record: dt.date | None, start: dt.date, end: dt.date, today: dt.date
+) -> tuple[dt.date, dt.date] | None:
+    """Exercise series start on the patient's first record (diary entry or session) and end
+    today at the latest: days before the patient used the service are unknown, not rest."""
+    if first_record is None:
+        return None
+    lo, hi = max(start, first_record), min(end, today)
+    return (lo, hi) if lo <= hi else None
+
+
+def _summary_out(
+    spec: MetricSpec,
+    knee: str | None,
+    series: an.Series,
+    window: Range,
+    baseline: tuple[dt.date, dt.date] | None,
+    rom_methods: Sequence[str | None] = (),
+) -> SummaryOut:
+    inside = an.restrict(series, window.start, window.end)
+    limits = thresholds_for(spec, rom_methods)
+    s = an.summarise(
+        series,
+        window=(window.start, window.end),
+        baseline=baseline,
+        direction=spec.direction,
+        threshold=limits.decisive,
+        sparse=spec.source == "questionnaire",
+        min_n=1 if spec.source == "questionnaire" else 3,
+    )
+    last = max(inside) if inside else None
+    return SummaryOut(
+        metric=spec.name,
+        knee=knee,
+        unit=spec.unit,
+        direction=spec.direction,
+        from_=window.start,
+        to=window.end,
+        n=len(inside),
+        baseline=_period_out(s.baseline),
+        current=_period_out(s.current),
+        change=s.change,
+        change_percent=s.change_percent,
+        slope_per_week=s.slope_per_week,
+        mcid=limits.mcid,
+        mdc=limits.mdc,
+        status=s.status,
+        last_date=last,
+        last_value=inside[last] if last else None,
+    )
+
+
+def _period_out(p: an.Period) -> PeriodOut:
+    return PeriodOut(from_=p.start, to=p.end, n=p.n, mean=p.mean)
+
+
+def metric_trend(
+    session: Session,
+    patient: Patient,
+    now: dt.datetime,
+    *,
+    metric: str,
+    knee: str,
+    bucket: an.Bucket,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    baseline_from: dt.date | None,
+    baseline_to: dt.date | None,
+) -> TrendOut:
+    spec = METRICS[metric]
+    today = today_for(patient, now)
+    window = resolve_window(today, date_from, date_to)
+    baseline = resolve_baseline(window, baseline_from, baseline_to)
+    fetch = q.Window(
+        [patient.id], min(window.start, baseline[0] if baseline else window.start), window.end
+    )
+    methods: list[str | None] = []
+    series: dict[dt.date, float]
+    if spec.source in ("knee", "entry"):
+        cols = q.symptom_columns([spec], [knee])
+        rows = q.symptom_days(session, [fetch], cols)
+        label = spec.name if spec.source == "entry" else f"{spec.name}_{knee}"
+        series = {
+            r.entry_date: float(r._mapping[label]) for r in rows if r._mapping[label] is not None
+        }
+        if spec.is_rom:
+            methods = [
+                r._mapping[f"{label}_method"]
+                for r in rows
+                if r._mapping[label] is not None and window.start <= r.entry_date <= window.end
+            ]
+    elif spec.source == "exercise":
+        first = q.record_dates(session, [patient.id])[patient.id].first_record
+        span = exercise_span(first, fetch.start, fetch.end, today)
+        series = _exercise_series(_exercise_rows(session, fetch), metric, span)
+    else:
+        series = {r.day: float(r.score) for r in q.koos_jr_days(session, fetch)}
+    summary = _summary_out(spec, knee if spec.per_knee else None, series, window, baseline, methods)
+    pts = an.points(an.restrict(series, window.start, window.end), bucket)
+    if bucket == "day":
+        # The rolling mean reads the 6 days before the window too, when they were fetched.
+        pts = [
+            an.Point(
+                p.period_start, p.n, p.mean, p.min, p.max, an.rolling_mean(series, p.period_start)
+            )
+            for p in pts
+        ]
+    return TrendOut(
+        **summary.model_dump(by_alias=False),
+        bucket=bucket,
+        points=[
+            PointOut(
+                period_start=p.period_start,
+                n=p.n,
+                mean=p.mean,
+                min=p.min,
+                max=p.max,
+                rolling_mean_7d=p.rolling_mean_7d,
+            )
+            for p in pts
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class ExRow:
+    day: dt.date
+    activity: str
+    sessions: int
+    minutes: int
+    falls: int
+    near_falls: int
+
+
+def _exercise_rows(session: Session, window: q.Window) -> list[ExRow]:
+    return [
+        ExRow(r.local_date, r.activity, r.sessions, int(r.minutes), int(r.falls), int(r.near_falls))
+        for r in q.exercise_days(session, window)
+    ]
+
+
+# --- everything for a set of patients, in a fixed number of queries ---------------------------
+
+
+def load_patients(
+    session: Session,
+    patients: Sequence[Patient],
+    now: dt.datetime,
+    *,
+    since_days: int,
+) -> dict[uuid.UUID, PatientData]:
+    """Diary rows, exercise, KOOS-JR, plans and adherence for every patient, from `since_days`
+    before the earliest of their todays: six queries whatever the number of patients."""
+    if not patients:
+        return {}
+    ids = [p.id for p in patients]
+    todays = {p.id: today_for(p, now) for p in patients}
+    since = min(todays.values()) - since_days * DAY
+    until = max(todays.values())
+    plans = q.plans(session, ids)
+    windows = [q.Window(ids, since, until)]
+    # Each active plan's pre-start pain (for `not_improving`).
+    for pid, ps in plans.items():
+        for plan in ps:
+            lo = plan.start_date - 7 * DAY
+            if lo < since:
+                windows.append(q.Window([pid], lo, plan.start_date + 6 * DAY))
+    rows = q.symptom_days(session, windows, q.all_symptom_columns())
+    exercise = _exercise_rows_many(session, q.Window(ids, since, until))
+    koos = q.koos_jr_days(session, q.Window(ids, since, until))
+    percent = round(100 * threshold("adherence_session_fraction"))
+    qualifying = q.qualifying_sessions(session, ids, since, percent) if plans else {}
+    records = q.record_dates(session, ids)
+    out = {
+        pid: PatientData(
+            today=todays[pid],
+            since=since,
+            plans=plans.get(pid, []),
+            first_record=records[pid].first_record if pid in records else None,
+            last_entry=records[pid].last_entry if pid in records else None,
+        )
+        for pid in ids
+    }
+    by_patient: dict[uuid.UUID, list[Any]] = {}
+    for r in rows:
+        by_patient.setdefault(r.patient_id, []).append(r._mapping)
+    for pid, rs in by_patient.items():
+        out[pid].rows = rs
+    for pid, ex in exercise.items():
+        out[pid].exercise = ex
+    for r in koos:
+        out[r.patient_id].koos_jr[r.day] = float(r.score)
+    for data in out.values():
+        data.qualifying = {p.id: qualifying.get(p.id, {}) for p in data.plans}
+    return out
+
+
+def _exercise_rows_many(session: Session, window: q.Window) -> dict[uuid.UUID, list[ExerciseDay]]:
+    out: dict[uuid.UUID, list[ExerciseDay]] = {}
+    for r in q.exercise_days(session, window):
+        out.setdefault(r.patient_id, []).append(
+            ExerciseDay(
+                r.local_date,
+                r.activity,
+                r.sessions,
+                int(r.minutes),
+                int(r.falls),
+                int(r.near_falls),
+            )
+        )
+    return out
+
+
+def metric_series(
+    data: PatientData, spec: MetricSpec, knee: str, window: Range
+) -> tuple[dict[dt.date, float], list[str | None]]:
+    """A metric's daily series (and the ROM methods in the window) from loaded data."""
+    if spec.source == "entry":
+        return data.series(spec.name), []
+    if spec.source == "knee":
+        label = f"{spec.name}_{knee}"
+        series = data.series(label)
+        methods = data.values(f"{label}_method") if spec.is_rom else {}
+        used = (
+            [methods.get(d) for d in series if window.start <= d <= window.end]
+            if spec.is_rom
+            else []
+        )
+        return series, used
+    if spec.source == "questionnaire":
+        return dict(data.koos_jr), []
+    sums: dict[dt.date, float] = {}
+    for e in data.exercise:
+        add = e.minutes if spec.name == "exercise_minutes" else e.sessions
+        sums[e.day] = sums.get(e.day, 0.0) + add
+    span = exercise_span(data.first_record, window.start, window.end, data.today)
+    return (an.zero_filled(sums, *span) if span else {}), []
+
+
+def adherence_out(data: PatientData) -> AdherenceOut:
+    per_plan = []
+    all_weeks = []
+    for plan in data.plans:
+        weeks = an.weekly_adherence(plan, data.qualifying.get(plan.id, {}), data.today, data.since)
+        all_weeks.append(weeks)
+        per_plan.append(
+            PlanAdherenceOut(
+                plan_id=plan.id,
+                activity=plan.activity,
+                minutes_per_session=plan.minutes_per_session,
+                sessions_per_week=plan.sessions_per_week,
+                start_date=plan.start_date,
+                end_date=plan.end_date,
+                adherence_4w=an.combined_adherence([weeks]),
+                weeks=[WeekOut(**w.__dict__) for w in weeks[-12:]],
+            )
+        )
+    return AdherenceOut(adherence_4w=an.combined_adherence(all_weeks), plans=per_plan)
+
+
+def flag_out(flags: Sequence[Flag]) -> list[FlagOut]:
+    return [
+        FlagOut(rule=f.rule, severity=f.severity, dates=f.dates, reason=f.reason) for f in flags
+    ]
+
+
+def overview(
+    session: Session,
+    patient: Patient,
+    now: dt.datetime,
+    *,
+    knee: str,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> OverviewOut:
+    today = today_for(patient, now)
+    window = resolve_window(today, date_from, date_to)
+    since_days = max((today - window.start).days, _flag_since_days())
+    data = load_patients(session, [patient], now, since_days=since_days)[patient.id]
+    metrics = {}
+    for spec in METRICS.values():
+        series, methods = metric_series(data, spec, knee, window)
+        metrics[spec.name] = _summary_out(
+            spec, knee if spec.per_knee else None, series, window, None, methods
+        )
+    return OverviewOut(
+        patient_id=patient.id,
+        today=today,
+        from_=window.start,
+        to=window.end,
+        knee=knee,
+        last_entry_date=data.last_entry,
+        metrics=metrics,
+        flags=flag_out(evaluate(data)),
+        adherence=adherence_out(data),
+    )
+
+
+def _flag_since_days(active_days: int | None = None) -> int:
+    days = active_days if active_days is not None else int(threshold("flag_active_days"))
+    return days + context_days()
+
+
+def flags(session: Session, patient: Patient, now: dt.datetime, *, days: int | None) -> FlagList:
+    data = load_patients(session, [patient], now, since_days=_flag_since_days(days))[patient.id]
+    return FlagList(
+        items=flag_out(evaluate(data, active_days=days)),
+        active_from=active_from(data.today, days),
+        today=data.today,
+    )
+
+
+def exercise_response(
+    session: Session,
+    patient: Patient,
+    now: dt.datetime,
+    *,
+    activity: str,
+    metric: str,
+    knee: str,
+    lag_days: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> ExerciseResponseOut:
+    """Symptoms `lag_days` after a day with the activity against after a day without any
+    exercise; and before vs after the start of the latest plan for the activity."""
+    spec = METRICS[metric]
+    today = today_for(patient, now)
+    window = resolve_window(today, date_from, date_to)
+    plan = next(
+        (
+            p
+            for p in reversed(q.plans(session, [patient.id]).get(patient.id, []))
+            if p.activity == activity and p.start_date <= window.end
+        ),
+        None,
+    )
+    start = min(window.start - lag_days * DAY, plan.start_date - 14 * DAY if plan else window.start)
+    fetch = q.Window([patient.id], start, window.end)
+    rows = q.symptom_days(session, [fetch], q.symptom_columns([spec], [knee]))
+    label = spec.name if spec.source == "entry" else f"{spec.name}_{knee}"
+    series = {r.entry_date: float(r._mapping[label]) for r in rows if r._mapping[label] is not None}
+    did: dict[dt.date, set[str]] = {}
+    for e in _exercise_rows(session, fetch):
+        did.setdefault(e.day, set()).add(e.activity)
+    after_act, after_rest = [], []
+    for d, v in sorted(an.restrict(series, window.start, window.end).items()):
+        acts = did.get(d - lag_days * DAY, set())
+        if activity in acts:
+            after_act.append(v)
+        elif not acts:
+            after_rest.append(v)
+    welch = an.welch_interval(after_act, after_rest)
+    ma, mr = an.mean(after_act), an.mean(after_rest)
+    before_after = None
+    if plan is not None:
+        before = an.period(series, plan.start_date - 14 * DAY, plan.start_date - DAY)
+        after = an.period(series, window.end - 13 * DAY, window.end)
+        before_after = BeforeAfterOut(
+            plan_id=plan.id,
+            plan_start=plan.start_date,
+            before=_period_out(before),
+            after=_period_out(after),
+            change=(after.mean - before.mean)
+            if after.mean is not None and before.mean is not None
+            else None,
+        )
+    return ExerciseResponseOut(
+        activity=activity,
+        metric=metric,
+        knee=knee if spec.per_knee else None,
+        lag_days=lag_days,
+        from_=window.start,
+        to=window.end,
+        after_activity=GroupOut(n=len(after_act), mean=ma),
+        after_rest=GroupOut(n=len(after_rest), mean=mr),
+        difference=(ma - mr) if ma is not None and mr is not None else None,
+        ci95=[welch.low, welch.high] if welch else None,
+        enough_data=len(after_act) >= 3 and len(after_rest) >= 3,
+        before_after=before_after,
+    )
+
+
+# --- the clinician's panel --------------------------------------------------------------------
+
+PANEL_SINCE_DAYS = 35
+
+
+@dataclass(frozen=True)
+class PanelNumbers:
+    pain_mean_7d: float | None
+    pain_change_28d: float | None
+    pain_slope_per_week: float | None
+    adherence_4w: float | None
+    flags: list[Flag]
+
+
+def panel_numbers(
+    session: Session, patients: Sequence[Patient], now: dt.datetime
+) -> dict[uuid.UUID, PanelNumbers]:
+    """Pain over the last 7 days, its change against the 7 days four weeks earlier, the
+    slope over the last 28 days, adherence over the last 4 scored weeks and active flags, for
+    every patient at once."""
+    since = max(PANEL_SINCE_DAYS, _flag_since_days())
+    loaded = load_patients(session, patients, now, since_days=since)
+    out = {}
+    for pid, data in loaded.items():
+        pain = data.series("pain_worse")
+        t = data.today
+        cur = an.period(pain, t - 6 * DAY, t)
+        before = an.period(pain, t - 34 * DAY, t - 28 * DAY)
+        change = (
+            cur.mean - before.mean
+            if cur.n >= 3 and before.n >= 3 and cur.mean is not None and before.mean is not None
+            else None
+        )
+        weeks = [
+            an.weekly_adherence(p, data.qualifying.get(p.id, {}), t, data.since) for p in data.plans
+        ]
+        out[pid] = PanelNumbers(
+            pain_mean_7d=cur.mean,
+            pain_change_28d=change,
+            pain_slope_per_week=an.slope_per_week(an.restrict(pain, t - 27 * DAY, t)),
+            adherence_4w=an.combined_adherence(weeks),
+            flags=evaluate(data),
+        )
+    return out
