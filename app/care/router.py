@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import ClinicianActor, CurrentActor, PatientActor
 from app.care import service
@@ -107,5 +108,16 @@ def revoke_access(
 @router.get(
     "/clinicians/me/patients", tags=["clinicians"], summary="The clinician's panel of patients"
 )
-def clinician_panel(actor: ClinicianActor, session: SessionDep) -> PanelOut:
-    return PanelOut(items=service.panel(session, actor))
+def clinician_panel(
+    actor: ClinicianActor,
+    session: SessionDep,
+    now: Now,
+    sort: Annotated[
+        service.PanelSort,
+        Query(
+            description="`name` (default), or `concern`: urgent flags, then warnings, then the "
+            "largest 28-day rise in pain, the steepest pain slope, info flags, name"
+        ),
+    ] = "name",
+) -> PanelOut:
+    return PanelOut(items=service.panel(session, actor, now, sort))

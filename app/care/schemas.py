@@ -6,6 +6,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from app.auth.schemas import KneeSide, Sex, StrictModel, check_timezone
+from app.trends.schemas import FlagOut
 
 
 class PatientOut(BaseModel):
@@ -89,7 +90,7 @@ class PanelItem(BaseModel):
     pain_change_28d: float | None = None
     pain_slope_per_week: float | None = None
     adherence_4w: float | None = None
-    flags: list[dict[str, object]] = Field(default_factory=list)
+    flags: list[FlagOut] = Field(default_factory=list)
 
 
 class PanelOut(BaseModel):

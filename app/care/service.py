@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 import uuid
+from typing import Literal
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
@@ -197,8 +199,16 @@ def revoke(
     session.flush()
 
 
-def panel(session: Session, actor: Actor) -> list[PanelItem]:
+PanelSort = Literal["name", "concern"]
+
+
+def panel(
+    session: Session, actor: Actor, now: dt.datetime, sort: PanelSort = "name"
+) -> list[PanelItem]:
+    """The clinician's patients with their trend numbers, computed for all of them in a fixed
+    number of set-based queries (app.trends.service.panel_numbers)."""
     from app.diary.models import SymptomEntry
+    from app.trends.service import flag_out, panel_numbers
 
     last = (
         select(func.max(col(SymptomEntry.entry_date)))
@@ -209,12 +219,46 @@ def panel(session: Session, actor: Actor) -> list[PanelItem]:
         .scalar_subquery()
     )
     rows = session.execute(
-        select(col(Patient.id), col(User.display_name), last.label("last_entry_date"))
+        select(Patient, col(User.display_name), last.label("last_entry_date"))
         .join(User, col(User.id) == col(Patient.id))
         .where(readable_patients_clause(actor))
         .order_by(col(User.display_name), col(Patient.id))
     ).all()
-    return [
-        PanelItem(patient_id=r.id, display_name=r.display_name, last_entry_date=r.last_entry_date)
-        for r in rows
-    ]
+    numbers = panel_numbers(session, [r[0] for r in rows], now)
+    items = []
+    for patient, name, last_entry in rows:
+        n = numbers[patient.id]
+        items.append(
+            PanelItem(
+                patient_id=patient.id,
+                display_name=name,
+                last_entry_date=last_entry,
+                pain_mean_7d=n.pain_mean_7d,
+                pain_change_28d=n.pain_change_28d,
+                pain_slope_per_week=n.pain_slope_per_week,
+                adherence_4w=n.adherence_4w,
+                flags=flag_out(n.flags),
+            )
+        )
+    if sort == "concern":
+        items.sort(key=concern_key)
+    return items
+
+
+def concern_key(item: PanelItem) -> tuple[float, ...]:
+    """Most concerning first: urgent flags, then warnings, then the largest 28-day rise in
+    pain, then the steepest upward pain slope, then info flags (unknown numbers last)."""
+
+    def count(severity: str) -> float:
+        return -sum(1 for f in item.flags if f.severity == severity)
+
+    def rise(value: float | None) -> float:
+        return -value if value is not None else math.inf
+
+    return (
+        count("urgent"),
+        count("warning"),
+        rise(item.pain_change_28d),
+        rise(item.pain_slope_per_week),
+        count("info"),
+    )

@@ -69,11 +69,32 @@ class Seeder:
 
 
 @pytest.fixture()
-def seeded(engine, make_patient, pinned_now):
+def seeded(app, engine, make_patient, pinned_now):
     """A patient (Europe/London, today = 2026-03-01) and a Seeder for their record."""
+    from app.clock import get_now
+
     def _make(**kw: Any) -> tuple[Any, Seeder]:
-        p = make_patient(**kw)  # before pinning: tokens are issued at the pinned instant
+        # Sign in on the real clock (tokens carry the instant they were issued), then pin.
+        app.dependency_overrides.pop(get_now, None)
+        p = make_patient(**kw)
         pinned_now(NOW)
         return p, Seeder(engine, p.id)
+
+    return _make
+
+
+@pytest.fixture()
+def care_clinician(app, make_clinician, link, pinned_now):
+    """`care_clinician(*patients)`: a clinician on those patients' care teams (signed in and
+    linked on the real clock, then the clock is pinned again)."""
+    from app.clock import get_now
+
+    def _make(*patients: Any) -> Any:
+        app.dependency_overrides.pop(get_now, None)
+        c = make_clinician()
+        for p in patients:
+            link(p, c)
+        pinned_now(NOW)
+        return c
 
     return _make

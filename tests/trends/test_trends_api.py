@@ -1,0 +1,233 @@
+"""GET /v1/patients/{pid}/trends/{metric} over HTTP, on both databases."""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pytest
+
+from app.trends.metrics import METRICS
+from tests.helpers import assert_problem
+from tests.trends.conftest import day
+
+TOL = 1e-9
+URL = "/v1/patients/me/trends"
+
+
+def get(client, p, path, **params):
+    r = client.get(f"{URL}{path}", headers=p.headers, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_worse_knee_takes_the_available_one_and_the_worse_of_two(client, seeded):
+    p, s = seeded()
+    s.entries({
+        day(-3): {"left_pain": 2, "right_pain": 6, "left_flexion": 120, "right_flexion": 95},
+        day(-2): {"left_pain": 4, "left_flexion": 110},  # right knee not reported
+        day(-1): {"right_pain": 7, "right_flexion": 100},  # left knee not reported
+        day(0): {"left_pain": 5, "right_pain": 5, "left_extension": 3, "right_extension": 8},
+    })
+    for metric, knee, expected in [
+        ("pain", "worse", [6, 4, 7, 5]),
+        ("pain", "left", [2, 4, 5]),
+        ("pain", "right", [6, 7, 5]),
+        ("flexion", "worse", [95, 110, 100]),  # the lower flexion is the worse
+        ("extension", "worse", [8]),
+    ]:
+        body = get(client, p, f"/{metric}", knee=knee)
+        assert [pt["mean"] for pt in body["points"]] == expected, (metric, knee)
+        assert body["knee"] == knee
+
+
+def test_day_points_rolling_mean_and_summary(client, seeded):
+    p, s = seeded()
+    # Pain 7 for a week, then a gap, then 3 for the last week: an important improvement.
+    values = {day(-20 + i): 7 for i in range(7)} | {day(-6 + i): 3 for i in range(7)}
+    values[day(-10)] = 5
+    s.pain(values)
+    body = get(client, p, "/pain")
+    assert body["from"] == str(day(-89)) and body["to"] == str(day(0))
+    assert body["unit"] == "NRS 0-10" and body["direction"] == "lower_is_better"
+    assert body["baseline"] == {"from": str(day(-20)), "to": str(day(-14)), "n": 7, "mean": 7.0}
+    assert body["current"] == {"from": str(day(-6)), "to": str(day(0)), "n": 7, "mean": 3.0}
+    assert body["change"] == -4 and body["change_percent"] == pytest.approx(-400 / 7, abs=TOL)
+    assert body["mcid"] == 2 and body["mdc"] == 1.33 and body["status"] == "improved"
+    x = np.array([(d - day(0)).days for d in values], float)
+    y = np.array(list(values.values()), float)
+    assert abs(body["slope_per_week"] - 7 * np.polyfit(x, y, 1)[0]) < TOL
+    pts = {pt["period_start"]: pt for pt in body["points"]}
+    assert len(pts) == 15
+    # 7 days ending day(-10): day(-16)…day(-14) at 7, day(-10) at 5.
+    assert abs(pts[str(day(-10))]["rolling_mean_7d"] - (7 * 3 + 5) / 4) < TOL
+    assert abs(pts[str(day(-6))]["rolling_mean_7d"] - (5 + 3) / 2) < TOL
+
+
+@pytest.mark.parametrize("bucket", ["day", "week", "month"])
+@pytest.mark.parametrize("knee", ["left", "right", "worse"])
+@pytest.mark.parametrize("metric", list(METRICS))
+def test_every_metric_bucket_and_knee(client, seeded, metric, bucket, knee):
+    p, s = seeded()
+    entries = {}
+    for i in range(40):
+        d = day(-i)
+        entries[d] = {"left_pain": i % 10, "right_pain": (i * 3) % 11, "left_stiffness": 4,
+                      "right_stiffness": i % 5, "left_swelling": i % 4, "right_swelling": 1,
+                      "left_flexion": 90 + i, "right_flexion": 130 - i, "left_extension": i % 7,
+                      "right_extension": 2, "morning_stiffness_minutes": 10 + i,
+                      "left_rom_method": "goniometer"}
+    s.entries(entries)
+    s.sessions((day(-2), "backward_walking", 15), (day(-2), "cycling", 30),
+               (day(-9), "backward_walking", 20))
+    s.koos_jr(day(-30), 48.0)
+    s.koos_jr(day(-1), 70.5)
+    body = get(client, p, f"/{metric}", knee=knee, bucket=bucket)
+    assert body["metric"] == metric and body["bucket"] == bucket
+    spec = METRICS[metric]
+    assert body["knee"] == (knee if spec.per_knee else None)
+    # An independent computation of the daily series, then of each bucket.
+    if spec.per_knee:
+        pick = {"left": lambda a, b: a, "right": lambda a, b: b,
+                "worse": (min if metric == "flexion" else max)}[knee]
+        daily = {d: pick(e[f"left_{metric}"], e[f"right_{metric}"]) for d, e in entries.items()}
+    elif metric == "morning_stiffness":
+        daily = {d: e["morning_stiffness_minutes"] for d, e in entries.items()}
+    elif metric == "koos_jr":
+        daily = {day(-30): 48.0, day(-1): 70.5}
+    else:
+        daily = {d: 0 for d in entries}
+        if metric == "exercise_minutes":
+            daily.update({day(-2): 45, day(-9): 20})
+        else:
+            daily.update({day(-2): 2, day(-9): 1})
+
+    def start(d):
+        if bucket == "week":
+            return d - __import__("datetime").timedelta(days=d.weekday())
+        return d.replace(day=1) if bucket == "month" else d
+
+    groups: dict = {}
+    for d in sorted(daily):
+        groups.setdefault(start(d), []).append(daily[d])
+    assert [pt["period_start"] for pt in body["points"]] == [str(k) for k in groups]
+    for pt, vals in zip(body["points"], groups.values(), strict=True):
+        assert pt["n"] == len(vals) and abs(pt["mean"] - statistics.fmean(vals)) < TOL
+        assert pt["min"] == min(vals) and pt["max"] == max(vals)
+        assert (pt["rolling_mean_7d"] is None) == (bucket != "day")
+    assert body["n"] == len(daily)
+
+
+def test_rom_threshold_follows_the_method(client, seeded):
+    p, s = seeded()
+    s.entries({day(-i): {"left_flexion": 100, "left_rom_method": "inclinometer"}
+               for i in range(10)})
+    assert get(client, p, "/flexion")["mcid"] == 6
+    s.entries({day(-20): {"left_flexion": 100, "left_rom_method": "smartphone_app"}})
+    assert get(client, p, "/flexion")["mcid"] == 12  # mixed: the largest error
+    s.entries({day(-25): {"left_flexion": 100}})  # no method: a self estimate
+    assert get(client, p, "/flexion")["mcid"] == 14
+    assert get(client, p, "/flexion", **{"from": str(day(-9))})["mcid"] == 6
+
+
+def test_rom_status_uses_the_method_error(client, seeded):
+    p, s = seeded()
+    s.entries({day(-30 + i): {"left_flexion": 100, "left_rom_method": "inclinometer"}
+               for i in range(7)})
+    s.entries({day(-i): {"left_flexion": 107, "left_rom_method": "inclinometer"}
+               for i in range(7)})
+    body = get(client, p, "/flexion")
+    assert body["change"] == 7 and body["status"] == "improved"
+    s.entries({day(-40): {"left_flexion": 100, "left_rom_method": "goniometer"}})
+    body = get(client, p, "/flexion", baseline_from=str(day(-30)), baseline_to=str(day(-24)))
+    assert body["mcid"] == 10 and body["status"] == "no_important_change"
+
+
+def test_exercise_series_is_zero_filled_from_the_first_record(client, seeded):
+    p, s = seeded()
+    s.entries({day(-9): {"left_pain": 3}})
+    s.sessions((day(-5), "backward_walking", 15), (day(-5), "backward_walking", 10),
+               (day(-1), "strengthening", 20))
+    body = get(client, p, "/exercise_minutes")
+    assert [(pt["period_start"], pt["mean"]) for pt in body["points"]] == [
+        (str(day(-i)), {5: 25.0, 1: 20.0}.get(i, 0.0)) for i in range(9, -1, -1)]
+    assert body["status"] is None and body["mcid"] is None
+    sessions = get(client, p, "/exercise_sessions", bucket="week")
+    assert sum(pt["mean"] * pt["n"] for pt in sessions["points"]) == 3
+    empty_p, _ = seeded()
+    assert get(client, empty_p, "/exercise_minutes")["points"] == []
+
+
+def test_koos_jr_compares_first_and_last_score(client, seeded):
+    p, s = seeded()
+    s.koos_jr(day(-60), 50.0)
+    s.koos_jr(day(-30), 55.0)
+    s.koos_jr(day(-2), 66.7)
+    body = get(client, p, "/koos_jr")
+    assert body["baseline"]["mean"] == 50.0 and body["current"]["mean"] == 66.7
+    assert abs(body["change"] - 16.7) < TOL and body["mcid"] == 14 and body["status"] == "improved"
+    one, s1 = seeded()
+    s1.koos_jr(day(-2), 60.0)
+    assert get(client, one, "/koos_jr")["status"] == "insufficient_data"
+
+
+def test_insufficient_data_and_empty_window(client, seeded):
+    p, s = seeded()
+    s.pain({day(-40): 5, day(-39): 5, day(-1): 3, day(0): 3})
+    body = get(client, p, "/pain")
+    assert body["baseline"]["n"] == 2 and body["status"] == "insufficient_data"
+    assert body["change"] is None and body["slope_per_week"] is None
+    empty, _ = seeded()
+    body = get(client, empty, "/stiffness")
+    assert body["points"] == [] and body["status"] == "insufficient_data"
+
+
+def test_window_uses_the_patients_time_zone(client, seeded):
+    # 12:00 UTC on 1 March is already 2 March in Kiritimati (UTC+14).
+    p, s = seeded(tz="Pacific/Kiritimati")
+    assert get(client, p, "/pain")["to"] == str(day(1))
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"from": "2026-02-10", "to": "2026-02-01"}, "from"),
+    ({"bucket": "year"}, "bucket"),
+    ({"knee": "both"}, "knee"),
+    ({"from": "not-a-date"}, "from"),
+    ({"baseline_from": "2026-02-10", "baseline_to": "2026-02-01"}, "baseline_from"),
+    ({"baseline_from": "2026-02-10", "baseline_to": "2026-04-01"}, "baseline_to"),
+    ({"from": "2010-01-01"}, "from"),
+])
+def test_invalid_parameters_name_the_field(client, seeded, params, field):
+    p, _ = seeded()
+    assert_problem(client.get(f"{URL}/pain", headers=p.headers, params=params), 422, field)
+
+
+def test_unknown_metric_is_422_naming_it(client, seeded):
+    p, _ = seeded()
+    assert_problem(client.get(f"{URL}/happiness", headers=p.headers), 422, "metric")
+
+
+def test_clinician_on_the_care_team_reads_trends(client, seeded, care_clinician):
+    p, s = seeded()
+    c = care_clinician(p)
+    s.pain({day(0): 4})
+    r = client.get(f"/v1/patients/{p.id}/trends/pain", headers=c.headers)
+    assert r.status_code == 200 and r.json()["points"][0]["mean"] == 4
+
+
+def test_entries_written_over_the_api_and_deleted_ones(client, make_patient):
+    import datetime as dt
+
+    p = make_patient()
+    today = dt.datetime.now(dt.UTC).astimezone(__import__("zoneinfo").ZoneInfo("Europe/London"))
+    d0 = today.date() - dt.timedelta(days=1)
+    d1 = today.date() - dt.timedelta(days=2)
+    for d, knees in [(d0, {"left": {"pain": 2}, "right": {"pain": 6}}),
+                     (d1, {"left": {"pain": 9}})]:
+        r = client.put(f"/v1/patients/me/symptom-entries/{d}", headers=p.headers,
+                       json={"knees": knees})
+        assert r.status_code == 201, r.text
+    assert [pt["mean"] for pt in get(client, p, "/pain")["points"]] == [9, 6]
+    assert client.delete(f"/v1/patients/me/symptom-entries/{d1}",
+                         headers=p.headers).status_code == 204
+    assert [pt["mean"] for pt in get(client, p, "/pain")["points"]] == [6]
