@@ -28,6 +28,7 @@ from app.questionnaires.service import create_response
 
 CLINICIAN_EMAIL = "clinician@demo.kneetrack.dev"
 DAYS = 84
+MARIA_PLAN_WEEKS = 6
 
 
 def _clamp(v: float, lo: int, hi: int) -> int:
@@ -98,13 +99,18 @@ def _sessions(
     weekdays: tuple[int, ...],
     fall_on: int | None = None,
     plan_id: uuid.UUID | None = None,
+    plan_start: dt.date | None = None,
 ) -> None:
     now = utcnow()
     tz = ZoneInfo(patient.timezone)
+    fell = False
     for i in range(DAYS - 1, -1, -1):
         day = today - dt.timedelta(days=i)
         if day.weekday() not in weekdays:
             continue
+        # One fall: on the first session `fall_on` days ago or later.
+        fall = fall_on is not None and i <= fall_on and not fell
+        fell = fell or fall
         start = dt.datetime.combine(day, dt.time(10, 0), tzinfo=tz)
         offset = start.utcoffset() or dt.timedelta(0)
         session.add(
@@ -123,9 +129,9 @@ def _sessions(
                 pain_after=3,
                 setting="indoor",
                 supervised=True,
-                falls=1 if i == fall_on else 0,
+                falls=1 if fall else 0,
                 near_falls=1 if i == 30 else 0,
-                plan_id=plan_id,
+                plan_id=plan_id if plan_start is None or day >= plan_start else None,
                 created_at=now,
                 updated_at=now,
             )
@@ -133,13 +139,17 @@ def _sessions(
 
 
 def _plan(
-    session: Session, patient: Patient, clinician_id: uuid.UUID, today: dt.date, per_week: int
+    session: Session,
+    patient: Patient,
+    clinician_id: uuid.UUID,
+    start: dt.date,
+    per_week: int,
 ) -> uuid.UUID:
     body = ExercisePlanIn(
         activity="backward_walking",
         minutes_per_session=15,
         sessions_per_week=per_week,
-        start_date=today - dt.timedelta(days=DAYS - 1),
+        start_date=start,
         instructions="Walk backwards slowly, indoors, beside a wall or rail; stop if pain "
         "rises above your usual level.",
     )
@@ -192,14 +202,25 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
         now = utcnow()
         maria, john, aiko = patients
         t = {p.id: now.astimezone(ZoneInfo(p.timezone)).date() for p in patients}
-        _entries(session, maria, t[maria.id], rng, pain_start=6.5, pain_end=3)
-        maria_plan = _plan(session, maria, clinician.id, t[maria.id], per_week=4)
+        _entries(session, maria, t[maria.id], rng, pain_start=6.5, pain_end=2)
+        # Maria walked on her own at first; the plan was prescribed six weeks ago, so the
+        # exercise response can compare before and after it. Her one fall was last week.
+        maria_start = t[maria.id] - dt.timedelta(weeks=MARIA_PLAN_WEEKS)
+        maria_plan = _plan(session, maria, clinician.id, maria_start, per_week=3)
         _sessions(
-            session, maria, t[maria.id], rng, weekdays=(0, 2, 4, 5), fall_on=20, plan_id=maria_plan
+            session,
+            maria,
+            t[maria.id],
+            rng,
+            weekdays=(0, 2, 4, 5),
+            fall_on=6,
+            plan_id=maria_plan,
+            plan_start=maria_start,
         )
         _koos_jr(session, maria, t[maria.id], {DAYS - 1: 15, DAYS // 2: 11, 0: 7})
         _entries(session, john, t[john.id], rng, pain_start=5, pain_end=5, flare_days=4)
-        john_plan = _plan(session, john, clinician.id, t[john.id], per_week=3)
+        john_start = t[john.id] - dt.timedelta(days=DAYS - 1)
+        john_plan = _plan(session, john, clinician.id, john_start, per_week=3)
         _sessions(session, john, t[john.id], rng, weekdays=(1, 4), plan_id=john_plan)
         _entries(session, aiko, t[aiko.id], rng, pain_start=4, pain_end=4, last_day_offset=10)
         session.commit()

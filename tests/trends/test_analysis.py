@@ -144,7 +144,8 @@ def test_points_per_bucket_against_numpy():
     for bucket in ("week", "month"):
         pts = an.points(s, bucket)
         for p in pts:
-            vals = np.array([v for d, v in s.items() if an.bucket_start(d, bucket) == p.period_start])
+            vals = np.array(
+                [v for d, v in s.items() if an.bucket_start(d, bucket) == p.period_start])
             assert p.n == len(vals)
             assert abs(p.mean - vals.mean()) < TOL and p.min == vals.min() and p.max == vals.max()
             assert p.rolling_mean_7d is None
@@ -227,5 +228,6 @@ def test_zero_filled_exercise_and_adherence():
 def test_betainc_matches_scipy():
     from scipy import special
 
-    for a, b, x in [(0.5, 0.5, 0.3), (2.5, 0.5, 0.9), (10, 0.5, 0.05), (1, 1, 0.5), (150, 0.5, 0.99)]:
+    cases = [(0.5, 0.5, 0.3), (2.5, 0.5, 0.9), (10, 0.5, 0.05), (1, 1, 0.5), (150, 0.5, 0.99)]
+    for a, b, x in cases:
         assert math.isclose(an.betainc(a, b, x), special.betainc(a, b, x), abs_tol=1e-12)

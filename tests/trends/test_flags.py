@@ -1,4 +1,4 @@
-"""Every flag rule fires on crafted data and stays quiet otherwise (GET /v1/patients/{pid}/flags)."""
+"""Every flag rule fires on crafted data and stays quiet otherwise (GET …/flags)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_new_swelling_and_hot_swollen_joint(client, seeded):
     assert rules(items) == ["hot_swollen_joint", "new_swelling"]
     assert items[0]["rule"] == "hot_swollen_joint" and items[0]["severity"] == "urgent"
     assert "Right knee" in items[0]["reason"]
-    assert [f for f in items if f["rule"] == "new_swelling"][0]["dates"] == [
+    assert next(f for f in items if f["rule"] == "new_swelling")["dates"] == [
         str(day(-6)), str(day(-4))]
 
 
@@ -134,7 +134,7 @@ def test_fall_is_urgent_and_near_fall_info(client, seeded):
     assert [(f["rule"], f["severity"], f["dates"]) for f in items] == [
         ("fall", "urgent", [str(day(-2))]), ("near_fall", "info", [str(day(-4))])]
     assert rules(flags(client, p, days=60)) == ["fall", "near_fall"]
-    assert [f for f in flags(client, p, days=60) if f["rule"] == "fall"][0]["dates"] == [
+    assert next(f for f in flags(client, p, days=60) if f["rule"] == "fall")["dates"] == [
         str(day(-40)), str(day(-2))]
 
 

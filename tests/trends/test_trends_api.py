@@ -184,7 +184,7 @@ def test_insufficient_data_and_empty_window(client, seeded):
 
 def test_window_uses_the_patients_time_zone(client, seeded):
     # 12:00 UTC on 1 March is already 2 March in Kiritimati (UTC+14).
-    p, s = seeded(tz="Pacific/Kiritimati")
+    p, _s = seeded(tz="Pacific/Kiritimati")
     assert get(client, p, "/pain")["to"] == str(day(1))
 
 

@@ -1,0 +1,31 @@
+"""`kneetrack demo` gives the trend engine something real to show."""
+
+from __future__ import annotations
+
+from tests.conftest import sign_in
+
+
+def test_demo_data_shows_flags_adherence_and_exercise_response(client, app):
+    from app.demo import CLINICIAN_EMAIL, load_demo
+
+    lines = list(load_demo(password="demo-password-1"))
+    if lines == ["demo data already loaded"]:
+        return
+    token = sign_in(client, CLINICIAN_EMAIL, "demo-password-1")["access_token"]
+    h = {"Authorization": f"Bearer {token}"}
+    panel = client.get("/v1/clinicians/me/patients", headers=h, params={"sort": "concern"})
+    assert panel.status_code == 200, panel.text
+    items = {i["display_name"]: i for i in panel.json()["items"]}
+    maria = items["Maria Improving"]
+    assert next(i["display_name"] for i in panel.json()["items"]) == "Maria Improving"  # a fall
+    assert "fall" in [f["rule"] for f in maria["flags"]]
+    assert maria["adherence_4w"] == 1.0  # four sessions a week of ≥ 12 minutes, 3 prescribed
+    assert "flare" in [f["rule"] for f in items["John Flaring"]["flags"]]
+    assert [f["rule"] for f in items["Aiko Quiet"]["flags"]] == ["disengaged"]
+    pid = maria["patient_id"]
+    trend = client.get(f"/v1/patients/{pid}/trends/pain", headers=h,
+                       params={"bucket": "week"}).json()
+    assert trend["status"] == "improved" and trend["slope_per_week"] < 0
+    resp = client.get(f"/v1/patients/{pid}/trends/exercise-response", headers=h,
+                      params={"activity": "backward_walking"}).json()
+    assert resp["enough_data"] is True and resp["before_after"]["before"]["n"] == 14
