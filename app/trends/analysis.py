@@ -54,9 +54,8 @@ def bucket_start(day: dt.date, bucket: Bucket) -> dt.date:
 def rolling_mean(series: Series, day: dt.date, window_days: int = 7) -> float | None:
     """Mean of the daily values in the `window_days` calendar days ending on `day` (gaps are
     simply absent, never filled); None when there is none."""
-    return mean(
-        series[d] for i in range(window_days) if (d := day - dt.timedelta(days=i)) in series
-    )
+    vals = [v for i in range(window_days) if (v := series.get(day - i * DAY)) is not None]
+    return fmean(vals) if vals else None
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,11 @@ class Point:
     rolling_mean_7d: float | None = None
 
 
-def points(series: Series, bucket: Bucket) -> list[Point]:
+def points(series: Series, bucket: Bucket, context: Series | None = None) -> list[Point]:
     """One point per bucket that holds at least one daily value, in date order. Day buckets
-    carry the gap-safe 7-day rolling mean."""
+    carry the gap-safe 7-day rolling mean, read from `context` (the series including the days
+    before the window) when given."""
+    around = series if context is None else context
     groups: dict[dt.date, list[float]] = {}
     for d in sorted(series):
         groups.setdefault(bucket_start(d, bucket), []).append(series[d])
@@ -82,7 +83,7 @@ def points(series: Series, bucket: Bucket) -> list[Point]:
             mean=fmean(vals),
             min=min(vals),
             max=max(vals),
-            rolling_mean_7d=rolling_mean(series, start) if bucket == "day" else None,
+            rolling_mean_7d=rolling_mean(around, start) if bucket == "day" else None,
         )
         for start, vals in groups.items()
     ]

@@ -123,7 +123,7 @@ def flare(pain: Series) -> list[Flag]:
     for d in ordered:
         if d in covered:
             continue
-        before = [pain[x] for x in ordered if d - span * DAY <= x < d]
+        before = [pain[x] for i in range(1, span + 1) if (x := d - i * DAY) in pain]
         if len(before) < min_n:
             continue
         base = median(before)
