@@ -170,9 +170,10 @@ def metric_trend(
     today = today_for(patient, now)
     window = resolve_window(today, date_from, date_to)
     baseline = resolve_baseline(window, baseline_from, baseline_to)
-    fetch = q.Window(
-        [patient.id], min(window.start, baseline[0] if baseline else window.start), window.end
-    )
+    # The 6 days before the window feed the first rolling means; an explicit baseline may
+    # start earlier still.
+    lead = window.start - 6 * DAY
+    fetch = q.Window([patient.id], min(lead, baseline[0] if baseline else lead), window.end)
     methods: list[str | None] = []
     series: dict[dt.date, float]
     if spec.source in ("knee", "entry"):

@@ -231,3 +231,12 @@ def test_entries_written_over_the_api_and_deleted_ones(client, make_patient):
     assert client.delete(f"/v1/patients/me/symptom-entries/{d1}",
                          headers=p.headers).status_code == 204
     assert [pt["mean"] for pt in get(client, p, "/pain")["points"]] == [6]
+
+
+def test_first_rolling_means_read_the_days_before_the_window(client, seeded):
+    p, s = seeded()
+    s.pain({day(-12): 8, day(-10): 6, day(-9): 2})
+    body = get(client, p, "/pain", **{"from": str(day(-9))})
+    assert [pt["period_start"] for pt in body["points"]] == [str(day(-9))]
+    assert body["points"][0]["rolling_mean_7d"] == pytest.approx((8 + 6 + 2) / 3, abs=TOL)
+    assert body["baseline"]["n"] == 1  # the baseline stays inside the window
