@@ -1,8 +1,9 @@
 """`kneetrack demo`: a small, deterministic data set for trying the API and the dashboard.
 
 A clinician and three patients over the 12 weeks up to today (in each patient's time zone):
-one improving on a prescribed backward-walking programme (with one fall, and KOOS-JR at the
-start, midway and now), one in a flare, one who has stopped logging."""
+one improving on a backward-walking programme prescribed six weeks ago (with one fall last
+week, and KOOS-JR at the start, midway and now), one in a flare, one who has stopped
+logging."""
 
 from __future__ import annotations
 
