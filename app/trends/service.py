@@ -84,16 +84,17 @@ def resolve_baseline(
 # --- series -----------------------------------------------------------------------------------
 
 
-def _exercise_series(
-    rows: Sequence[Any], metric: str, span: tuple[dt.date, dt.date] | None
+def exercise_series(
+    rows: Sequence[ExerciseDay], metric: str, span: tuple[dt.date, dt.date] | None
 ) -> dict[dt.date, float]:
     """Daily sums over every day of `span`, 0 on days without a session."""
     if span is None:
         return {}
     sums: dict[dt.date, float] = {}
-    field = "minutes" if metric == "exercise_minutes" else "sessions"
-    for r in rows:
-        sums[r.day] = sums.get(r.day, 0.0) + float(getattr(r, field))
+    for e in rows:
+        sums[e.day] = sums.get(e.day, 0.0) + (
+            e.minutes if metric == "exercise_minutes" else e.sessions
+        )
     return an.zero_filled(sums, *span)
 
 
@@ -192,7 +193,7 @@ def metric_trend(
     elif spec.source == "exercise":
         first = q.record_dates(session, [patient.id])[patient.id].first_record
         span = exercise_span(first, fetch.start, fetch.end, today)
-        series = _exercise_series(_exercise_rows(session, fetch), metric, span)
+        series = exercise_series(_exercise_rows(session, fetch), metric, span)
     else:
         series = {r.day: float(r.score) for r in q.koos_jr_days(session, fetch)}
     summary = _summary_out(spec, knee if spec.per_knee else None, series, window, baseline, methods)
@@ -215,21 +216,8 @@ def metric_trend(
     )
 
 
-@dataclass(frozen=True)
-class ExRow:
-    day: dt.date
-    activity: str
-    sessions: int
-    minutes: int
-    falls: int
-    near_falls: int
-
-
-def _exercise_rows(session: Session, window: q.Window) -> list[ExRow]:
-    return [
-        ExRow(r.local_date, r.activity, r.sessions, int(r.minutes), int(r.falls), int(r.near_falls))
-        for r in q.exercise_days(session, window)
-    ]
+def _exercise_rows(session: Session, window: q.Window) -> list[ExerciseDay]:
+    return [e for rows in _exercise_rows_many(session, window).values() for e in rows]
 
 
 # --- everything for a set of patients, in a fixed number of queries ---------------------------
@@ -322,12 +310,8 @@ def metric_series(
         return series, used
     if spec.source == "questionnaire":
         return dict(data.koos_jr), []
-    sums: dict[dt.date, float] = {}
-    for e in data.exercise:
-        add = e.minutes if spec.name == "exercise_minutes" else e.sessions
-        sums[e.day] = sums.get(e.day, 0.0) + add
     span = exercise_span(data.first_record, window.start, window.end, data.today)
-    return (an.zero_filled(sums, *span) if span else {}), []
+    return exercise_series(data.exercise, spec.name, span), []
 
 
 def adherence_out(data: PatientData) -> AdherenceOut:
