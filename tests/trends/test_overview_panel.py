@@ -163,3 +163,19 @@ def test_panel_numbers_and_concern_order(client, seeded, care_clinician, engine)
     assert len(default) == 3
     assert_problem(client.get("/v1/clinicians/me/patients", headers=c.headers,
                               params={"sort": "mood"}), 422, "sort")
+
+
+def test_plan_written_over_the_api_drives_adherence(client, seeded, care_clinician):
+    p, s = seeded()
+    c = care_clinician(p)
+    r = client.post(f"/v1/patients/{p.id}/exercise-plans", headers=c.headers, json={
+        "activity": "strengthening", "minutes_per_session": 20, "sessions_per_week": 2,
+        "start_date": str(day(-21))})
+    assert r.status_code == 201, r.text
+    monday = day(-13) - __import__("datetime").timedelta(days=day(-13).weekday())
+    s.sessions((monday, "strengthening", 16), (monday, "strengthening", 15))  # 16 = 80 %
+    body = client.get(f"/v1/patients/{p.id}/trends", headers=c.headers).json()
+    [plan] = body["adherence"]["plans"]
+    assert plan["plan_id"] == r.json()["id"] and plan["activity"] == "strengthening"
+    week = next(w for w in plan["weeks"] if w["week_start"] == str(monday))
+    assert (week["sessions"], week["prescribed"], week["adherence"]) == (1, 2, 0.5)
