@@ -18,7 +18,7 @@ from app.care.models import Patient
 from app.diary.models import ExercisePlan, ExerciseSession, SymptomEntry
 from app.questionnaires.models import QuestionnaireResponse
 from app.trends.analysis import PlanInfo
-from app.trends.metrics import SYMPTOM_METRICS, MetricSpec
+from app.trends.metrics import METRICS, SYMPTOM_METRICS, MetricSpec
 
 E = SymptomEntry
 _KNEE_COLUMN = {
@@ -261,5 +261,14 @@ def record_dates(
     return {r.id: RecordDates(r.first_entry, r.last_entry, r.first_session) for r in rows}
 
 
-def all_symptom_columns() -> list[Any]:
-    return [*symptom_columns(SYMPTOM_METRICS, ("left", "right", "worse")), *FLAG_COLUMNS]
+def loaded_symptom_columns(knee: str = "worse") -> list[Any]:
+    """What summaries for `knee` and the flag rules read: every metric for that knee, worse-knee
+    pain, and per-knee swelling, warmth and flexion (with its method)."""
+    cols = symptom_columns(SYMPTOM_METRICS, (knee,))
+    cols += symptom_columns([METRICS["pain"]], ("worse",))
+    for name in ("swelling", "flexion"):
+        cols += symptom_columns([METRICS[name]], ("left", "right"))
+    unique: dict[str, Any] = {}
+    for c in [*cols, *FLAG_COLUMNS]:
+        unique.setdefault(c.key, c)
+    return list(unique.values())

@@ -229,6 +229,7 @@ def load_patients(
     now: dt.datetime,
     *,
     since_days: int,
+    knee: str = "worse",
 ) -> dict[uuid.UUID, PatientData]:
     """Diary rows, exercise, KOOS-JR, plans and adherence for every patient, from `since_days`
     before the earliest of their todays: six queries whatever the number of patients."""
@@ -246,7 +247,7 @@ def load_patients(
             lo = plan.start_date - 7 * DAY
             if lo < since:
                 windows.append(q.Window([pid], lo, plan.start_date + 6 * DAY))
-    rows = q.symptom_days(session, windows, q.all_symptom_columns())
+    rows = q.symptom_days(session, windows, q.loaded_symptom_columns(knee))
     exercise = _exercise_rows_many(session, q.Window(ids, since, until))
     koos = q.koos_jr_days(session, q.Window(ids, since, until))
     percent = round(100 * threshold("adherence_session_fraction"))
@@ -353,7 +354,7 @@ def overview(
     today = today_for(patient, now)
     window = resolve_window(today, date_from, date_to)
     since_days = max((today - window.start).days, _flag_since_days())
-    data = load_patients(session, [patient], now, since_days=since_days)[patient.id]
+    data = load_patients(session, [patient], now, since_days=since_days, knee=knee)[patient.id]
     metrics = {}
     for spec in METRICS.values():
         series, methods = metric_series(data, spec, knee, window)

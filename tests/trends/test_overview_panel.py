@@ -102,6 +102,10 @@ def test_overview_has_every_metric_flags_and_adherence(client, seeded):
     assert [by_week[str(w)]["sessions"] for w in weeks] == [3, 2, 3, 1]
     assert abs(plan["adherence_4w"] - 9 / 12) < TOL
     assert abs(body["adherence"]["adherence_4w"] - 9 / 12) < TOL
+    right = client.get("/v1/patients/me/trends", headers=p.headers, params={"knee": "right"})
+    assert right.status_code == 200 and right.json()["knee"] == "right"
+    assert right.json()["metrics"]["pain"]["n"] == 0  # only the left knee was reported
+    assert right.json()["metrics"]["morning_stiffness"]["n"] == 40
 
 
 def test_overview_runs_a_fixed_number_of_queries(client, seeded, engine):
