@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
     db_connect_timeout_seconds: int = Field(default=3, ge=1)
     retry_after_seconds: int = Field(default=5, ge=1)
+    # Shared store for rate limits; without it they are counted in process memory.
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "KNEETRACK_REDIS_URL")
+    )
+    # Rate limits in the `limits` notation ("N/second|minute|hour", several separated by ";").
+    rate_limit_principal: str = "600/minute;20/second"
+    rate_limit_token_ip: str = "30/minute"
+    rate_limit_token_account: str = "10/minute"
+    rate_limit_key_prefix: str = "kneetrack-rl"
+    api_key_last_used_resolution_seconds: int = Field(default=60, ge=0)
+    max_api_keys_per_user: int = Field(default=25, ge=1)
     # Overrides of app.clinical.THRESHOLDS and of flag rule parameters, as JSON.
     thresholds: dict[str, float] = Field(default_factory=dict)
     log_level: str = "INFO"

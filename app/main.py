@@ -13,7 +13,9 @@ from sqlalchemy import text
 from starlette.routing import BaseRoute
 
 from app import __version__
+from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.care.access import mark_export_routes
 from app.care.router import router as care_router
 from app.config import get_settings
 from app.db import get_engine
@@ -37,7 +39,9 @@ TAGS = [
     },
     {"name": "questionnaires", "description": "KOOS-JR and KOOS, scored when stored."},
     {"name": "trends", "description": "Trends, clinically important change, flags, adherence."},
-    {"name": "admin", "description": "Administration: clinician accounts."},
+    {"name": "api-keys", "description": "API keys for integrators, with scopes."},
+    {"name": "audit", "description": "Who accessed a patient's record."},
+    {"name": "admin", "description": "Administration: clinician accounts, the audit record."},
     {"name": "operations", "description": "Health and readiness probes."},
 ]
 
@@ -96,8 +100,10 @@ def create_app() -> FastAPI:
         plan_router,
         questionnaire_router,
         trends_router,
+        audit_router,
     ):
         app.include_router(router)
+    mark_export_routes(iter_api_routes(app.routes))
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import structlog
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_JSON
@@ -126,8 +127,14 @@ class BodySizeLimitMiddleware:
                 started = True
             await send(message)
 
-        class _TooLarge(Exception):
-            pass
+        class _TooLarge(HTTPException):
+            # An HTTPException, so that FastAPI's body parsing lets it through (rather than
+            # turning it into a 400) and the problem+json handler answers 413; a body sent
+            # without Content-Length (chunked) is caught here, while it is read.
+            def __init__(self) -> None:
+                super().__init__(413, f"The request body exceeds {max_bytes} bytes")
+
+        max_bytes = self.max_bytes
 
         async def limited_receive() -> Message:
             nonlocal received

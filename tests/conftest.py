@@ -19,6 +19,10 @@ os.environ.setdefault("KNEETRACK_ENVIRONMENT", "test")
 os.environ.setdefault("KNEETRACK_PASSWORD_TIME_COST", "1")
 os.environ.setdefault("KNEETRACK_PASSWORD_MEMORY_KIB", "64")
 os.environ.setdefault("KNEETRACK_LOG_JSON", "true")
+# The suite signs in hundreds of accounts from one address; the rate limit tests install
+# their own tight budgets (tests/test_rate_limits.py).
+os.environ.setdefault("KNEETRACK_RATE_LIMIT_TOKEN_IP", "100000/minute")
+os.environ.setdefault("KNEETRACK_RATE_LIMIT_PRINCIPAL", "100000/minute")
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import exists, select
-from sqlmodel import Session, col
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import exists, or_, select, update
+from sqlmodel import col
 
-from app.auth.models import RefreshToken, User
-from app.auth.security import decode_access_token
-from app.db import SessionDep
+from app.audit import service as audit
+from app.auth.models import ApiKey, RefreshToken, User
+from app.auth.security import decode_access_token, keyed_hash
+from app.config import get_settings
+from app.db import SessionDep, utcnow
 from app.errors import Forbidden, Unauthorized
+from app.ratelimit import RateLimitsDep
 
 ALL_SCOPES = frozenset({"read", "write", "export"})
+SCOPE_EXTENSION = "x-api-key-scope"
 
 bearer_scheme = HTTPBearer(
     auto_error=False, bearerFormat="JWT", description="Access token from `POST /v1/auth/token`."
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="An API key from `POST /v1/api-keys`: acts as its owner, narrowed by its scopes "
+    "(`read` for GET, `write` for other methods, `export` for exports).",
 )
 
 
@@ -45,6 +55,20 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def principal(self) -> str:
+        """Whose budget a request counts against: the API key, or the signed-in user."""
+        return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
+
+    def resolve_pid(self, pid: str) -> uuid.UUID | None:
+        """`{pid}` as a patient id: a UUID, or `me` for a calling patient."""
+        if pid == "me":
+            return self.user_id if self.is_patient else None
+        try:
+            return uuid.UUID(pid)
+        except ValueError:
+            return None
 
     def require_scope(self, scope: str) -> None:
         if scope not in self.scopes:
@@ -73,26 +97,90 @@ def _actor_from_bearer(session: SessionDep, token: str) -> Actor:
     )
 
 
-# Other credential kinds (API keys) register a resolver here: (request, session) -> Actor | None.
-EXTRA_RESOLVERS: list[Callable[[Request, Session], Actor | None]] = []
+def _actor_from_api_key(session: SessionDep, key: str) -> Actor:
+    row = session.execute(
+        select(
+            col(ApiKey.id),
+            col(ApiKey.scopes),
+            col(ApiKey.last_used_at),
+            col(User.id).label("user_id"),
+            col(User.role),
+            col(User.display_name),
+        )
+        .join(User, col(User.id) == col(ApiKey.user_id))
+        .where(col(ApiKey.key_hash) == keyed_hash(key), col(ApiKey.revoked_at).is_(None))
+    ).first()
+    if row is None:  # unknown, revoked, or its owner's account erased
+        raise Unauthorized("Invalid or revoked API key", headers={"WWW-Authenticate": "ApiKey"})
+    now = utcnow()
+    resolution = dt.timedelta(seconds=get_settings().api_key_last_used_resolution_seconds)
+    if row.last_used_at is None or row.last_used_at <= now - resolution:
+        # Written at most once per resolution window per key, and only if no concurrent
+        # request did it first: a busy key does not turn every read into a row update.
+        session.execute(
+            update(ApiKey)
+            .where(
+                col(ApiKey.id) == row.id,
+                or_(
+                    col(ApiKey.last_used_at).is_(None),
+                    col(ApiKey.last_used_at) <= now - resolution,
+                ),
+            )
+            .values(last_used_at=now)
+        )
+    return Actor(
+        user_id=row.user_id,
+        role=row.role,
+        display_name=row.display_name,
+        scopes=frozenset(row.scopes.split()),
+        via="api_key",
+        api_key_id=row.id,
+    )
+
+
+def required_scope(request: Request) -> str:
+    """The API key scope a route needs: declared on the route (`x-api-key-scope` in its
+    OpenAPI, e.g. `export`), otherwise `read` for GET/HEAD and `write` for everything else."""
+    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    declared = extra.get(SCOPE_EXTENSION)
+    if isinstance(declared, str):
+        return declared
+    return "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
 
 
 def get_current_actor(
     request: Request,
     session: SessionDep,
+    limits: RateLimitsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Actor:
-    actor: Actor | None = None
-    if credentials is not None and credentials.scheme.lower() == "bearer":
+    bearer = credentials is not None and credentials.scheme.lower() == "bearer"
+    if bearer and api_key:
+        raise Unauthorized("Send either a bearer token or an API key, not both")
+    if credentials is not None and bearer:
         actor = _actor_from_bearer(session, credentials.credentials)
+    elif api_key:
+        actor = _actor_from_api_key(session, api_key)
     else:
-        for resolver in EXTRA_RESOLVERS:
-            actor = resolver(request, session)
-            if actor is not None:
-                break
-        if actor is None:
-            raise Unauthorized()
+        raise Unauthorized()
     request.state.actor = actor
+    limits.hit("principal", actor.principal)
+    needed = required_scope(request)
+    if needed not in actor.scopes:
+        if "pid" in request.path_params:
+            audit.record_apart(
+                session,
+                audit.event_for(
+                    request,
+                    actor,
+                    patient_id=actor.resolve_pid(request.path_params["pid"]),
+                    action=needed,
+                    outcome="denied",
+                    status=403,
+                ),
+            )
+        actor.require_scope(needed)
     return actor
 
 

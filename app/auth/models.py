@@ -44,3 +44,25 @@ class RefreshToken(SQLModel, table=True):
     expires_at: dt.datetime = instant()
     used_at: dt.datetime | None = instant(nullable=True)
     revoked_at: dt.datetime | None = instant(nullable=True)
+
+
+class ApiKey(SQLModel, table=True):
+    """A credential for integrators. The secret is shown once at creation; only its keyed
+    hash (HMAC-SHA256 under the server secret) is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = Field(
+        sa_column=Column(
+            Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    prefix: str = Field(sa_column=Column(String(16), nullable=False))
+    key_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    # Space-separated, sorted: "export read write".
+    scopes: str = Field(sa_column=Column(String(32), nullable=False))
+    created_at: dt.datetime = instant(default_now=True)
+    last_used_at: dt.datetime | None = instant(nullable=True)
+    revoked_at: dt.datetime | None = instant(nullable=True)

@@ -1,18 +1,30 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.auth import service
+from app.auth import api_keys, service
 from app.auth.dependencies import AdminActor, CurrentActor
-from app.auth.schemas import ClinicianIn, RefreshIn, RegisterIn, TokenOut, UserOut
+from app.auth.schemas import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyList,
+    ApiKeyOut,
+    ClinicianIn,
+    RefreshIn,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+)
 from app.care import service as care_service
 from app.care.schemas import PatientOut
 from app.clock import Now
 from app.db import SessionDep
-from app.openapi import PROBLEM_RESPONSES
+from app.openapi import PROBLEM_RESPONSES, RATE_LIMITED
+from app.ratelimit import RateLimitsDep
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 
@@ -27,10 +39,23 @@ def register(body: RegisterIn, session: SessionDep) -> PatientOut:
     return care_service.register_patient(session, body)
 
 
-@router.post("/auth/token", tags=["auth"], summary="Sign in (OAuth2 password grant)")
+@router.post(
+    "/auth/token",
+    tags=["auth"],
+    summary="Sign in (OAuth2 password grant)",
+    responses=RATE_LIMITED,
+)
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, now: Now
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    limits: RateLimitsDep,
+    now: Now,
 ) -> TokenOut:
+    # Per address and per account, counted before the password is checked: guessing is slowed
+    # down whether it spreads over accounts or over addresses.
+    limits.hit("token_ip", request.client.host if request.client else "unknown")
+    limits.hit("token_account", service.normalise_email(form.username))
     user = service.authenticate(session, email=form.username, password=form.password)
     return service.sign_in(session, user=user, now=now)
 
@@ -67,3 +92,38 @@ def create_clinician(body: ClinicianIn, _admin: AdminActor, session: SessionDep)
         display_name=body.display_name,
     )
     return UserOut.model_validate(user, from_attributes=True)
+
+
+@router.post(
+    "/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    tags=["api-keys"],
+    summary="Create an API key (the secret is shown once, in `key`)",
+)
+def create_api_key(
+    body: ApiKeyIn, actor: CurrentActor, session: SessionDep, now: Now
+) -> ApiKeyCreated:
+    return api_keys.create_key(session, actor, body, now)
+
+
+@router.get("/api-keys", tags=["api-keys"], summary="List your API keys (never their secrets)")
+def list_api_keys(actor: CurrentActor, session: SessionDep) -> ApiKeyList:
+    return ApiKeyList(items=api_keys.list_keys(session, actor))
+
+
+@router.get("/api-keys/{key_id}", tags=["api-keys"], summary="Read one of your API keys")
+def get_api_key(key_id: uuid.UUID, actor: CurrentActor, session: SessionDep) -> ApiKeyOut:
+    return api_keys.get_key(session, actor, key_id)
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["api-keys"],
+    summary="Revoke an API key (it answers 401 from the next request on)",
+)
+def revoke_api_key(
+    key_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now
+) -> Response:
+    api_keys.revoke_key(session, actor, key_id, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

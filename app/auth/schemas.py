@@ -92,3 +92,32 @@ class UserOut(BaseModel):
     role: str
     display_name: str
     created_at: dt.datetime
+
+
+Scope = Literal["read", "write", "export"]
+
+
+class ApiKeyIn(StrictModel):
+    name: str = Field(min_length=1, max_length=100, examples=["Clinic EHR import"])
+    scopes: list[Scope] = Field(min_length=1, max_length=3, examples=[["read", "export"]])
+
+
+class ApiKeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str = Field(description="The key's first characters, to recognise it")
+    scopes: list[Scope]
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None = Field(
+        description="Approximate: updated at most once a minute"
+    )
+    revoked: bool
+    revoked_at: dt.datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret, shown this once; send it as `X-API-Key`")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]

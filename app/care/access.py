@@ -7,21 +7,30 @@ may not see answers 404, exactly like a record that does not exist.
 
 Every route with a `{pid}` path parameter takes its patient from one of the dependencies at
 the bottom of this module; `tests/care/test_access_matrix.py` fails for a route that does not.
+The same dependencies write the audit record (app/audit): every read, write, export and
+refused attempt on a patient's record passes through here, so it is recorded in one place.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from sqlalchemy import ColumnElement, exists, false, select, true
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
+from starlette.exceptions import HTTPException
 
-from app.auth.dependencies import Actor, CurrentActor
+from app.audit import service as audit
+from app.auth.dependencies import SCOPE_EXTENSION, Actor, CurrentActor, required_scope
 from app.care.models import CareTeamMember, Patient
 from app.db import SessionDep
-from app.errors import Forbidden, NotFound
+from app.errors import AppError, Forbidden, NotFound
 
 
 def care_team_clause(clinician_id: uuid.UUID) -> ColumnElement[bool]:
@@ -41,17 +50,8 @@ def readable_patients_clause(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
-def resolve_pid(actor: Actor, pid: str) -> uuid.UUID | None:
-    if pid == "me":
-        return actor.user_id if actor.is_patient else None
-    try:
-        return uuid.UUID(pid)
-    except ValueError:
-        return None
-
-
 def load_readable(session: Session, actor: Actor, pid: str) -> Patient:
-    patient_id = resolve_pid(actor, pid)
+    patient_id = actor.resolve_pid(pid)
     if patient_id is None:
         raise NotFound()
     patient = session.scalars(
@@ -72,28 +72,119 @@ PidPath = Annotated[
 ]
 
 
-def readable_patient(pid: PidPath, actor: CurrentActor, session: SessionDep) -> Patient:
-    actor.require_scope("read")
-    return load_readable(session, actor, pid)
+def _status_of(exc: BaseException) -> int | None:
+    """The HTTP status an exception becomes, or None when the database itself failed (no
+    event can be written then; the answer is 503)."""
+    if isinstance(exc, AppError):
+        return exc.status
+    if isinstance(exc, RequestValidationError):
+        return 422
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if isinstance(exc, SQLAlchemyError):
+        return None
+    return 500
 
 
-def owned_patient(pid: PidPath, actor: CurrentActor, session: SessionDep) -> Patient:
+def _audited(
+    request: Request,
+    response: Response,
+    session: Session,
+    actor: Actor,
+    pid: str,
+    authorise: Callable[[], Patient],
+) -> Iterator[Patient]:
+    """Authorise, hand the patient to the route, and record the attempt and its outcome: an
+    allowed request's event commits with the request's own rows; a refused or failed one is
+    rolled back and its event committed on its own (see app/audit/service.py)."""
+    action = required_scope(request)
+    try:
+        patient = authorise()
+    except AppError as exc:
+        event = audit.event_for(
+            request,
+            actor,
+            patient_id=actor.resolve_pid(pid),
+            action=action,
+            outcome="denied",
+            status=exc.status,
+        )
+        audit.record_apart(session, event)
+        raise
+    try:
+        yield patient
+    except Exception as exc:
+        status = _status_of(exc)
+        if status is not None:
+            event = audit.event_for(
+                request,
+                actor,
+                patient_id=patient.id,
+                action=action,
+                outcome="failed",
+                status=status,
+            )
+            audit.record_apart(session, event, keep_changes=getattr(exc, "keep_changes", False))
+        raise
+    route_status = getattr(request.scope.get("route"), "status_code", None)
+    event = audit.event_for(
+        request,
+        actor,
+        patient_id=patient.id,
+        action=action,
+        outcome="allowed",
+        status=response.status_code or route_status or 200,
+    )
+    audit.record(session, event)
+
+
+def readable_patient(
+    pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
+) -> Iterator[Patient]:
+    """Anyone who may read the record: the patient, or a clinician on the care team."""
+    yield from _audited(
+        request, response, session, actor, pid, lambda: load_readable(session, actor, pid)
+    )
+
+
+def owned_patient(
+    pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
+) -> Iterator[Patient]:
     """The patient themself, for writes to their own diary and account. A clinician on the care
     team may see the record, so is told 403 rather than 404."""
-    actor.require_scope("write")
-    patient = load_readable(session, actor, pid)
-    if patient.id != actor.user_id:
-        raise Forbidden("Only the patient may change this")
-    return patient
+
+    def authorise() -> Patient:
+        patient = load_readable(session, actor, pid)
+        if patient.id != actor.user_id:
+            raise Forbidden("Only the patient may change this")
+        return patient
+
+    yield from _audited(request, response, session, actor, pid, authorise)
 
 
-def care_team_patient(pid: PidPath, actor: CurrentActor, session: SessionDep) -> Patient:
+def care_team_patient(
+    pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
+) -> Iterator[Patient]:
     """A clinician on the patient's care team, for clinical content (plans, notes)."""
-    actor.require_scope("write")
-    patient = load_readable(session, actor, pid)
-    if not actor.is_clinician:
-        raise Forbidden("Only a clinician on the care team may change this")
-    return patient
+
+    def authorise() -> Patient:
+        patient = load_readable(session, actor, pid)
+        if not actor.is_clinician:
+            raise Forbidden("Only a clinician on the care team may change this")
+        return patient
+
+    yield from _audited(request, response, session, actor, pid, authorise)
+
+
+def exportable_patient(
+    pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
+) -> Iterator[Patient]:
+    """Like `readable_patient`, for exports: an API key needs the `export` scope (not `read`),
+    and the audit record says `export`. Routes using it are marked at start-up
+    (`mark_export_routes`), so that `CurrentActor` asks for that scope."""
+    yield from _audited(
+        request, response, session, actor, pid, lambda: load_readable(session, actor, pid)
+    )
 
 
 def is_readable(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
@@ -105,7 +196,24 @@ def is_readable(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
     )
 
 
-ReadablePatient = Annotated[Patient, Depends(readable_patient)]
-OwnedPatient = Annotated[Patient, Depends(owned_patient)]
-CareTeamPatient = Annotated[Patient, Depends(care_team_patient)]
-ACCESS_DEPENDENCIES = (readable_patient, owned_patient, care_team_patient)
+# Function scope: they write the audit event before the unit of work commits.
+ReadablePatient = Annotated[Patient, Depends(readable_patient, scope="function")]
+OwnedPatient = Annotated[Patient, Depends(owned_patient, scope="function")]
+CareTeamPatient = Annotated[Patient, Depends(care_team_patient, scope="function")]
+ExportablePatient = Annotated[Patient, Depends(exportable_patient, scope="function")]
+ACCESS_DEPENDENCIES = (readable_patient, owned_patient, care_team_patient, exportable_patient)
+
+
+def _calls(dependant: Dependant) -> set[Callable[..., object]]:
+    calls: set[Callable[..., object]] = {dependant.call} if dependant.call else set()
+    for sub in dependant.dependencies:
+        calls |= _calls(sub)
+    return calls
+
+
+def mark_export_routes(routes: Iterable[APIRoute]) -> None:
+    """Routes that take an `ExportablePatient` need the `export` API key scope; the mark also
+    shows in their OpenAPI operation (`x-api-key-scope`)."""
+    for route in routes:
+        if exportable_patient in _calls(route.dependant):
+            route.openapi_extra = {**(route.openapi_extra or {}), SCOPE_EXTENSION: "export"}

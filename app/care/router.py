@@ -100,7 +100,6 @@ def revoke_access(
     session: SessionDep,
     now: Now,
 ) -> Response:
-    actor.require_scope("write")
     service.revoke(session, actor, patient, clinician_id, now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -1,0 +1,133 @@
+"""Writing and reading the access record.
+
+An allowed request's event is written in the request's own transaction, so the business rows
+and their audit row commit together or not at all. A refused or failed request rolls its work
+back, then writes its event in a short transaction of its own (`record_apart`), so a denial is
+kept although nothing else is. Either way, if the event cannot be written the request fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from sqlalchemy import Row, Select, select
+from sqlmodel import Session, col
+
+from app.audit.models import AuditEvent
+from app.db import utcnow
+from app.errors import Unprocessable
+from app.pagination import decode_cursor, encode_cursor
+
+if TYPE_CHECKING:
+    from app.auth.dependencies import Actor
+
+USER_AGENT_CHARS = 200
+
+
+def resource_of(request: Request) -> str:
+    """The method and route template (`GET /v1/patients/{pid}/symptom-entries`): never the raw
+    path or query, which carry ids, dates and possibly values."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', '<unmatched>')}"[:200]
+
+
+def event_for(
+    request: Request,
+    actor: Actor,
+    *,
+    patient_id: uuid.UUID | None,
+    action: str,
+    outcome: str,
+    status: int,
+) -> AuditEvent:
+    agent = request.headers.get("user-agent")
+    return AuditEvent(
+        at=utcnow(),
+        actor_id=actor.user_id,
+        actor_role=actor.role,
+        via=actor.via,
+        api_key_id=actor.api_key_id,
+        patient_id=patient_id,
+        action=action,
+        resource=resource_of(request),
+        outcome=outcome,
+        status=status,
+        client_ip=request.client.host[:64] if request.client else None,
+        user_agent=agent[:USER_AGENT_CHARS] if agent else None,
+        request_id=getattr(request.state, "request_id", None)
+        or request.scope.get("state", {}).get("request_id"),
+    )
+
+
+def record(session: Session, event: AuditEvent) -> None:
+    """Within the request's unit of work (committed with it)."""
+    session.add(event)
+    session.flush()
+
+
+def record_apart(session: Session, event: AuditEvent, *, keep_changes: bool = False) -> None:
+    """For a refused or failed request: roll its work back (unless the error asked to keep
+    it), then commit the event on its own."""
+    if not keep_changes:
+        session.rollback()
+    session.add(event)
+    session.commit()
+
+
+Page = tuple[list[Row[Any]], str | None]
+
+
+def _page(session: Session, query: Select[Any], limit: int, cursor: str | None) -> Page:
+    """Newest first, by the event's sequence number."""
+    if cursor is not None:
+        last = decode_cursor(cursor, ["id"])["id"]
+        if not isinstance(last, int):
+            raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
+        query = query.where(col(AuditEvent.id) < last)
+    rows = list(session.execute(query.order_by(col(AuditEvent.id).desc()).limit(limit + 1)))
+    nxt = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
+    return rows[:limit], nxt
+
+
+PATIENT_COLUMNS = (
+    col(AuditEvent.id),
+    col(AuditEvent.at),
+    col(AuditEvent.actor_id),
+    col(AuditEvent.actor_role),
+    col(AuditEvent.via),
+    col(AuditEvent.action),
+    col(AuditEvent.resource),
+    col(AuditEvent.outcome),
+)
+
+
+def list_for_patient(
+    session: Session, patient_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> Page:
+    query: Select[Any] = select(*PATIENT_COLUMNS).where(col(AuditEvent.patient_id) == patient_id)
+    return _page(session, query, limit, cursor)
+
+
+def list_events(
+    session: Session,
+    *,
+    patient_id: uuid.UUID | None,
+    actor_id: uuid.UUID | None,
+    at_from: dt.datetime | None,
+    at_to: dt.datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    query = select(AuditEvent.__table__)  # type: ignore[attr-defined]
+    if patient_id is not None:
+        query = query.where(col(AuditEvent.patient_id) == patient_id)
+    if actor_id is not None:
+        query = query.where(col(AuditEvent.actor_id) == actor_id)
+    if at_from is not None:
+        query = query.where(col(AuditEvent.at) >= at_from)
+    if at_to is not None:
+        query = query.where(col(AuditEvent.at) < at_to)
+    return _page(session, query, limit, cursor)

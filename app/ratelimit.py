@@ -1,0 +1,85 @@
+"""Rate limits per principal and on sign-in, counted by the `limits` library: in Redis when
+`REDIS_URL` is set (shared by every process and replica), otherwise in process memory."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+from app.config import get_settings
+from app.errors import TooManyRequests
+
+log = logging.getLogger("kneetrack.ratelimit")
+
+
+class RateLimits:
+    """Named budgets (`principal`, `token_ip`, `token_account`), each one or more windows."""
+
+    def __init__(self, storage: Storage, budgets: dict[str, str]) -> None:
+        self.storage = storage
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.budgets: dict[str, list[RateLimitItem]] = {
+            name: parse_many(spec) for name, spec in budgets.items()
+        }
+
+    def hit(self, budget: str, identity: str) -> None:
+        """Count one request of `identity` against `budget`; 429 with Retry-After when over.
+
+        When the shared store is unreachable the request is let through (and logged): losing
+        the limiter for a while is better than refusing every patient and clinician."""
+        for item in self.budgets[budget]:
+            try:
+                allowed = self.limiter.hit(item, budget, identity)
+                stats = None if allowed else self.limiter.get_window_stats(item, budget, identity)
+            except Exception as exc:
+                log.warning("rate limit store unavailable: %s", type(exc).__name__)
+                return
+            if stats is not None:
+                retry = max(1, math.ceil(stats.reset_time - time.time()))
+                raise TooManyRequests(
+                    f"Too many requests; at most {item} for this {_who(budget)}",
+                    headers={"Retry-After": str(retry)},
+                )
+
+
+def _who(budget: str) -> str:
+    return {"principal": "caller", "token_ip": "address", "token_account": "account"}[budget]
+
+
+def build_rate_limits(redis_url: str | None = None, key_prefix: str | None = None) -> RateLimits:
+    s = get_settings()
+    url = redis_url if redis_url is not None else s.redis_url
+    storage: Storage
+    if url:
+        storage = RedisStorage(
+            url,
+            key_prefix=key_prefix or s.rate_limit_key_prefix,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+        )
+    else:
+        storage = MemoryStorage()
+    return RateLimits(
+        storage,
+        {
+            "principal": s.rate_limit_principal,
+            "token_ip": s.rate_limit_token_ip,
+            "token_account": s.rate_limit_token_account,
+        },
+    )
+
+
+@lru_cache
+def get_rate_limits() -> RateLimits:
+    return build_rate_limits()
+
+
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
