@@ -80,7 +80,9 @@ def record_apart(session: Session, event: AuditEvent, *, keep_changes: bool = Fa
 Page = tuple[list[Row[Any]], str | None]
 
 
-def _page(session: Session, query: Select[Any], limit: int, cursor: str | None) -> Page:
+def _page(
+    session: Session, query: Select[*tuple[Any, ...]], limit: int, cursor: str | None
+) -> Page:
     """Newest first, by the event's sequence number."""
     if cursor is not None:
         last = decode_cursor(cursor, ["id"])["id"]
@@ -107,7 +109,7 @@ PATIENT_COLUMNS = (
 def list_for_patient(
     session: Session, patient_id: uuid.UUID, *, limit: int, cursor: str | None
 ) -> Page:
-    query: Select[Any] = select(*PATIENT_COLUMNS).where(col(AuditEvent.patient_id) == patient_id)
+    query = select(*PATIENT_COLUMNS).where(col(AuditEvent.patient_id) == patient_id)
     return _page(session, query, limit, cursor)
 
 
