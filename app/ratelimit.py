@@ -54,32 +54,26 @@ def _who(budget: str) -> str:
     return {"principal": "caller", "token_ip": "address", "token_account": "account"}[budget]
 
 
-def build_rate_limits(redis_url: str | None = None, key_prefix: str | None = None) -> RateLimits:
+def build_storage(redis_url: str | None, key_prefix: str) -> Storage:
+    if not redis_url:
+        return MemoryStorage()
+    # Short timeouts: a slow or absent Redis must not hold requests up (see `hit`).
+    return RedisStorage(
+        redis_url, key_prefix=key_prefix, socket_timeout=0.5, socket_connect_timeout=0.5
+    )
+
+
+@lru_cache
+def get_rate_limits() -> RateLimits:
     s = get_settings()
-    url = redis_url if redis_url is not None else s.redis_url
-    storage: Storage
-    if url:
-        storage = RedisStorage(
-            url,
-            key_prefix=key_prefix or s.rate_limit_key_prefix,
-            socket_timeout=0.5,
-            socket_connect_timeout=0.5,
-        )
-    else:
-        storage = MemoryStorage()
     return RateLimits(
-        storage,
+        build_storage(s.redis_url, s.rate_limit_key_prefix),
         {
             "principal": s.rate_limit_principal,
             "token_ip": s.rate_limit_token_ip,
             "token_account": s.rate_limit_token_account,
         },
     )
-
-
-@lru_cache
-def get_rate_limits() -> RateLimits:
-    return build_rate_limits()
 
 
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]

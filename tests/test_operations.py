@@ -88,3 +88,20 @@ def test_production_server_will_not_start_with_default_secret(tmp_path):
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "SECRET_KEY" in proc.stderr
+
+
+def test_chunked_body_over_limit_is_413(client, make_patient):
+    """A body sent without Content-Length (chunked) is measured while it is read."""
+    p = make_patient()
+
+    def chunks():
+        piece = b'{"notes": "' + b"x" * 65536
+        yield piece
+        for _ in range(20):
+            yield b"x" * 65536
+        yield b'"}'
+
+    r = client.put("/v1/patients/me/symptom-entries/2026-01-05",
+                   headers={**p.headers, "Content-Type": "application/json"}, content=chunks())
+    assert "content-length" not in {k.lower() for k in r.request.headers}
+    assert_problem(r, 413)
