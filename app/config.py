@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=20, ge=1)
     db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
-    db_connect_timeout_seconds: int = Field(default=3, ge=1)
+    db_connect_timeout_seconds: int = Field(default=3, ge=2)
+    db_ping_timeout_seconds: float = Field(default=2.0, gt=0)
     retry_after_seconds: int = Field(default=5, ge=1)
     # Shared store for rate limits; without it they are counted in process memory.
     redis_url: str | None = Field(

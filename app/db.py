@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import selectors
+import time
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Annotated, Any
@@ -10,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from sqlalchemy import DateTime, Dialect, MetaData, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -89,16 +92,78 @@ def build_engine(url: str | None = None, **kw: Any) -> Engine:
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(
+    engine = create_engine(
         parsed,
         pool_size=settings.db_pool_size,
         max_overflow=5,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"connect_timeout": settings.db_connect_timeout_seconds},
+        connect_args={
+            # A database that does not answer must cost seconds, not minutes: a connect
+            # timeout for new connections; TCP keepalives and a TCP user timeout so that a
+            # connection whose peer vanished (no ACKs) fails instead of waiting forever.
+            "connect_timeout": settings.db_connect_timeout_seconds,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": settings.db_connect_timeout_seconds * 1000 * 3,
+        },
         **kw,
     )
+    if parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "connect", _mark_fresh)
+        event.listen(engine, "checkout", _ping_before_use)
+    return engine
+
+
+def _mark_fresh(_dbapi_conn: Any, record: Any) -> None:
+    record.info["fresh"] = True
+
+
+def _ping_before_use(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """A pre-ping with a deadline (SQLAlchemy's `pool_pre_ping` has none): a pooled connection
+    to a server that still holds the TCP connection but no longer answers (hung, or behind a
+    half-dead proxy) would block a request forever. On timeout the pool discards it and opens
+    a new one, which the connect timeout bounds; failing that, the request answers 503."""
+    if record.info.pop("fresh", False):
+        return
+    if not _answers_within(dbapi_conn.pgconn, get_settings().db_ping_timeout_seconds):
+        raise DisconnectionError("database did not answer the ping in time")
+
+
+def _answers_within(pgconn: Any, timeout: float) -> bool:
+    from psycopg import pq
+
+    deadline = time.monotonic() + timeout
+    try:
+        if pgconn.status != pq.ConnStatus.OK:
+            return False
+        pgconn.send_query(b"SELECT 1")
+        while pgconn.flush() != 0:
+            if not _wait(pgconn.socket, deadline, write=True):
+                return False
+        while True:
+            pgconn.consume_input()
+            if not pgconn.is_busy():
+                break
+            if not _wait(pgconn.socket, deadline):
+                return False
+        ok = True
+        while (result := pgconn.get_result()) is not None:
+            ok = ok and result.status == pq.ExecStatus.TUPLES_OK
+        return ok
+    except Exception:  # any failure of the ping means "do not use this connection"
+        return False
+
+
+def _wait(fd: int, deadline: float, *, write: bool = False) -> bool:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return False
+    with selectors.DefaultSelector() as sel:  # poll/epoll: no FD_SETSIZE limit
+        sel.register(fd, selectors.EVENT_WRITE if write else selectors.EVENT_READ)
+        return bool(sel.select(remaining))
 
 
 @lru_cache

@@ -1,0 +1,116 @@
+"""A TCP proxy on loopback that tests put between the API and PostgreSQL, and cut."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Literal
+
+Mode = Literal["forward", "refuse", "blackhole", "freeze"]
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to an upstream address. Modes:
+
+    - `forward`: a working network;
+    - `refuse`: every open connection is reset and new ones are refused (a database that is
+      down or restarting);
+    - `blackhole`: open connections are reset; new ones are accepted and never answered (a
+      database host that hangs, or a half-open load balancer);
+    - `freeze`: open connections stay open but nothing passes either way, nor for new ones
+      (a hung server or a silent network partition)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.mode: Mode = "forward"
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._listener = self._listen(0)
+        self.port: int = self._listener.getsockname()[1]
+        self._closed = False
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+        self._acceptor.start()
+
+    @staticmethod
+    def _listen(port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(128)
+        return sock
+
+    # --- control -------------------------------------------------------------------------
+
+    def set_mode(self, mode: Mode) -> None:
+        with self._lock:
+            previous, self.mode = self.mode, mode
+        if mode in ("refuse", "blackhole"):
+            self._reset_all()
+        if mode == "refuse":
+            with contextlib.suppress(OSError):
+                self._listener.close()
+        elif previous == "refuse":
+            self._listener = self._listen(self.port)
+            self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+            self._acceptor.start()
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        self._reset_all()
+
+    def _reset_all(self) -> None:
+        with self._lock:
+            socks, self._sockets = list(self._sockets), set()
+        for s in socks:
+            with contextlib.suppress(OSError):
+                # SO_LINGER 0: close with RST, as a crashed server or a dropped route would.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.close()
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _track(self, s: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(s)
+
+    def _accept_loop(self) -> None:
+        listener = self._listener
+        while not self._closed:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            self._track(client)
+            if self.mode != "forward":
+                continue  # accepted, and never answered
+            try:
+                upstream = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            self._track(upstream)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                while self.mode == "freeze":
+                    # Swallow: hold the bytes, answer nothing (checked every 50 ms).
+                    threading.Event().wait(0.05)
+                if self.mode != "forward":
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
