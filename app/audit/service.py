@@ -13,7 +13,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, insert, select
 from sqlmodel import Session, col
 
 from app.audit.models import AuditEvent
@@ -66,6 +66,23 @@ def record(session: Session, event: AuditEvent) -> None:
     """Within the request's unit of work (committed with it)."""
     session.add(event)
     session.flush()
+
+
+def record_reads(
+    session: Session, request: Request, actor: Actor, patient_ids: list[uuid.UUID]
+) -> None:
+    """One `read` event per patient shown by a many-patient view (the clinician's panel), in
+    one round trip, so that each patient's access log shows it."""
+    if not patient_ids:
+        return
+    rows = [
+        event_for(request, actor, patient_id=pid, action="read", outcome="allowed", status=200)
+        for pid in patient_ids
+    ]
+    session.execute(
+        insert(AuditEvent),
+        [r.model_dump(exclude={"id"}) for r in rows],
+    )
 
 
 def record_apart(session: Session, event: AuditEvent, *, keep_changes: bool = False) -> None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
+from app.audit import service as audit
 from app.auth.dependencies import ClinicianActor, CurrentActor, PatientActor
 from app.care import service
 from app.care.access import OwnedPatient, ReadablePatient
@@ -111,6 +112,7 @@ def clinician_panel(
     actor: ClinicianActor,
     session: SessionDep,
     now: Now,
+    request: Request,
     sort: Annotated[
         service.PanelSort,
         Query(
@@ -119,4 +121,6 @@ def clinician_panel(
         ),
     ] = "name",
 ) -> PanelOut:
-    return PanelOut(items=service.panel(session, actor, now, sort))
+    items = service.panel(session, actor, now, sort)
+    audit.record_reads(session, request, actor, [i.patient_id for i in items])
+    return PanelOut(items=items)

@@ -226,3 +226,16 @@ def test_export_routes_need_the_export_scope_and_are_recorded_as_exports(app, ma
         ("export", "allowed"), ("export", "denied"), ("export", "allowed")]
     op = c.get("/openapi.json").json()["paths"]["/v1/patients/{pid}/export.test"]["get"]
     assert op["x-api-key-scope"] == "export"
+
+
+def test_panel_views_show_in_each_patients_access_log(client, make_patient, make_clinician,
+                                                      link):
+    c = make_clinician()
+    patients = [make_patient(), make_patient()]
+    for p in patients:
+        link(p, c)
+    assert client.get("/v1/clinicians/me/patients", headers=c.headers).status_code == 200
+    for p in patients:
+        latest = [i for i in _log(client, p)["items"] if i["actor_id"] == c.id][0]
+        assert (latest["action"], latest["resource"], latest["outcome"]) == (
+            "read", "GET /v1/clinicians/me/patients", "allowed")
