@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 from typing import Literal
 
@@ -67,7 +68,7 @@ class TcpProxy:
         for s in socks:
             with contextlib.suppress(OSError):
                 # SO_LINGER 0: close with RST, as a crashed server or a dropped route would.
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 s.close()
 
     # --- plumbing ------------------------------------------------------------------------

@@ -236,6 +236,6 @@ def test_panel_views_show_in_each_patients_access_log(client, make_patient, make
         link(p, c)
     assert client.get("/v1/clinicians/me/patients", headers=c.headers).status_code == 200
     for p in patients:
-        latest = [i for i in _log(client, p)["items"] if i["actor_id"] == c.id][0]
+        latest = next(i for i in _log(client, p)["items"] if i["actor_id"] == c.id)
         assert (latest["action"], latest["resource"], latest["outcome"]) == (
             "read", "GET /v1/clinicians/me/patients", "allowed")
