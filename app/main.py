@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from app import __version__
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
-from app.care.access import mark_export_routes
+from app.care.access import mark_api_key_scopes
 from app.care.router import router as care_router
 from app.config import get_settings
 from app.db import get_engine
@@ -103,7 +103,7 @@ def create_app() -> FastAPI:
         audit_router,
     ):
         app.include_router(router)
-    mark_export_routes(iter_api_routes(app.routes))
+    mark_api_key_scopes(iter_api_routes(app.routes))
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:

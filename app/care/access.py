@@ -27,7 +27,13 @@ from sqlmodel import Session, col
 from starlette.exceptions import HTTPException
 
 from app.audit import service as audit
-from app.auth.dependencies import SCOPE_EXTENSION, Actor, CurrentActor, required_scope
+from app.auth.dependencies import (
+    SCOPE_EXTENSION,
+    Actor,
+    CurrentActor,
+    get_current_actor,
+    required_scope,
+)
 from app.care.models import CareTeamMember, Patient
 from app.db import SessionDep
 from app.errors import AppError, Forbidden, NotFound
@@ -181,7 +187,7 @@ def exportable_patient(
 ) -> Iterator[Patient]:
     """Like `readable_patient`, for exports: an API key needs the `export` scope (not `read`),
     and the audit record says `export`. Routes using it are marked at start-up
-    (`mark_export_routes`), so that `CurrentActor` asks for that scope."""
+    (`mark_api_key_scopes`), so that `CurrentActor` asks for that scope."""
     yield from _audited(
         request, response, session, actor, pid, lambda: load_readable(session, actor, pid)
     )
@@ -211,9 +217,19 @@ def _calls(dependant: Dependant) -> set[Callable[..., object]]:
     return calls
 
 
-def mark_export_routes(routes: Iterable[APIRoute]) -> None:
-    """Routes that take an `ExportablePatient` need the `export` API key scope; the mark also
-    shows in their OpenAPI operation (`x-api-key-scope`)."""
+def mark_api_key_scopes(routes: Iterable[APIRoute]) -> None:
+    """Write each authenticated operation's API key scope into its OpenAPI operation
+    (`x-api-key-scope`), where `CurrentActor` reads it: `export` for routes that take an
+    `ExportablePatient`, otherwise `read` for GET and `write` for other methods."""
     for route in routes:
-        if exportable_patient in _calls(route.dependant):
-            route.openapi_extra = {**(route.openapi_extra or {}), SCOPE_EXTENSION: "export"}
+        calls = _calls(route.dependant)
+        if get_current_actor not in calls:
+            continue
+        extra = route.openapi_extra or {}
+        if exportable_patient in calls:
+            scope = "export"
+        elif isinstance(extra.get(SCOPE_EXTENSION), str):
+            continue
+        else:
+            scope = "write" if (route.methods or set()) - {"GET", "HEAD", "OPTIONS"} else "read"
+        route.openapi_extra = {**extra, SCOPE_EXTENSION: scope}

@@ -198,7 +198,7 @@ def test_failed_audit_write_fails_the_request(client, make_patient, engine):
 
 def test_export_routes_need_the_export_scope_and_are_recorded_as_exports(app, make_patient,
                                                                          admin):
-    from app.care.access import mark_export_routes
+    from app.care.access import mark_api_key_scopes
     from app.main import create_app, iter_api_routes
 
     application = create_app()
@@ -209,7 +209,7 @@ def test_export_routes_need_the_export_scope_and_are_recorded_as_exports(app, ma
         return {"id": str(patient.id)}
 
     application.include_router(router)
-    mark_export_routes(iter_api_routes(application.routes))
+    mark_api_key_scopes(iter_api_routes(application.routes))
     c = TestClient(application)
     p = make_patient()
 

@@ -154,3 +154,12 @@ def test_account_erasure_removes_its_keys(client, make_patient):
                        json={"password": p.password})
     assert r.status_code == 204
     assert_problem(client.get("/v1/patients/me", headers=_key(key)), 401)
+
+
+def test_openapi_states_each_operations_scope(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert paths["/v1/patients/{pid}/symptom-entries/{entry_date}"]["get"][
+        "x-api-key-scope"] == "read"
+    assert paths["/v1/patients/{pid}/symptom-entries/{entry_date}"]["put"][
+        "x-api-key-scope"] == "write"
+    assert "x-api-key-scope" not in paths["/v1/auth/token"]["post"]
