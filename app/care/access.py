@@ -92,20 +92,32 @@ def _status_of(exc: BaseException) -> int | None:
     return 500
 
 
+def _only_the_patient(actor: Actor, patient: Patient) -> None:
+    if patient.id != actor.user_id:
+        raise Forbidden("Only the patient may change this")
+
+
+def _only_a_clinician(actor: Actor, _patient: Patient) -> None:
+    if not actor.is_clinician:
+        raise Forbidden("Only a clinician on the care team may change this")
+
+
 def _audited(
     request: Request,
     response: Response,
     session: Session,
     actor: Actor,
     pid: str,
-    authorise: Callable[[], Patient],
+    check: Callable[[Actor, Patient], None] | None = None,
 ) -> Iterator[Patient]:
     """Authorise, hand the patient to the route, and record the attempt and its outcome: an
     allowed request's event commits with the request's own rows; a refused or failed one is
     rolled back and its event committed on its own (see app/audit/service.py)."""
     action = required_scope(request)
     try:
-        patient = authorise()
+        patient = load_readable(session, actor, pid)
+        if check is not None:
+            check(actor, patient)
     except AppError as exc:
         event = audit.event_for(
             request,
@@ -148,9 +160,7 @@ def readable_patient(
     pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
 ) -> Iterator[Patient]:
     """Anyone who may read the record: the patient, or a clinician on the care team."""
-    yield from _audited(
-        request, response, session, actor, pid, lambda: load_readable(session, actor, pid)
-    )
+    yield from _audited(request, response, session, actor, pid)
 
 
 def owned_patient(
@@ -158,28 +168,14 @@ def owned_patient(
 ) -> Iterator[Patient]:
     """The patient themself, for writes to their own diary and account. A clinician on the care
     team may see the record, so is told 403 rather than 404."""
-
-    def authorise() -> Patient:
-        patient = load_readable(session, actor, pid)
-        if patient.id != actor.user_id:
-            raise Forbidden("Only the patient may change this")
-        return patient
-
-    yield from _audited(request, response, session, actor, pid, authorise)
+    yield from _audited(request, response, session, actor, pid, _only_the_patient)
 
 
 def care_team_patient(
     pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
 ) -> Iterator[Patient]:
     """A clinician on the patient's care team, for clinical content (plans, notes)."""
-
-    def authorise() -> Patient:
-        patient = load_readable(session, actor, pid)
-        if not actor.is_clinician:
-            raise Forbidden("Only a clinician on the care team may change this")
-        return patient
-
-    yield from _audited(request, response, session, actor, pid, authorise)
+    yield from _audited(request, response, session, actor, pid, _only_a_clinician)
 
 
 def exportable_patient(
@@ -188,9 +184,7 @@ def exportable_patient(
     """Like `readable_patient`, for exports: an API key needs the `export` scope (not `read`),
     and the audit record says `export`. Routes using it are marked at start-up
     (`mark_api_key_scopes`), so that `CurrentActor` asks for that scope."""
-    yield from _audited(
-        request, response, session, actor, pid, lambda: load_readable(session, actor, pid)
-    )
+    yield from _audited(request, response, session, actor, pid)
 
 
 def is_readable(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
