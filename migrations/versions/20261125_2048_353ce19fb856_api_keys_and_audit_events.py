@@ -1,7 +1,7 @@
 """api keys and audit events
 
 Revision ID: 353ce19fb856
-Revises: 1d6d058aa4a2
+Revises: 5b1e0c2f7a93
 Create Date: 2026-11-25 20:26:24.579288
 """
 from collections.abc import Sequence
@@ -28,7 +28,7 @@ SQLITE_APPEND_ONLY = [
 ]
 
 revision: str = '353ce19fb856'
-down_revision: str | None = '1d6d058aa4a2'
+down_revision: str | None = '5b1e0c2f7a93'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
