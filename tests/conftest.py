@@ -96,6 +96,21 @@ def app(database_url: str) -> Iterator[Any]:
     from app.db import get_engine
 
     get_engine().dispose()
+    _forget_rate_limit_counters()
+
+
+def _forget_rate_limit_counters() -> None:
+    """With REDIS_URL set (CI), remove this run's counters from the shared Redis."""
+    from app.config import get_settings
+
+    settings = get_settings()
+    if not settings.redis_url:
+        return
+    import redis
+
+    conn = redis.Redis.from_url(settings.redis_url)
+    for key in conn.scan_iter(f"{settings.rate_limit_key_prefix}*"):
+        conn.delete(key)
 
 
 @pytest.fixture(scope="session")
