@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     rate_limit_key_prefix: str = "kneetrack-rl"
     api_key_last_used_resolution_seconds: int = Field(default=60, ge=0)
     max_api_keys_per_user: int = Field(default=25, ge=1)
+    # How long an Idempotency-Key and its stored answer are kept, and the share of stores that
+    # also purge expired keys (`kneetrack purge-idempotency-keys` does it on demand).
+    idempotency_key_days: int = Field(default=30, ge=1, le=365)
+    idempotency_purge_probability: float = Field(default=0.01, ge=0, le=1)
     # Overrides of app.clinical.THRESHOLDS and of flag rule parameters, as JSON.
     thresholds: dict[str, float] = Field(default_factory=dict)
     log_level: str = "INFO"

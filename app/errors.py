@@ -140,7 +140,7 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
-def _clean_validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
+def clean_validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
     """Field errors without echoing the submitted value (it may be health data)."""
     out = []
     for e in raw:
@@ -202,7 +202,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _clean_validation_errors(exc.errors())
+        errors = clean_validation_errors(exc.errors())
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
         return problem_response(
             request,

@@ -4,14 +4,18 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, RefreshToken, User
 from app.care.models import CareTeamMember, Invitation, Patient
 from app.diary.models import ExercisePlan, ExerciseSession, Revision, SymptomEntry
+from app.idempotency.models import IdempotencyKey
 from app.questionnaires.models import QuestionnaireResponse
+from app.sync.models import Change
 
 __all__ = [
     "ApiKey",
     "AuditEvent",
     "CareTeamMember",
+    "Change",
     "ExercisePlan",
     "ExerciseSession",
+    "IdempotencyKey",
     "Invitation",
     "Patient",
     "QuestionnaireResponse",

@@ -23,10 +23,11 @@ from app.care import service as care_service
 from app.care.schemas import PatientOut
 from app.clock import Now
 from app.db import SessionDep
+from app.idempotency.dependencies import IdempotentAnonymous, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES, RATE_LIMITED
 from app.ratelimit import RateLimitsDep
 
-router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute)
 
 
 @router.post(
@@ -34,6 +35,7 @@ router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
     summary="Sign up as a patient",
+    dependencies=[IdempotentAnonymous],
 )
 def register(body: RegisterIn, session: SessionDep) -> PatientOut:
     return care_service.register_patient(session, body)

@@ -21,9 +21,10 @@ from app.care.schemas import (
 )
 from app.clock import Now
 from app.db import SessionDep
+from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute)
 
 
 @router.get("/patients/{pid}", tags=["patients"], summary="Read a patient's profile")
@@ -54,6 +55,7 @@ def delete_patient(body: PatientDeleteIn, patient: OwnedPatient, session: Sessio
     status_code=status.HTTP_201_CREATED,
     tags=["care-team"],
     summary="Create an invitation code for a patient to join your care",
+    dependencies=[Idempotent],
 )
 def create_invitation(actor: ClinicianActor, session: SessionDep, now: Now) -> InvitationOut:
     inv = service.create_invitation(session, actor, now)
@@ -81,6 +83,7 @@ def list_care_team(patient: ReadablePatient, session: SessionDep) -> CareTeamLis
     status_code=status.HTTP_201_CREATED,
     tags=["care-team"],
     summary="Grant a clinician access to your record",
+    dependencies=[Idempotent],
 )
 def grant_access(
     body: GrantIn, patient: OwnedPatient, session: SessionDep, now: Now

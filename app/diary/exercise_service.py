@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -14,16 +15,25 @@ from app.care.service import lock_patient
 from app.diary.models import ExerciseSession
 from app.diary.plan_service import plan_exists
 from app.diary.schemas import ExerciseSessionIn, ExerciseSessionOut
-from app.diary.service import check_preconditions, etag_of, save_revision
+from app.diary.service import (
+    decide_delete,
+    decide_put,
+    deleted_values,
+    etag_of,
+    save_revision,
+    written_values,
+)
 from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
+from app.sync.changes import ChangeRecord, record_changes
 
 # A session may be logged up to this far ahead of the server clock (device clock skew).
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+SESSION_KIND = "exercise_session"
 SESSION_FIELDS = tuple(f for f in ExerciseSessionIn.model_fields if f not in ("started_at",))
 
 
-def session_out(row: ExerciseSession) -> ExerciseSessionOut:
+def session_out(row: Any) -> ExerciseSessionOut:
     offset = dt.timezone(dt.timedelta(minutes=row.utc_offset_minutes))
     data = {f: getattr(row, f) for f in SESSION_FIELDS}
     return ExerciseSessionOut(
@@ -38,7 +48,7 @@ def session_out(row: ExerciseSession) -> ExerciseSessionOut:
     )
 
 
-def session_payload(row: ExerciseSession) -> dict[str, Any]:
+def session_payload(row: Any) -> dict[str, Any]:
     return session_out(row).model_dump(mode="json", exclude={"etag"}, exclude_none=True)
 
 
@@ -76,6 +86,20 @@ def get_row(
     return session.scalars(q).first()
 
 
+def session_change(row: Any, *, deleted: bool = False) -> ChangeRecord:
+    return ChangeRecord(
+        kind=SESSION_KIND,
+        key=str(row.id),
+        op="delete" if deleted else "upsert",
+        version=row.version,
+        data=None if deleted else session_out(row).model_dump(mode="json"),
+    )
+
+
+def same_session(cols: dict[str, Any]) -> Callable[[Any], bool]:
+    return lambda row: all(getattr(row, k) == v for k, v in cols.items())
+
+
 def put_session(
     session: Session,
     patient: Patient,
@@ -91,20 +115,17 @@ def put_session(
     check_plan(session, patient.id, body)
     lock_patient(session, patient.id)
     row = get_row(session, patient.id, session_id, for_update=True)
-    live = row is not None and row.deleted_at is None
-    check_preconditions(
-        row.version if (row is not None and live) else None,
-        if_match=if_match,
-        if_none_match=if_none_match,
-    )
     cols = session_columns(body)
-    if row is not None and live:
-        if all(getattr(row, k) == v for k, v in cols.items()):
-            return row, "unchanged"
+    outcome = decide_put(row, same_session(cols), if_match=if_match, if_none_match=if_none_match)
+    if outcome == "unchanged":
+        assert row is not None
+        return row, outcome
+    if outcome == "updated":
+        assert row is not None
         save_revision(
             session,
             patient_id=patient.id,
-            kind="exercise_session",
+            kind=SESSION_KIND,
             key=str(session_id),
             version=row.version,
             reason="replaced",
@@ -112,22 +133,15 @@ def put_session(
             now=now,
             actor_id=actor_id,
         )
-        outcome = "updated"
-    elif row is not None:
-        row.deleted_at = None
-        row.created_at = now
-        outcome = "created"
+    values = written_values(row, cols, now)
+    if row is None:
+        row = ExerciseSession(patient_id=patient.id, id=session_id, **values)
     else:
-        row = ExerciseSession(
-            patient_id=patient.id, id=session_id, version=0, created_at=now, **cols
-        )
-        outcome = "created"
-    for k, v in cols.items():
-        setattr(row, k, v)
-    row.version += 1
-    row.updated_at = now
+        for k, v in values.items():
+            setattr(row, k, v)
     session.add(row)
     session.flush()
+    record_changes(session, patient.id, [session_change(row)], now=now)
     return row, outcome
 
 
@@ -142,13 +156,12 @@ def delete_session(
 ) -> ExerciseSession:
     lock_patient(session, patient.id)
     row = get_row(session, patient.id, session_id, for_update=True)
-    if row is None or row.deleted_at is not None:
-        raise NotFound()
-    check_preconditions(row.version, if_match=if_match, if_none_match=None)
+    decide_delete(row, if_match=if_match)
+    assert row is not None
     save_revision(
         session,
         patient_id=patient.id,
-        kind="exercise_session",
+        kind=SESSION_KIND,
         key=str(session_id),
         version=row.version,
         reason="deleted",
@@ -156,11 +169,11 @@ def delete_session(
         now=now,
         actor_id=actor_id,
     )
-    row.deleted_at = now
-    row.updated_at = now
-    row.version += 1
+    for k, v in deleted_values(row, now).items():
+        setattr(row, k, v)
     session.add(row)
     session.flush()
+    record_changes(session, patient.id, [session_change(row, deleted=True)], now=now)
     return row
 
 

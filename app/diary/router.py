@@ -20,10 +20,13 @@ from app.diary.schemas import (
     SymptomEntryOut,
 )
 from app.errors import Unprocessable
+from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit
 
-router = APIRouter(prefix="/v1/patients/{pid}", responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/patients/{pid}", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute
+)
 
 IfMatch = Annotated[str | None, Header(description="Apply only if the ETag still matches")]
 IfNoneMatch = Annotated[str | None, Header(description="`*`: create only, never replace")]
@@ -194,6 +197,7 @@ def put_exercise_session(
     status_code=status.HTTP_201_CREATED,
     tags=["exercise"],
     summary="Log an exercise session with a server-chosen id",
+    dependencies=[Idempotent],
 )
 def post_exercise_session(
     body: ExerciseSessionIn,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from app.diary.models import Revision, SymptomEntry
 from app.diary.schemas import Knee, Knees, RevisionOut, SymptomEntryIn, SymptomEntryOut
 from app.errors import NotFound, PreconditionFailed, Unprocessable
 from app.pagination import decode_cursor, encode_cursor
+from app.sync.changes import ChangeRecord, record_changes
 
 KNEE_COLUMNS = {  # API field -> column suffix
     "pain": "pain",
@@ -28,6 +30,7 @@ KNEE_COLUMNS = {  # API field -> column suffix
     "rom_method": "rom_method",
 }
 ENTRY_FIELDS = ("morning_stiffness_minutes", "flare", "notes")
+ENTRY_KIND = "symptom_entry"
 
 
 def local_today(patient: Patient, now: dt.datetime) -> dt.date:
@@ -69,14 +72,14 @@ def check_preconditions(
             raise PreconditionFailed("The entry already exists")
 
 
-def _knee_from_row(row: SymptomEntry, side: str) -> Knee | None:
+def _knee_from_row(row: Any, side: str) -> Knee | None:
     values = {f: getattr(row, f"{side}_{c}") for f, c in KNEE_COLUMNS.items()}
     if all(v is None for v in values.values()):
         return None
     return Knee(**values)
 
 
-def entry_out(row: SymptomEntry) -> SymptomEntryOut:
+def entry_out(row: Any) -> SymptomEntryOut:
     return SymptomEntryOut(
         entry_date=row.entry_date,
         knees=Knees(left=_knee_from_row(row, "left"), right=_knee_from_row(row, "right")),
@@ -91,7 +94,7 @@ def entry_out(row: SymptomEntry) -> SymptomEntryOut:
     )
 
 
-def entry_payload(row: SymptomEntry) -> dict[str, Any]:
+def entry_payload(row: Any) -> dict[str, Any]:
     """The entry as the API shows it, for a revision."""
     return entry_out(row).model_dump(mode="json", exclude={"etag"}, exclude_none=True)
 
@@ -107,7 +110,7 @@ def entry_columns(body: SymptomEntryIn) -> dict[str, Any]:
     return cols
 
 
-def _same_content(row: SymptomEntry, cols: dict[str, Any], recorded_at: dt.datetime | None) -> bool:
+def _same_content(row: Any, cols: dict[str, Any], recorded_at: dt.datetime | None) -> bool:
     if any(getattr(row, k) != v for k, v in cols.items()):
         return False
     return recorded_at is None or recorded_at == row.recorded_at
@@ -124,8 +127,58 @@ def get_row(
     return session.scalars(q).first()
 
 
-def save_revision(
-    session: Session,
+# --- the rules of a write, shared by the single-record routes and the batch sync ------------
+# They take the current row (an ORM object or any object with the same attributes; None when
+# there is none) and decide; the callers apply the result in their own way.
+
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+def decide_put(
+    current: Any | None,
+    content_equal: Callable[[Any], bool],
+    *,
+    if_match: str | None,
+    if_none_match: str | None,
+    unchanged_wins: bool = False,
+) -> Outcome:
+    """Raises PreconditionFailed; otherwise says what a create-or-replace does. With
+    `unchanged_wins` (batch sync), content equal to the live version is `unchanged` whatever
+    the preconditions say, so that replaying a batch never reports a conflict with itself."""
+    live = current is not None and current.deleted_at is None
+    if unchanged_wins and live and content_equal(current):
+        return "unchanged"
+    check_preconditions(
+        current.version if live else None, if_match=if_match, if_none_match=if_none_match
+    )
+    if live:
+        return "unchanged" if content_equal(current) else "updated"
+    return "created"
+
+
+def written_values(current: Any | None, cols: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """The columns a create or replace writes. A tombstone that comes back to life keeps its
+    version count, so an ETag is never reused."""
+    values = dict(cols)
+    values["version"] = (current.version if current is not None else 0) + 1
+    values["updated_at"] = now
+    if current is None or current.deleted_at is not None:
+        values["created_at"] = now
+        values["deleted_at"] = None
+    return values
+
+
+def decide_delete(current: Any | None, *, if_match: str | None) -> None:
+    if current is None or current.deleted_at is not None:
+        raise NotFound()
+    check_preconditions(current.version, if_match=if_match, if_none_match=None)
+
+
+def deleted_values(current: Any, now: dt.datetime) -> dict[str, Any]:
+    return {"deleted_at": now, "updated_at": now, "version": current.version + 1}
+
+
+def revision_values(
     *,
     patient_id: uuid.UUID,
     kind: str,
@@ -135,18 +188,35 @@ def save_revision(
     payload: dict[str, Any],
     now: dt.datetime,
     actor_id: uuid.UUID | None,
-) -> None:
-    session.add(
-        Revision(
-            patient_id=patient_id,
-            kind=kind,
-            record_key=key,
-            version=version,
-            reason=reason,
-            payload=payload,
-            superseded_at=now,
-            superseded_by=actor_id,
-        )
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "patient_id": patient_id,
+        "kind": kind,
+        "record_key": key,
+        "version": version,
+        "reason": reason,
+        "payload": payload,
+        "superseded_at": now,
+        "superseded_by": actor_id,
+    }
+
+
+def save_revision(session: Session, **kw: Any) -> None:
+    session.add(Revision(**revision_values(**kw)))
+
+
+def entry_put_columns(body: SymptomEntryIn, now: dt.datetime) -> dict[str, Any]:
+    return {**entry_columns(body), "recorded_at": (body.recorded_at or now).astimezone(dt.UTC)}
+
+
+def entry_change(row: Any, *, deleted: bool = False) -> ChangeRecord:
+    return ChangeRecord(
+        kind=ENTRY_KIND,
+        key=row.entry_date.isoformat(),
+        op="delete" if deleted else "upsert",
+        version=row.version,
+        data=None if deleted else entry_out(row).model_dump(mode="json"),
     )
 
 
@@ -165,20 +235,22 @@ def put_entry(
     check_not_future(patient, entry_date, now)
     lock_patient(session, patient.id)
     row = get_row(session, patient.id, entry_date, for_update=True)
-    live = row is not None and row.deleted_at is None
-    check_preconditions(
-        row.version if (row is not None and live) else None,
+    cols = entry_columns(body)
+    outcome = decide_put(
+        row,
+        lambda r: _same_content(r, cols, body.recorded_at),
         if_match=if_match,
         if_none_match=if_none_match,
     )
-    cols = entry_columns(body)
-    if row is not None and live:
-        if _same_content(row, cols, body.recorded_at):
-            return row, "unchanged"
+    if outcome == "unchanged":
+        assert row is not None
+        return row, outcome
+    if outcome == "updated":
+        assert row is not None
         save_revision(
             session,
             patient_id=patient.id,
-            kind="symptom_entry",
+            kind=ENTRY_KIND,
             key=entry_date.isoformat(),
             version=row.version,
             reason="replaced",
@@ -186,23 +258,15 @@ def put_entry(
             now=now,
             actor_id=actor_id,
         )
-        outcome = "updated"
-    elif row is not None:  # a tombstone comes back to life, keeping its version count
-        row.created_at = now
-        row.deleted_at = None
-        outcome = "created"
+    values = written_values(row, entry_put_columns(body, now), now)
+    if row is None:
+        row = SymptomEntry(patient_id=patient.id, entry_date=entry_date, **values)
     else:
-        row = SymptomEntry(
-            patient_id=patient.id, entry_date=entry_date, version=0, recorded_at=now, created_at=now
-        )
-        outcome = "created"
-    for k, v in cols.items():
-        setattr(row, k, v)
-    row.recorded_at = (body.recorded_at or now).astimezone(dt.UTC)
-    row.version += 1
-    row.updated_at = now
+        for k, v in values.items():
+            setattr(row, k, v)
     session.add(row)
     session.flush()
+    record_changes(session, patient.id, [entry_change(row)], now=now)
     return row, outcome
 
 
@@ -217,13 +281,12 @@ def delete_entry(
 ) -> SymptomEntry:
     lock_patient(session, patient.id)
     row = get_row(session, patient.id, entry_date, for_update=True)
-    if row is None or row.deleted_at is not None:
-        raise NotFound()
-    check_preconditions(row.version, if_match=if_match, if_none_match=None)
+    decide_delete(row, if_match=if_match)
+    assert row is not None
     save_revision(
         session,
         patient_id=patient.id,
-        kind="symptom_entry",
+        kind=ENTRY_KIND,
         key=entry_date.isoformat(),
         version=row.version,
         reason="deleted",
@@ -231,11 +294,11 @@ def delete_entry(
         now=now,
         actor_id=actor_id,
     )
-    row.deleted_at = now
-    row.updated_at = now
-    row.version += 1
+    for k, v in deleted_values(row, now).items():
+        setattr(row, k, v)
     session.add(row)
     session.flush()
+    record_changes(session, patient.id, [entry_change(row, deleted=True)], now=now)
     return row
 
 
