@@ -101,6 +101,20 @@ def demo(
         typer.echo(line)
 
 
+@cli.command("purge-idempotency-keys")
+def purge_idempotency_keys() -> None:
+    """Delete expired Idempotency-Keys and their stored answers."""
+    from sqlmodel import Session
+
+    from app.db import get_engine, utcnow
+    from app.idempotency.service import purge_expired
+
+    with Session(get_engine()) as session:
+        count = purge_expired(session, utcnow())
+        session.commit()
+    typer.echo(f"expired idempotency keys deleted: {count}")
+
+
 def main() -> None:
     cli()
 

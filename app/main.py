@@ -25,6 +25,7 @@ from app.errors import install_error_handlers
 from app.logging import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.questionnaires.router import router as questionnaire_router
+from app.sync.router import router as sync_router
 from app.trends.router import router as trends_router
 
 TAGS = [
@@ -39,6 +40,10 @@ TAGS = [
     },
     {"name": "questionnaires", "description": "KOOS-JR and KOOS, scored when stored."},
     {"name": "trends", "description": "Trends, clinically important change, flags, adherence."},
+    {
+        "name": "sync",
+        "description": "Offline apps: batch upload and the changes feed for catching up.",
+    },
     {"name": "api-keys", "description": "API keys for integrators, with scopes."},
     {"name": "audit", "description": "Who accessed a patient's record."},
     {"name": "admin", "description": "Administration: clinician accounts, the audit record."},
@@ -101,6 +106,7 @@ def create_app() -> FastAPI:
         questionnaire_router,
         trends_router,
         audit_router,
+        sync_router,
     ):
         app.include_router(router)
     mark_api_key_scopes(iter_api_routes(app.routes))

@@ -23,7 +23,7 @@ from app.care import service as care_service
 from app.care.schemas import PatientOut
 from app.clock import Now
 from app.db import SessionDep
-from app.idempotency.dependencies import IdempotentAnonymous, IdempotentRoute
+from app.idempotency.dependencies import Idempotent, IdempotentAnonymous, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES, RATE_LIMITED
 from app.ratelimit import RateLimitsDep
 
@@ -84,6 +84,7 @@ def logout(actor: CurrentActor, session: SessionDep, now: Now) -> Response:
     status_code=status.HTTP_201_CREATED,
     tags=["admin"],
     summary="Create a clinician account",
+    dependencies=[Idempotent],
 )
 def create_clinician(body: ClinicianIn, _admin: AdminActor, session: SessionDep) -> UserOut:
     user = service.create_user(

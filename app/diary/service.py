@@ -110,7 +110,7 @@ def entry_columns(body: SymptomEntryIn) -> dict[str, Any]:
     return cols
 
 
-def _same_content(row: Any, cols: dict[str, Any], recorded_at: dt.datetime | None) -> bool:
+def same_content(row: Any, cols: dict[str, Any], recorded_at: dt.datetime | None) -> bool:
     if any(getattr(row, k) != v for k, v in cols.items()):
         return False
     return recorded_at is None or recorded_at == row.recorded_at
@@ -135,7 +135,7 @@ Outcome = Literal["created", "updated", "unchanged"]
 
 
 def decide_put(
-    current: Any | None,
+    current: Any,
     content_equal: Callable[[Any], bool],
     *,
     if_match: str | None,
@@ -206,8 +206,14 @@ def save_revision(session: Session, **kw: Any) -> None:
     session.add(Revision(**revision_values(**kw)))
 
 
-def entry_put_columns(body: SymptomEntryIn, now: dt.datetime) -> dict[str, Any]:
-    return {**entry_columns(body), "recorded_at": (body.recorded_at or now).astimezone(dt.UTC)}
+def with_recorded_at(
+    cols: dict[str, Any], body: SymptomEntryIn, now: dt.datetime
+) -> dict[str, Any]:
+    return {**cols, "recorded_at": (body.recorded_at or now).astimezone(dt.UTC)}
+
+
+def same_entry(cols: dict[str, Any], recorded_at: dt.datetime | None) -> Callable[[Any], bool]:
+    return lambda row: same_content(row, cols, recorded_at)
 
 
 def entry_change(row: Any, *, deleted: bool = False) -> ChangeRecord:
@@ -238,7 +244,7 @@ def put_entry(
     cols = entry_columns(body)
     outcome = decide_put(
         row,
-        lambda r: _same_content(r, cols, body.recorded_at),
+        same_entry(cols, body.recorded_at),
         if_match=if_match,
         if_none_match=if_none_match,
     )
@@ -258,7 +264,7 @@ def put_entry(
             now=now,
             actor_id=actor_id,
         )
-    values = written_values(row, entry_put_columns(body, now), now)
+    values = written_values(row, with_recorded_at(cols, body, now), now)
     if row is None:
         row = SymptomEntry(patient_id=patient.id, entry_date=entry_date, **values)
     else:

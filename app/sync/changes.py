@@ -51,7 +51,7 @@ def record_changes(
         return
     lock_patient(session, patient_id)
     session.execute(
-        insert(Change.__table__),  # type: ignore[arg-type]
+        insert(Change.__table__),  # type: ignore[attr-defined]
         [
             {
                 "patient_id": patient_id,

@@ -24,6 +24,10 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/patients/{pid}/exercise-sessions/{session_id}"): session_body(),
     ("POST", "/v1/patients/{pid}/exercise-sessions"): session_body(),
     ("PATCH", "/v1/patients/{pid}"): {"index_knee": "left"},
+    ("POST", "/v1/patients/{pid}/sync"): {
+        "symptom_entries": [{"entry_date": "2026-01-06", **entry()}],
+        "deletions": [{"kind": "symptom_entry", "key": "2026-01-05"}],
+    },
     ("DELETE", "/v1/patients/{pid}"): {"password": "a-long-test-password"},
     ("POST", "/v1/patients/{pid}/exercise-plans"): PLAN,
     ("PATCH", "/v1/patients/{pid}/exercise-plans/{plan_id}"): {"sessions_per_week": 5},
@@ -70,6 +74,7 @@ def _snapshot(client: Any, owner: Any) -> Any:
         client.get("/v1/patients/me/care-team", headers=h).json(),
         client.get("/v1/patients/me/exercise-plans", headers=h).json(),
         client.get("/v1/patients/me/questionnaires", headers=h).json(),
+        client.get("/v1/patients/me/changes", headers=h).json(),
     )
 
 

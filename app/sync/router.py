@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.care.access import OwnedPatient, ReadablePatient
+from app.clock import Now
+from app.db import SessionDep
+from app.diary.service import etag_of
+from app.idempotency.dependencies import Idempotent, IdempotentRoute
+from app.openapi import PROBLEM_RESPONSES
+from app.pagination import Cursor, Limit
+from app.sync import changes, service
+from app.sync.schemas import ChangeOut, ChangesPage, SyncIn, SyncOut
+
+router = APIRouter(
+    prefix="/v1/patients/{pid}", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute
+)
+
+
+@router.post(
+    "/sync",
+    tags=["sync"],
+    summary="Apply many diary writes at once; each item is answered on its own, in input order",
+    dependencies=[Idempotent],
+)
+def sync(body: SyncIn, patient: OwnedPatient, session: SessionDep, now: Now) -> SyncOut:
+    return SyncOut(
+        results=service.apply_batch(session, patient, body, now=now, actor_id=patient.id)
+    )
+
+
+@router.get(
+    "/changes",
+    tags=["sync"],
+    summary="Everything created, changed or deleted since the cursor, in commit order",
+)
+def list_changes(
+    patient: ReadablePatient, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
+) -> ChangesPage:
+    rows, next_cursor, has_more = changes.read_changes(
+        session, patient.id, cursor=cursor, limit=limit
+    )
+    return ChangesPage(
+        items=[
+            ChangeOut(
+                kind=r.kind,
+                key=r.record_key,
+                op=r.op,
+                version=r.version,
+                etag=etag_of(r.version),
+                changed_at=r.changed_at,
+                data=r.data,
+            )
+            for r in rows
+        ],
+        next_cursor=next_cursor,
+        has_more=has_more,
+    )

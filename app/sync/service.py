@@ -1,0 +1,298 @@
+"""Batch sync: many diary writes in one call, each decided and answered on its own, written
+set-based (one query loads every affected row; inserts, updates, revisions and changes go out as
+one bulk statement each). The rules are the diary services' own (`decide_put`, `decide_delete`,
+`written_values`, …), applied to plain objects instead of ORM rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Hashable
+from types import SimpleNamespace
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from app.care.models import Patient
+from app.care.service import lock_patient
+from app.diary import exercise_service as sessions
+from app.diary import service as entries
+from app.diary.models import ExerciseSession, Revision, SymptomEntry
+from app.errors import AppError, PreconditionFailed, clean_validation_errors
+from app.sync.changes import ChangeRecord, record_changes
+from app.sync.schemas import (
+    SyncDeletion,
+    SyncEntryItem,
+    SyncIn,
+    SyncResult,
+    SyncSessionItem,
+)
+
+ENTRY, SESSION = entries.ENTRY_KIND, sessions.SESSION_KIND
+
+
+def _invalid(kind: str | None, key: str | None, errors: list[dict[str, Any]]) -> SyncResult:
+    return SyncResult.model_validate(
+        {"kind": kind, "key": key, "status": "invalid", "errors": errors}
+    )
+
+
+def _relative(exc: AppError) -> list[dict[str, Any]]:
+    """An AppError's field errors with `loc` relative to the item (no `path`/`body` prefix)."""
+    out = []
+    for e in exc.errors or [{"loc": [], "msg": exc.detail or "Invalid value"}]:
+        loc = list(e.get("loc", []))
+        if loc and loc[0] in ("path", "body"):
+            loc = loc[1:]
+        out.append({**e, "loc": loc})
+    return out
+
+
+def _raw_key(raw: Any, field: str) -> str | None:
+    value = raw.get(field) if isinstance(raw, dict) else None
+    return value[:64] if isinstance(value, str) else None
+
+
+def _parse(model: type[BaseModel], raw: Any) -> tuple[Any, list[dict[str, Any]] | None]:
+    try:
+        return model.model_validate(raw), None
+    except ValidationError as exc:
+        return None, clean_validation_errors(exc.errors())
+
+
+class _Table:
+    """The rows of one kind that the batch touches, as plain objects, with what to write."""
+
+    def __init__(self, model: Any, kind: str, key_column: str) -> None:
+        self.model, self.kind, self.key_column = model, kind, key_column
+        self.rows: dict[Hashable, SimpleNamespace] = {}
+        self.stored: set[Hashable] = set()
+        self.dirty: dict[Hashable, None] = {}
+
+    def load(self, session: Session, patient_id: uuid.UUID, keys: set[Any]) -> None:
+        if not keys:
+            return
+        t = self.model.__table__
+        for r in session.execute(
+            select(t).where(t.c.patient_id == patient_id, t.c[self.key_column].in_(keys))
+        ):
+            key = r._mapping[self.key_column]
+            self.rows[key] = SimpleNamespace(**r._mapping)
+            self.stored.add(key)
+
+    def write(self, session: Session) -> None:
+        new = [vars(self.rows[k]) for k in self.dirty if k not in self.stored]
+        changed = [vars(self.rows[k]) for k in self.dirty if k in self.stored]
+        if new:
+            session.execute(insert(self.model.__table__), new)
+        if changed:  # ORM bulk UPDATE by primary key: one executemany
+            session.execute(update(self.model), changed)
+
+
+class _Batch:
+    def __init__(
+        self, session: Session, patient: Patient, now: dt.datetime, actor_id: uuid.UUID
+    ) -> None:
+        self.session, self.patient, self.now, self.actor_id = session, patient, now, actor_id
+        self.entries = _Table(SymptomEntry, ENTRY, "entry_date")
+        self.sessions = _Table(ExerciseSession, SESSION, "id")
+        self.revisions: list[dict[str, Any]] = []
+        self.changes: list[ChangeRecord] = []
+
+    def _revise(self, table: _Table, key: str, row: Any, reason: str) -> None:
+        payload = (
+            entries.entry_payload(row) if table is self.entries else sessions.session_payload(row)
+        )
+        self.revisions.append(
+            entries.revision_values(
+                patient_id=self.patient.id,
+                kind=table.kind,
+                key=key,
+                version=row.version,
+                reason=reason,
+                payload=payload,
+                now=self.now,
+                actor_id=self.actor_id,
+            )
+        )
+
+    def _change(self, table: _Table, row: Any, *, deleted: bool = False) -> None:
+        make = entries.entry_change if table is self.entries else sessions.session_change
+        self.changes.append(make(row, deleted=deleted))
+
+    @staticmethod
+    def _live_etag(row: Any | None) -> str | None:
+        if row is None or row.deleted_at is not None:
+            return None
+        return entries.etag_of(row.version)
+
+    def put(
+        self,
+        table: _Table,
+        key: Any,
+        key_text: str,
+        columns: dict[str, Any],
+        content_equal: Callable[[Any], bool],
+        if_match: str | None,
+    ) -> SyncResult:
+        current = table.rows.get(key)
+        try:
+            outcome = entries.decide_put(
+                current, content_equal, if_match=if_match, if_none_match=None, unchanged_wins=True
+            )
+        except PreconditionFailed:
+            return SyncResult(
+                kind=table.kind, key=key_text, status="conflict", etag=self._live_etag(current)
+            )
+        if outcome == "unchanged":
+            return SyncResult(
+                kind=table.kind, key=key_text, status="unchanged", etag=self._live_etag(current)
+            )
+        if outcome == "updated":
+            self._revise(table, key_text, current, "replaced")
+        values = entries.written_values(current, columns, self.now)
+        if current is None:
+            ident = (
+                {"id": key} if table is self.sessions else {"id": uuid.uuid4(), "entry_date": key}
+            )
+            current = SimpleNamespace(patient_id=self.patient.id, **ident, **values)
+            table.rows[key] = current
+        else:
+            vars(current).update(values)
+        table.dirty[key] = None
+        self._change(table, current)
+        return SyncResult(
+            kind=table.kind, key=key_text, status=outcome, etag=entries.etag_of(current.version)
+        )
+
+    def delete(self, table: _Table, key: Any, key_text: str, if_match: str | None) -> SyncResult:
+        current = table.rows.get(key)
+        if current is None or current.deleted_at is not None:
+            # Already gone (deleted before, or never stored): the wanted state holds.
+            return SyncResult(kind=table.kind, key=key_text, status="unchanged")
+        try:
+            entries.decide_delete(current, if_match=if_match)
+        except PreconditionFailed:
+            return SyncResult(
+                kind=table.kind, key=key_text, status="conflict", etag=self._live_etag(current)
+            )
+        self._revise(table, key_text, current, "deleted")
+        vars(current).update(entries.deleted_values(current, self.now))
+        table.dirty[key] = None
+        self._change(table, current, deleted=True)
+        return SyncResult(kind=table.kind, key=key_text, status="deleted")
+
+    def write(self) -> None:
+        self.entries.write(self.session)
+        self.sessions.write(self.session)
+        if self.revisions:
+            self.session.execute(insert(Revision.__table__), self.revisions)  # type: ignore[attr-defined]
+        record_changes(self.session, self.patient.id, self.changes, now=self.now)
+
+
+def apply_batch(
+    session: Session, patient: Patient, body: SyncIn, *, now: dt.datetime, actor_id: uuid.UUID
+) -> list[SyncResult]:
+    batch = _Batch(session, patient, now, actor_id)
+    # Pass 1: check every item on its own; an invalid one is answered and skipped.
+    plan: list[SyncResult | tuple[str, Any]] = []
+    for raw in body.symptom_entries:
+        item, errors = _parse(SyncEntryItem, raw)
+        if item is not None:
+            try:
+                entries.check_not_future(patient, item.entry_date, now)
+            except AppError as exc:
+                item, errors = None, _relative(exc)
+        plan.append(
+            ("entry", item) if item else _invalid(ENTRY, _raw_key(raw, "entry_date"), errors or [])
+        )
+    for raw in body.exercise_sessions:
+        item, errors = _parse(SyncSessionItem, raw)
+        if item is not None:
+            try:
+                sessions.check_started_at(item, now)
+            except AppError as exc:
+                item, errors = None, _relative(exc)
+        plan.append(
+            ("session", item) if item else _invalid(SESSION, _raw_key(raw, "id"), errors or [])
+        )
+    for raw in body.deletions:
+        item, errors = _parse(SyncDeletion, raw)
+        parsed: Any = None
+        if item is not None:
+            try:
+                parsed = (
+                    dt.date.fromisoformat(item.key) if item.kind == ENTRY else uuid.UUID(item.key)
+                )
+            except ValueError:
+                errors = [
+                    {
+                        "loc": ["key"],
+                        "msg": f"Not a valid key for {item.kind}",
+                        "type": "value_error",
+                    }
+                ]
+        if parsed is None:
+            kind = raw.get("kind") if isinstance(raw, dict) else None
+            plan.append(
+                _invalid(
+                    kind if kind in (ENTRY, SESSION) else None, _raw_key(raw, "key"), errors or []
+                )
+            )
+        else:
+            plan.append(("delete", (item, parsed)))
+    # Pass 2: one query per table loads every row the batch touches.
+    lock_patient(session, patient.id)
+    entry_keys: set[Any] = set()
+    session_keys: set[Any] = set()
+    for p in plan:
+        if isinstance(p, tuple):
+            what, item = p
+            if what == "entry":
+                entry_keys.add(item.entry_date)
+            elif what == "session":
+                session_keys.add(item.id)
+            else:
+                (entry_keys if item[0].kind == ENTRY else session_keys).add(item[1])
+    batch.entries.load(session, patient.id, entry_keys)
+    batch.sessions.load(session, patient.id, session_keys)
+    # Pass 3: decide each item in input order, against the state the earlier items left.
+    results: list[SyncResult] = []
+    for p in plan:
+        if isinstance(p, SyncResult):
+            results.append(p)
+            continue
+        what, item = p
+        if what == "entry":
+            cols = entries.entry_columns(item)
+            results.append(
+                batch.put(
+                    batch.entries,
+                    item.entry_date,
+                    item.entry_date.isoformat(),
+                    entries.with_recorded_at(cols, item, now),
+                    entries.same_entry(cols, item.recorded_at),
+                    item.if_match,
+                )
+            )
+        elif what == "session":
+            cols = sessions.session_columns(item)
+            results.append(
+                batch.put(
+                    batch.sessions,
+                    item.id,
+                    str(item.id),
+                    cols,
+                    sessions.same_session(cols),
+                    item.if_match,
+                )
+            )
+        else:
+            deletion, key = item
+            table = batch.entries if deletion.kind == ENTRY else batch.sessions
+            text_key = key.isoformat() if deletion.kind == ENTRY else str(key)
+            results.append(batch.delete(table, key, text_key, deletion.if_match))
+    batch.write()
+    return results
