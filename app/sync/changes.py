@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, Table, insert, select
 from sqlmodel import Session, col
 
 from app.care.service import lock_patient
@@ -44,14 +44,41 @@ class ChangeRecord:
     data: dict[str, Any] | None
 
 
+def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """A bulk INSERT of rows that all have the same keys, in one round trip: COPY on PostgreSQL
+    (a plain executemany would send one statement per row), executemany on SQLite (in-process,
+    already fast). Values must be what the column types would bind (aware UTC datetimes, …)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    from psycopg.types.json import Json
+
+    names = list(rows[0])
+    json_cols = {n for n in names if isinstance(table.c[n].type, JSON)}
+    columns = ", ".join(f'"{n}"' for n in names)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cur,
+        cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [Json(row[n]) if n in json_cols and row[n] is not None else row[n] for n in names]
+            )
+
+
 def record_changes(
     session: Session, patient_id: uuid.UUID, changes: Sequence[ChangeRecord], *, now: dt.datetime
 ) -> None:
     if not changes:
         return
     lock_patient(session, patient_id)
-    session.execute(
-        insert(Change.__table__),  # type: ignore[attr-defined]
+    insert_many(
+        session,
+        Change.__table__,  # type: ignore[attr-defined]
         [
             {
                 "patient_id": patient_id,

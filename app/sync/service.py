@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from app.care.models import Patient
@@ -21,22 +21,26 @@ from app.diary import exercise_service as sessions
 from app.diary import service as entries
 from app.diary.models import ExerciseSession, Revision, SymptomEntry
 from app.errors import AppError, PreconditionFailed, clean_validation_errors
-from app.sync.changes import ChangeRecord, record_changes
+from app.sync.changes import ChangeRecord, insert_many, record_changes
 from app.sync.schemas import (
     SyncDeletion,
     SyncEntryItem,
     SyncIn,
-    SyncResult,
     SyncSessionItem,
 )
 
 ENTRY, SESSION = entries.ENTRY_KIND, sessions.SESSION_KIND
 
 
-def _invalid(kind: str | None, key: str | None, errors: list[dict[str, Any]]) -> SyncResult:
-    return SyncResult.model_validate(
-        {"kind": kind, "key": key, "status": "invalid", "errors": errors}
-    )
+Result = dict[str, Any]  # the shape of SyncResult; plain dicts, as a batch makes hundreds
+
+
+def _result(kind: str | None, key: str | None, status: str, etag: str | None = None) -> Result:
+    return {"kind": kind, "key": key, "status": status, "etag": etag}
+
+
+def _invalid(kind: str | None, key: str | None, errors: list[dict[str, Any]]) -> Result:
+    return {"kind": kind, "key": key, "status": "invalid", "errors": errors}
 
 
 def _relative(exc: AppError) -> list[dict[str, Any]]:
@@ -86,7 +90,7 @@ class _Table:
         new = [vars(self.rows[k]) for k in self.dirty if k not in self.stored]
         changed = [vars(self.rows[k]) for k in self.dirty if k in self.stored]
         if new:
-            session.execute(insert(self.model.__table__), new)
+            insert_many(session, self.model.__table__, new)
         if changed:  # ORM bulk UPDATE by primary key: one executemany
             session.execute(update(self.model), changed)
 
@@ -136,20 +140,16 @@ class _Batch:
         columns: dict[str, Any],
         content_equal: Callable[[Any], bool],
         if_match: str | None,
-    ) -> SyncResult:
+    ) -> Result:
         current = table.rows.get(key)
         try:
             outcome = entries.decide_put(
                 current, content_equal, if_match=if_match, if_none_match=None, unchanged_wins=True
             )
         except PreconditionFailed:
-            return SyncResult(
-                kind=table.kind, key=key_text, status="conflict", etag=self._live_etag(current)
-            )
+            return _result(table.kind, key_text, "conflict", self._live_etag(current))
         if outcome == "unchanged":
-            return SyncResult(
-                kind=table.kind, key=key_text, status="unchanged", etag=self._live_etag(current)
-            )
+            return _result(table.kind, key_text, "unchanged", self._live_etag(current))
         if outcome == "updated":
             self._revise(table, key_text, current, "replaced")
         values = entries.written_values(current, columns, self.now)
@@ -163,41 +163,37 @@ class _Batch:
             vars(current).update(values)
         table.dirty[key] = None
         self._change(table, current)
-        return SyncResult(
-            kind=table.kind, key=key_text, status=outcome, etag=entries.etag_of(current.version)
-        )
+        return _result(table.kind, key_text, outcome, entries.etag_of(current.version))
 
-    def delete(self, table: _Table, key: Any, key_text: str, if_match: str | None) -> SyncResult:
+    def delete(self, table: _Table, key: Any, key_text: str, if_match: str | None) -> Result:
         current = table.rows.get(key)
         if current is None or current.deleted_at is not None:
             # Already gone (deleted before, or never stored): the wanted state holds.
-            return SyncResult(kind=table.kind, key=key_text, status="unchanged")
+            return _result(table.kind, key_text, "unchanged")
         try:
             entries.decide_delete(current, if_match=if_match)
         except PreconditionFailed:
-            return SyncResult(
-                kind=table.kind, key=key_text, status="conflict", etag=self._live_etag(current)
-            )
+            return _result(table.kind, key_text, "conflict", self._live_etag(current))
         self._revise(table, key_text, current, "deleted")
         vars(current).update(entries.deleted_values(current, self.now))
         table.dirty[key] = None
         self._change(table, current, deleted=True)
-        return SyncResult(kind=table.kind, key=key_text, status="deleted")
+        return _result(table.kind, key_text, "deleted")
 
     def write(self) -> None:
         self.entries.write(self.session)
         self.sessions.write(self.session)
         if self.revisions:
-            self.session.execute(insert(Revision.__table__), self.revisions)  # type: ignore[attr-defined]
+            insert_many(self.session, Revision.__table__, self.revisions)  # type: ignore[attr-defined]
         record_changes(self.session, self.patient.id, self.changes, now=self.now)
 
 
 def apply_batch(
     session: Session, patient: Patient, body: SyncIn, *, now: dt.datetime, actor_id: uuid.UUID
-) -> list[SyncResult]:
+) -> list[Result]:
     batch = _Batch(session, patient, now, actor_id)
     # Pass 1: check every item on its own; an invalid one is answered and skipped.
-    plan: list[SyncResult | tuple[str, Any]] = []
+    plan: list[Result | tuple[str, Any]] = []
     for raw in body.symptom_entries:
         item, errors = _parse(SyncEntryItem, raw)
         if item is not None:
@@ -259,9 +255,9 @@ def apply_batch(
     batch.entries.load(session, patient.id, entry_keys)
     batch.sessions.load(session, patient.id, session_keys)
     # Pass 3: decide each item in input order, against the state the earlier items left.
-    results: list[SyncResult] = []
+    results: list[Result] = []
     for p in plan:
-        if isinstance(p, SyncResult):
+        if isinstance(p, dict):
             results.append(p)
             continue
         what, item = p

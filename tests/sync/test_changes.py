@@ -145,3 +145,25 @@ def test_walking_the_feed_while_others_write_sees_every_change_once(live_server,
         mine = [k for k in keys if k in set(made)]
         assert mine == made, f"{name}: changes missing or out of order"
     assert len(keys) == len(expected["single"]) + len(expected["batch"])
+
+
+def test_entry_json_equals_the_api_representation():
+    from types import SimpleNamespace
+
+    from app.diary.service import KNEE_COLUMNS, entry_json, entry_out
+
+    t1 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    t2 = dt.datetime(2026, 1, 2, 3, 4, 5, 120, tzinfo=dt.UTC)  # stored instants are UTC
+    blank = {f"{s}_{c}": None for s in ("left", "right") for c in KNEE_COLUMNS.values()}
+    rows = [
+        {**blank, "left_pain": 3},
+        {**blank, "right_flexion": 120, "right_rom_method": "goniometer", "right_warmth": False,
+         "morning_stiffness_minutes": 20, "flare": True, "notes": "ünïcode \"q\""},
+    ]
+    for cols in rows:
+        for at in (t1, t2):
+            row = SimpleNamespace(entry_date=dt.date(2026, 1, 2), version=3, recorded_at=at,
+                                  created_at=t1, updated_at=at, morning_stiffness_minutes=None,
+                                  flare=None, notes=None)
+            vars(row).update(cols)
+            assert entry_json(row) == entry_out(row).model_dump(mode="json")
