@@ -66,6 +66,25 @@ def _parse(model: type[BaseModel], raw: Any) -> tuple[Any, list[dict[str, Any]] 
         return None, clean_validation_errors(exc.errors())
 
 
+def _check(
+    raw: Any,
+    model: type[BaseModel],
+    rule: Callable[[Any], None],
+    tag: str,
+    kind: str,
+    key_field: str,
+) -> Result | tuple[str, Any]:
+    """An item parsed and checked against its rule, or its `invalid` result."""
+    item, errors = _parse(model, raw)
+    if item is not None:
+        try:
+            rule(item)
+            return tag, item
+        except AppError as exc:
+            errors = _relative(exc)
+    return _invalid(kind, _raw_key(raw, key_field), errors or [])
+
+
 class _Table:
     """The rows of one kind that the batch touches, as plain objects, with what to write."""
 
@@ -195,24 +214,26 @@ def apply_batch(
     # Pass 1: check every item on its own; an invalid one is answered and skipped.
     plan: list[Result | tuple[str, Any]] = []
     for raw in body.symptom_entries:
-        item, errors = _parse(SyncEntryItem, raw)
-        if item is not None:
-            try:
-                entries.check_not_future(patient, item.entry_date, now)
-            except AppError as exc:
-                item, errors = None, _relative(exc)
         plan.append(
-            ("entry", item) if item else _invalid(ENTRY, _raw_key(raw, "entry_date"), errors or [])
+            _check(
+                raw,
+                SyncEntryItem,
+                lambda i: entries.check_not_future(patient, i.entry_date, now),
+                "entry",
+                ENTRY,
+                "entry_date",
+            )
         )
     for raw in body.exercise_sessions:
-        item, errors = _parse(SyncSessionItem, raw)
-        if item is not None:
-            try:
-                sessions.check_started_at(item, now)
-            except AppError as exc:
-                item, errors = None, _relative(exc)
         plan.append(
-            ("session", item) if item else _invalid(SESSION, _raw_key(raw, "id"), errors or [])
+            _check(
+                raw,
+                SyncSessionItem,
+                lambda i: sessions.check_started_at(i, now),
+                "session",
+                SESSION,
+                "id",
+            )
         )
     for raw in body.deletions:
         item, errors = _parse(SyncDeletion, raw)
