@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from app.care.models import Patient
 from app.care.service import lock_patient
-from app.diary.models import ExerciseSession
+from app.diary.models import ExercisePlan, ExerciseSession
 from app.diary.plan_service import plan_exists
 from app.diary.schemas import ExerciseSessionIn, ExerciseSessionOut
 from app.diary.service import (
@@ -68,11 +68,26 @@ def check_started_at(body: ExerciseSessionIn, now: dt.datetime) -> None:
         raise Unprocessable("started_at is in the future", loc=["body", "started_at"])
 
 
+def unknown_plan() -> Unprocessable:
+    return Unprocessable("plan_id names no exercise plan of this patient", loc=["body", "plan_id"])
+
+
 def check_plan(session: Session, patient_id: uuid.UUID, body: ExerciseSessionIn) -> None:
     if body.plan_id is not None and not plan_exists(session, patient_id, body.plan_id):
-        raise Unprocessable(
-            "plan_id names no exercise plan of this patient", loc=["body", "plan_id"]
-        )
+        raise unknown_plan()
+
+
+def existing_plans(
+    session: Session, patient_id: uuid.UUID, plan_ids: set[uuid.UUID | None]
+) -> set[uuid.UUID]:
+    """Which of these ids name plans of the patient, in one query (for the batch sync)."""
+    wanted = {i for i in plan_ids if i is not None}
+    if not wanted:
+        return set()
+    q = select(col(ExercisePlan.id)).where(
+        col(ExercisePlan.patient_id) == patient_id, col(ExercisePlan.id).in_(wanted)
+    )
+    return set(session.scalars(q))
 
 
 def get_row(

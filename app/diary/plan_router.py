@@ -22,10 +22,15 @@ from app.diary.schemas import (
     Page,
     RevisionList,
 )
+from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit
 
-router = APIRouter(prefix="/v1/patients/{pid}/exercise-plans", responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/patients/{pid}/exercise-plans",
+    responses=PROBLEM_RESPONSES,
+    route_class=IdempotentRoute,
+)
 
 
 @router.post(
@@ -33,6 +38,7 @@ router = APIRouter(prefix="/v1/patients/{pid}/exercise-plans", responses=PROBLEM
     status_code=status.HTTP_201_CREATED,
     tags=["exercise"],
     summary="Prescribe an exercise plan (a clinician on the care team)",
+    dependencies=[Idempotent],
 )
 def create_exercise_plan(
     body: ExercisePlanIn,

@@ -18,6 +18,7 @@ from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
 from app.diary.service import check_preconditions, etag_of, save_revision
 from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
+from app.sync.changes import record_change
 
 PLAN_FIELDS = tuple(ExercisePlanIn.model_fields)
 
@@ -77,7 +78,21 @@ def create_plan(
     )
     session.add(row)
     session.flush()
+    record_plan_change(session, row, now)
     return row
+
+
+def record_plan_change(session: Session, row: ExercisePlan, now: dt.datetime) -> None:
+    record_change(
+        session,
+        row.patient_id,
+        kind="exercise_plan",
+        key=str(row.id),
+        op="upsert",
+        version=row.version,
+        data=plan_out(row).model_dump(mode="json"),
+        now=now,
+    )
 
 
 def update_plan(
@@ -121,6 +136,7 @@ def update_plan(
     row.updated_at = now
     session.add(row)
     session.flush()
+    record_plan_change(session, row, now)
     return row
 
 

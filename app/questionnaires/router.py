@@ -9,12 +9,17 @@ from app.clock import Now
 from app.db import SessionDep
 from app.diary.router import DateFrom, DateTo, check_range
 from app.diary.schemas import Page
+from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit
 from app.questionnaires import service
 from app.questionnaires.schemas import Instrument, QuestionnaireIn, QuestionnaireOut
 
-router = APIRouter(prefix="/v1/patients/{pid}/questionnaires", responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/v1/patients/{pid}/questionnaires",
+    responses=PROBLEM_RESPONSES,
+    route_class=IdempotentRoute,
+)
 
 
 @router.post(
@@ -22,6 +27,7 @@ router = APIRouter(prefix="/v1/patients/{pid}/questionnaires", responses=PROBLEM
     status_code=status.HTTP_201_CREATED,
     tags=["questionnaires"],
     summary="Submit a completed KOOS-JR or KOOS (the patient); it is scored when stored",
+    dependencies=[Idempotent],
 )
 def create_questionnaire(
     body: QuestionnaireIn, patient: OwnedPatient, session: SessionDep, now: Now, response: Response

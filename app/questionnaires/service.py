@@ -15,6 +15,7 @@ from app.pagination import keyset_page
 from app.questionnaires.models import QuestionnaireResponse
 from app.questionnaires.schemas import QuestionnaireIn, QuestionnaireOut, SubscaleItemsOut
 from app.questionnaires.scoring import InvalidAnswers, score_koos, score_koos_jr
+from app.sync.changes import record_change
 
 
 def response_out(row: QuestionnaireResponse) -> QuestionnaireOut:
@@ -69,6 +70,16 @@ def create_response(
         ) from exc
     session.add(row)
     session.flush()
+    record_change(
+        session,
+        patient.id,
+        kind="questionnaire",
+        key=str(row.id),
+        op="upsert",
+        version=1,  # a stored questionnaire is never changed
+        data=response_out(row).model_dump(mode="json"),
+        now=now,
+    )
     return row
 
 

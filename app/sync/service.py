@@ -275,6 +275,11 @@ def apply_batch(
                 (entry_keys if item[0].kind == ENTRY else session_keys).add(item[1])
     batch.entries.load(session, patient.id, entry_keys)
     batch.sessions.load(session, patient.id, session_keys)
+    plans = sessions.existing_plans(
+        session,
+        patient.id,
+        {p[1].plan_id for p in plan if isinstance(p, tuple) and p[0] == "session"},
+    )
     # Pass 3: decide each item in input order, against the state the earlier items left.
     results: list[Result] = []
     for p in plan:
@@ -295,6 +300,9 @@ def apply_batch(
                 )
             )
         elif what == "session":
+            if item.plan_id is not None and item.plan_id not in plans:
+                results.append(_invalid(SESSION, str(item.id), _relative(sessions.unknown_plan())))
+                continue
             cols = sessions.session_columns(item)
             results.append(
                 batch.put(

@@ -167,3 +167,23 @@ def test_entry_json_equals_the_api_representation():
                                   flare=None, notes=None)
             vars(row).update(cols)
             assert entry_json(row) == entry_out(row).model_dump(mode="json")
+
+
+def test_plans_and_questionnaires_join_the_feed(client, make_patient, make_clinician, link):
+    p, c = make_patient(), make_clinician()
+    link(p, c)
+    plan = {"activity": "backward_walking", "minutes_per_session": 15, "sessions_per_week": 3,
+            "start_date": "2026-01-05"}
+    r = client.post(f"/v1/patients/{p.id}/exercise-plans", headers=c.headers, json=plan)
+    plan_id = r.json()["id"]
+    client.patch(f"/v1/patients/{p.id}/exercise-plans/{plan_id}", headers=c.headers,
+                 json={"sessions_per_week": 4})
+    q = client.post("/v1/patients/me/questionnaires", headers=p.headers, json={
+        "instrument": "koos", "completed_on": "2026-01-05", "answers": {"Q1": 1, "Q2": 2}})
+    assert q.status_code == 201, q.text
+    items = client.get(FEED, headers=p.headers).json()["items"]
+    assert [(i["kind"], i["key"], i["version"]) for i in items] == [
+        ("exercise_plan", plan_id, 1), ("exercise_plan", plan_id, 2),
+        ("questionnaire", q.json()["id"], 1)]
+    assert items[1]["data"]["sessions_per_week"] == 4
+    assert items[2]["data"] == q.json()

@@ -162,3 +162,19 @@ def test_a_500_entry_sync_round_trips(client, make_patient):
                                       "warmth": None, "giving_way": None,
                                       "flexion_degrees": None, "extension_degrees": None,
                                       "rom_method": None}, "left": None}
+
+
+def test_session_plan_must_be_one_of_the_patients_plans(client, make_patient, make_clinician,
+                                                        link):
+    p, c = make_patient(), make_clinician()
+    link(p, c)
+    plan = {"activity": "backward_walking", "minutes_per_session": 15, "sessions_per_week": 3,
+            "start_date": "2026-01-05"}
+    r = client.post(f"/v1/patients/{p.id}/exercise-plans", headers=c.headers, json=plan)
+    assert r.status_code == 201, r.text
+    good, bad = str(uuid.uuid4()), str(uuid.uuid4())
+    body = {"exercise_sessions": [{"id": good, **session_body(plan_id=r.json()["id"])},
+                                  {"id": bad, **session_body(plan_id=str(uuid.uuid4()))}]}
+    res = client.post(SYNC, headers=p.headers, json=body).json()["results"]
+    assert [x["status"] for x in res] == ["created", "invalid"]
+    assert res[1]["key"] == bad and res[1]["errors"][0]["loc"] == ["plan_id"]
