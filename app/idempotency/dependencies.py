@@ -10,8 +10,11 @@ transaction just before it commits; a route that forgets answers 500 in every te
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 import uuid
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -78,6 +81,38 @@ class _Replay(Exception):
         self.answer = answer
 
 
+# Set (to a fresh dict) by IdempotentRoute for each request; the guard puts the answer to replay
+# in it, the endpoint wrapper raises it. A dict, because dependencies and endpoints run in
+# worker threads with copies of the context: the object is shared, a new value would not be.
+_replay_holder: ContextVar[dict[str, StoredAnswer] | None] = ContextVar(
+    "idempotency_replay", default=None
+)
+
+
+def _raise_replay() -> None:
+    holder = _replay_holder.get()
+    if holder and "answer" in holder:
+        raise _Replay(holder["answer"])
+
+
+def _replay_first(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            _raise_replay()
+            return await endpoint(*args, **kwargs)
+
+        return run_async
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        _raise_replay()
+        return endpoint(*args, **kwargs)
+
+    return run
+
+
 async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
@@ -103,7 +138,12 @@ def _guard(
     fp = service.fingerprint(request.method, request.url.path, body)
     answer = service.claim(session, scope=scope, key=key, fingerprint=fp, now=now)
     if answer is not None:
-        raise _Replay(answer)
+        # Replayed by the endpoint wrapper, i.e. only once every other dependency (the access
+        # policy above all) has passed: a caller who has since lost access gets 404.
+        holder = _replay_holder.get()
+        assert holder is not None
+        holder["answer"] = answer
+        return
     request.state.idempotency = _Pending(
         session=session,
         scope=scope,
@@ -149,10 +189,14 @@ class IdempotentRoute(APIRoute):
     """Stores a 2xx answer of a request that claimed a key, inside its unit of work (the session
     commits after this handler returns), and replays a stored answer."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _replay_first(endpoint), **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
+            token = _replay_holder.set({})
             try:
                 response = await handler(request)
             except _Replay as replay:
@@ -162,6 +206,8 @@ class IdempotentRoute(APIRoute):
                     status_code=a.status_code,
                     headers={**a.headers, "Idempotent-Replayed": "true"},
                 )
+            finally:
+                _replay_holder.reset(token)
             pending: _Pending | None = getattr(request.state, "idempotency", None)
             if pending is not None and 200 <= response.status_code < 300:
                 await run_in_threadpool(pending.store, response)

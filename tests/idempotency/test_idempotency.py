@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 from sqlalchemy import text
@@ -35,8 +36,8 @@ def test_same_key_and_body_replays_the_first_answer(client, make_patient, engine
     assert r1.status_code == 201, r1.text
     assert "Idempotent-Replayed" not in r1.headers
     # Key order and whitespace do not matter: the body is compared as JSON.
-    r2 = client.post(URL, headers=h, content=__import__("json").dumps(dict(reversed(body.items()))),
-                     )
+    r2 = client.post(URL, headers={**h, "Content-Type": "application/json"},
+                     content=json.dumps(dict(reversed(body.items())), indent=2))
     assert r2.status_code == 201
     assert r2.json() == r1.json()
     assert r2.headers["Location"] == r1.headers["Location"]
@@ -175,3 +176,19 @@ def test_every_creating_post_honours_idempotency_key(app):
     ]
     assert missing == []
     assert any(r.path == "/v1/auth/register" for r in iter_api_routes(app.routes))
+
+
+def test_a_replay_needs_access_now(client, make_patient, make_clinician, link):
+    """The access policy runs before the key is looked at: a clinician removed from the care
+    team cannot read a stored answer by replaying its key."""
+    p, c = make_patient(), make_clinician()
+    link(p, c)
+    key = _key()
+    plan = {"activity": "backward_walking", "minutes_per_session": 15, "sessions_per_week": 3,
+            "start_date": "2026-01-05"}
+    url = f"/v1/patients/{p.id}/exercise-plans"
+    assert client.post(url, headers={**c.headers, **key}, json=plan).status_code == 201
+    assert client.post(url, headers={**c.headers, **key}, json=plan).status_code == 201
+    assert client.delete(f"/v1/patients/{p.id}/care-team/{c.id}",
+                         headers=p.headers).status_code == 204
+    assert_problem(client.post(url, headers={**c.headers, **key}, json=plan), 404)
