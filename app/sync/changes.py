@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import JSON, Table, insert, select
 from sqlmodel import Session, col
 
@@ -53,9 +54,12 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
-    from psycopg.types.json import Json
-
-    names = list(rows[0])
+    # Columns null in every row are left out (they have no server default, so stay null).
+    names = [
+        n
+        for n in rows[0]
+        if table.c[n].server_default is not None or any(r[n] is not None for r in rows)
+    ]
     json_cols = {n for n in names if isinstance(table.c[n].type, JSON)}
     columns = ", ".join(f'"{n}"' for n in names)
     raw = session.connection().connection.driver_connection
@@ -65,8 +69,14 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy,
     ):
         for row in rows:
+            # JSON goes as text (the server parses it), through the driver's fast str path.
             copy.write_row(
-                [Json(row[n]) if n in json_cols and row[n] is not None else row[n] for n in names]
+                [
+                    orjson.dumps(row[n]).decode()
+                    if n in json_cols and row[n] is not None
+                    else row[n]
+                    for n in names
+                ]
             )
 
 
