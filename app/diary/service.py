@@ -31,6 +31,10 @@ KNEE_COLUMNS = {  # API field -> column suffix
     "rom_method": "rom_method",
 }
 ENTRY_FIELDS = ("morning_stiffness_minutes", "flare", "notes")
+# Per side: (API field, column) pairs, e.g. ("flexion_degrees", "left_flexion").
+SIDE_COLUMNS = {
+    side: tuple((f, f"{side}_{c}") for f, c in KNEE_COLUMNS.items()) for side in ("left", "right")
+}
 ENTRY_KIND = "symptom_entry"
 
 
@@ -74,7 +78,7 @@ def check_preconditions(
 
 
 def _knee_from_row(row: Any, side: str) -> Knee | None:
-    values = {f: getattr(row, f"{side}_{c}") for f, c in KNEE_COLUMNS.items()}
+    values = {f: getattr(row, column) for f, column in SIDE_COLUMNS[side]}
     if all(v is None for v in values.values()):
         return None
     return Knee(**values)
@@ -102,10 +106,11 @@ def entry_payload(row: Any) -> dict[str, Any]:
 
 def entry_columns(body: SymptomEntryIn) -> dict[str, Any]:
     cols: dict[str, Any] = {}
-    for side in ("left", "right"):
+    for side, pairs in SIDE_COLUMNS.items():
         knee = getattr(body.knees, side)
-        for field, suffix in KNEE_COLUMNS.items():
-            cols[f"{side}_{suffix}"] = getattr(knee, field) if knee is not None else None
+        values = knee.__dict__ if knee is not None else {}
+        for field, column in pairs:
+            cols[column] = values.get(field)
     for f in ENTRY_FIELDS:
         cols[f] = getattr(body, f)
     return cols
@@ -226,8 +231,8 @@ def entry_json(row: Any) -> dict[str, Any]:
     """`entry_out(row).model_dump(mode="json")` built directly: the batch sync makes hundreds
     per call (a test holds the two equal)."""
     knees: dict[str, Any] = {}
-    for side in ("left", "right"):
-        knee = {f: getattr(row, f"{side}_{c}") for f, c in KNEE_COLUMNS.items()}
+    for side, pairs in SIDE_COLUMNS.items():
+        knee = {f: getattr(row, column) for f, column in pairs}
         knees[side] = None if all(v is None for v in knee.values()) else knee
     return {
         "entry_date": row.entry_date.isoformat(),
