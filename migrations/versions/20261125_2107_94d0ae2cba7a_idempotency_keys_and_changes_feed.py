@@ -1,8 +1,8 @@
 """idempotency keys and changes feed
 
 Revision ID: 94d0ae2cba7a
-Revises: 5b1e0c2f7a93
-Create Date: 2026-11-25 20:48:00 (re-chained after revisions_of_exercise_plans)
+Revises: 353ce19fb856
+Create Date: 2026-11-25 21:07:00 (re-chained after api_keys_and_audit_events)
 """
 from collections.abc import Sequence
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '94d0ae2cba7a'
-down_revision: str | None = '5b1e0c2f7a93'
+down_revision: str | None = '353ce19fb856'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
