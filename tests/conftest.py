@@ -5,11 +5,7 @@ nothing to head; tests isolate themselves by creating their own accounts."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +30,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.helpers import reset_caches
+from tests.helpers import reset_caches, uvicorn_server
 
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "a-long-test-password"
@@ -117,46 +113,13 @@ def _forget_rate_limit_counters() -> None:
         conn.delete(key)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(app: Any, database_url: str) -> Iterator[str]:
     """The app under a real uvicorn (two worker processes, like two replicas) on a free loopback
     port, on the test database; yields its base URL."""
-    import httpx
-
-    port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "KNEETRACK_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "2", "--no-access-log"],
-        env=env, cwd=Path(__file__).resolve().parent.parent,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the live server did not start")
-            time.sleep(0.2)
+    with uvicorn_server(env, workers=2) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -43,3 +44,57 @@ def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
         locs = [".".join(str(p) for p in e["loc"]) for e in body.get("errors") or []]
         assert any(loc.endswith(f) for loc in locs), f"{f} not named in {locs}"
     return body
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def uvicorn_server(
+    env: dict[str, str], *, workers: int = 1, log: Any = None
+) -> Iterator[str]:
+    """The app under a real uvicorn on a free loopback port, until it answers /readyz; yields
+    its base URL and stops it afterwards. `log`: a path for the server's output."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    port = free_port()
+    out = open(log, "w") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers)],
+        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start"
+                                   + (f": {Path(log).read_text()}" if log else ""))
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if log is not None:
+            out.close()

@@ -8,9 +8,6 @@ Figures (latency of the 503s, time to recover) are printed: run with `-s` to see
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import PASSWORD, drop_postgres_database, fresh_postgres_database
 from tests.faults import Mode, TcpProxy
-from tests.helpers import entry
+from tests.helpers import entry, uvicorn_server
 
 pytestmark = pytest.mark.slow
 
@@ -34,12 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # (pool timeout + connect timeout, see app/db.py), far below it.
 CLIENT_TIMEOUT = 30.0
 HANG = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -65,7 +56,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(
         hide_password=False
     )
-    port = _free_port()
     log = tmp_path_factory.mktemp("outage") / "server.log"
     env = {
         **os.environ,
@@ -76,38 +66,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "KNEETRACK_RATE_LIMIT_TOKEN_ACCOUNT": "100000/minute",
     }
     env.pop("REDIS_URL", None)
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        email = f"outage-{uuid.uuid4().hex[:8]}@example.org"
-        r = httpx.post(f"{base}/v1/auth/register", json={
-            "email": email, "password": PASSWORD, "display_name": "O",
-            "timezone": "Europe/London"})
-        assert r.status_code == 201, r.text
-        r = httpx.post(f"{base}/v1/auth/token", data={"username": email, "password": PASSWORD})
-        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        yield Live(base, proxy, headers, email, log)
+        with uvicorn_server(env, log=log) as base:
+            email = f"outage-{uuid.uuid4().hex[:8]}@example.org"
+            r = httpx.post(f"{base}/v1/auth/register", json={
+                "email": email, "password": PASSWORD, "display_name": "O",
+                "timezone": "Europe/London"})
+            assert r.status_code == 201, r.text
+            r = httpx.post(f"{base}/v1/auth/token", data={"username": email, "password": PASSWORD})
+            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            yield Live(base, proxy, headers, email, log)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
         proxy.close()
         drop_postgres_database(name)
 
