@@ -22,6 +22,7 @@ from app.db import get_engine
 from app.diary.plan_router import router as plan_router
 from app.diary.router import router as diary_router
 from app.errors import install_error_handlers
+from app.exports.router import router as exports_router
 from app.logging import configure_logging
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.questionnaires.router import router as questionnaire_router
@@ -46,6 +47,7 @@ TAGS = [
     },
     {"name": "api-keys", "description": "API keys for integrators, with scopes."},
     {"name": "audit", "description": "Who accessed a patient's record."},
+    {"name": "exports", "description": "The record as CSV (spreadsheets) or FHIR R4 (clinics)."},
     {"name": "admin", "description": "Administration: clinician accounts, the audit record."},
     {"name": "operations", "description": "Health and readiness probes."},
 ]
@@ -107,6 +109,7 @@ def create_app() -> FastAPI:
         trends_router,
         audit_router,
         sync_router,
+        exports_router,
     ):
         app.include_router(router)
     mark_api_key_scopes(iter_api_routes(app.routes))

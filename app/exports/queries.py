@@ -1,0 +1,87 @@
+"""Streaming reads for exports: Core rows fetched in batches from a server-side cursor, so that
+memory stays flat however long the history is.
+
+A streamed response outlives the request's unit of work (the session commits before the body
+is sent), so each export reads on its own connection, opened when the body starts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Row, Select, select
+from sqlalchemy.engine import Connection
+from sqlmodel import col
+
+from app.db import get_engine
+from app.diary.models import ExerciseSession, SymptomEntry
+from app.questionnaires.models import QuestionnaireResponse
+
+BATCH = 500
+
+SYMPTOM_COLUMNS = tuple(
+    c
+    for c in SymptomEntry.__table__.columns  # type: ignore[attr-defined]
+    if c.name not in ("patient_id", "version", "created_at", "updated_at", "deleted_at")
+)
+SESSION_COLUMNS = tuple(
+    c
+    for c in ExerciseSession.__table__.columns  # type: ignore[attr-defined]
+    if c.name not in ("patient_id", "version", "created_at", "updated_at", "deleted_at")
+)
+
+
+def _dated(
+    stmt: Select[Any], column: Any, date_from: dt.date | None, date_to: dt.date | None
+) -> Select[Any]:
+    if date_from is not None:
+        stmt = stmt.where(column >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(column <= date_to)
+    return stmt
+
+
+def symptom_entries(
+    patient_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None
+) -> Select[Any]:
+    """Live (not deleted) entries by ascending date; uses the (patient_id, entry_date) key."""
+    stmt = select(*SYMPTOM_COLUMNS).where(
+        col(SymptomEntry.patient_id) == patient_id, col(SymptomEntry.deleted_at).is_(None)
+    )
+    stmt = _dated(stmt, col(SymptomEntry.entry_date), date_from, date_to)
+    return stmt.order_by(col(SymptomEntry.entry_date))
+
+
+def exercise_sessions(
+    patient_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None
+) -> Select[Any]:
+    """Live sessions by local date then start; uses the (patient_id, local_date) index."""
+    stmt = select(*SESSION_COLUMNS).where(
+        col(ExerciseSession.patient_id) == patient_id, col(ExerciseSession.deleted_at).is_(None)
+    )
+    stmt = _dated(stmt, col(ExerciseSession.local_date), date_from, date_to)
+    return stmt.order_by(col(ExerciseSession.local_date), col(ExerciseSession.started_at))
+
+
+def koos_jr_responses(
+    patient_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None
+) -> Select[Any]:
+    q = QuestionnaireResponse
+    stmt = select(
+        col(q.id), col(q.completed_on), col(q.answers), col(q.score), col(q.created_at)
+    ).where(col(q.patient_id) == patient_id, col(q.instrument) == "koos_jr")
+    stmt = _dated(stmt, col(q.completed_on), date_from, date_to)
+    return stmt.order_by(col(q.completed_on), col(q.created_at))
+
+
+def stream(conn: Connection, stmt: Select[Any]) -> Iterator[Row[Any]]:
+    """Rows in batches of BATCH from a server-side cursor (PostgreSQL; SQLite steps its cursor
+    lazily anyway)."""
+    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+    yield from result
+
+
+def read_connection() -> Connection:
+    return get_engine().connect()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from app.care.access import ExportablePatient
+from app.clock import Now
+from app.db import SessionDep
+from app.errors import Unprocessable
+from app.exports import service
+from app.exports.csv import CSV_MEDIA_TYPE
+from app.exports.fhir import FHIR_JSON
+from app.openapi import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/patients/{pid}", tags=["exports"], responses=PROBLEM_RESPONSES)
+
+DateFrom = Annotated[
+    dt.date | None, Query(alias="from", description="First local date included (ISO 8601)")
+]
+DateTo = Annotated[
+    dt.date | None, Query(alias="to", description="Last local date included (ISO 8601)")
+]
+
+
+def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise Unprocessable("'from' is after 'to'", loc=["query", "from"])
+
+
+@router.get(
+    "/export.csv",
+    summary="Export the diary or the exercise log as CSV (streamed)",
+    description="One row per day and knee (`kind=symptoms`) or per session (`kind=exercise`), "
+    "with a header row and ISO 8601 dates. Text cells that a spreadsheet would run as a "
+    "formula are prefixed with `'`. API keys need the `export` scope.",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "The CSV file",
+        }
+    },
+)
+def export_csv(
+    patient: ExportablePatient,
+    kind: Annotated[service.CsvKind, Query(description="`symptoms` or `exercise`")],
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> StreamingResponse:
+    _check_range(date_from, date_to)
+    filename = service.csv_filename(kind, date_from, date_to)
+    return StreamingResponse(
+        service.csv_export(patient, kind=kind, date_from=date_from, date_to=date_to),
+        media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/export.fhir",
+    summary="Export the record as a FHIR R4 Bundle (streamed)",
+    description="A `Bundle` of type `collection`: the Patient, the diary and exercise sessions "
+    "as Observations and KOOS-JR as QuestionnaireResponses; docs/fhir-mapping.md lists every "
+    "code. API keys need the `export` scope.",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+            "description": "A FHIR R4 Bundle (type collection)",
+        }
+    },
+)
+def export_fhir(
+    patient: ExportablePatient,
+    session: SessionDep,
+    now: Now,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> StreamingResponse:
+    _check_range(date_from, date_to)
+    name = service.display_name(session, patient.id)
+    return StreamingResponse(
+        service.fhir_export(
+            patient, display_name=name, date_from=date_from, date_to=date_to, now=now
+        ),
+        media_type=FHIR_JSON,
+        headers={"Content-Disposition": 'attachment; filename="kneetrack-fhir.json"'},
+    )

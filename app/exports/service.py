@@ -1,0 +1,83 @@
+"""Export use cases: each returns an iterator of chunks that reads as it is consumed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
+
+from sqlalchemy import Row, Select, select
+from sqlmodel import Session, col
+
+from app.auth.models import User
+from app.care.models import Patient
+from app.exports import fhir, queries
+from app.exports.csv import (
+    EXERCISE_HEADER,
+    SYMPTOM_HEADER,
+    csv_chunks,
+    exercise_rows,
+    symptom_rows,
+)
+
+CsvKind = Literal["symptoms", "exercise"]
+_CSV: dict[
+    str, tuple[Sequence[str], Callable[..., Select[Any]], Callable[[Any], Iterator[Sequence[Any]]]]
+] = {
+    "symptoms": (SYMPTOM_HEADER, queries.symptom_entries, symptom_rows),
+    "exercise": (EXERCISE_HEADER, queries.exercise_sessions, exercise_rows),
+}
+
+
+def _stream(stmt: Select[Any]) -> Iterator[Row[Any]]:
+    with queries.read_connection() as conn:
+        yield from queries.stream(conn, stmt)
+
+
+def csv_export(
+    patient: Patient, *, kind: CsvKind, date_from: dt.date | None, date_to: dt.date | None
+) -> Iterator[str]:
+    header, query, to_rows = _CSV[kind]
+    rows = (r for row in _stream(query(patient.id, date_from, date_to)) for r in to_rows(row))
+    return csv_chunks(header, rows)
+
+
+def csv_filename(kind: CsvKind, date_from: dt.date | None, date_to: dt.date | None) -> str:
+    span = "_".join(d.isoformat() if d else "" for d in (date_from, date_to)).strip("_")
+    return f"kneetrack-{kind}{'-' + span if span else ''}.csv"
+
+
+def display_name(session: Session, patient_id: uuid.UUID) -> str:
+    name = session.scalar(select(col(User.display_name)).where(col(User.id) == patient_id))
+    return name or ""
+
+
+def _fhir_resources(
+    patient: Patient, name: str, date_from: dt.date | None, date_to: dt.date | None
+) -> Iterator[dict[str, Any]]:
+    ref = f"urn:uuid:{patient.id}"
+    yield fhir.patient_resource(
+        patient_id=patient.id, display_name=name, sex=patient.sex, birth_year=patient.birth_year
+    )
+    for row in _stream(queries.symptom_entries(patient.id, date_from, date_to)):
+        yield from fhir.symptom_resources(row, ref)
+    for row in _stream(queries.exercise_sessions(patient.id, date_from, date_to)):
+        yield fhir.session_resource(row, ref)
+    for row in _stream(queries.koos_jr_responses(patient.id, date_from, date_to)):
+        yield fhir.koos_jr_resource(row, ref)
+
+
+def fhir_export(
+    patient: Patient,
+    *,
+    display_name: str,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    now: dt.datetime,
+) -> Iterator[bytes]:
+    return fhir.bundle_chunks(
+        bundle_id=str(uuid.uuid4()),
+        timestamp=now,
+        resources=_fhir_resources(patient, display_name, date_from, date_to),
+    )

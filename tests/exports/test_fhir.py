@@ -1,0 +1,145 @@
+"""The FHIR export, validated with the R4B models of `fhir.resources` (not by string checks)."""
+
+from __future__ import annotations
+
+import json
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+from tests.helpers import assert_problem
+
+LOINC, SNOMED = "http://loinc.org", "http://snomed.info/sct"
+KNEES = {"82169009": "left", "6757004": "right"}
+
+
+def _bundle(client, account, query: str = "", pid: str | None = None) -> Bundle:
+    r = client.get(f"/v1/patients/{pid or account.id}/export.fhir{query}",
+                   headers=account.headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    data = json.loads(r.content)
+    bundle = Bundle.model_validate(data)
+    # Each entry validates as its own resource type too (strictly, with every field).
+    for e in data["entry"]:
+        get_fhir_model_class(e["resource"]["resourceType"]).model_validate(e["resource"])
+    return bundle
+
+
+def _codes(concept) -> set[tuple[str, str]]:
+    return {(c.system, c.code) for c in concept.coding}
+
+
+def _observations(bundle: Bundle, system: str, code: str) -> list[Observation]:
+    out = []
+    for e in bundle.entry:
+        res = e.resource
+        if isinstance(res, Observation) and (system, code) in _codes(res.code):
+            out.append(res)
+    return out
+
+
+def test_bundle_validates_and_maps_every_measure(client, history):
+    bundle = _bundle(client, history)
+    assert bundle.type == "collection"
+    patients = [e.resource for e in bundle.entry if isinstance(e.resource, Patient)]
+    assert len(patients) == 1
+    patient = patients[0]
+    assert patient.gender == "female" and str(patient.birthDate) == "1956"
+    ref = f"urn:uuid:{patient.id}"
+    assert bundle.entry[0].fullUrl == ref
+    urls = [e.fullUrl for e in bundle.entry]
+    assert len(urls) == len(set(urls))
+
+    pain = _observations(bundle, LOINC, "72514-3")
+    got = sorted((str(o.effectiveDateTime), KNEES[o.bodySite.coding[0].code],
+                  o.valueQuantity.value) for o in pain)
+    assert got == [("2026-01-05", "left", 6), ("2026-01-05", "right", 2),
+                   ("2026-01-06", "left", 5)]
+    assert all(o.subject.reference == ref and o.bodySite.coding[0].system == SNOMED
+               for o in pain)
+
+    symptoms = _observations(bundle, LOINC, "75325-1")
+    by_kind = {}
+    for o in symptoms:
+        kind = o.valueCodeableConcept.coding[0].code
+        [comp] = o.component
+        assert (LOINC, "64750-3") in _codes(comp.code)
+        sev = comp.valueQuantity.value if comp.valueQuantity else \
+            comp.valueCodeableConcept.coding[0].display
+        by_kind.setdefault(kind, []).append((str(o.effectiveDateTime),
+                                             KNEES[o.bodySite.coding[0].code], sev))
+    assert sorted(by_kind["stiffness"]) == [("2026-01-05", "left", 5), ("2026-01-07", "right", 3)]
+    assert sorted(by_kind["swelling"]) == [("2026-01-05", "left", "moderate"),
+                                           ("2026-01-06", "left", "none")]
+
+    rom = [e.resource for e in bundle.entry if isinstance(e.resource, Observation)
+           and e.resource.code.coding[0].system == "https://kneetrack.dev/fhir/CodeSystem/rom"]
+    got = sorted((o.code.coding[0].code, KNEES[o.bodySite.coding[0].code],
+                  o.valueQuantity.value, o.valueQuantity.code, o.method.coding[0].code)
+                 for o in rom)
+    assert got == [("extension", "left", -5, "deg", "goniometer"),
+                   ("flexion", "left", 110, "deg", "goniometer"),
+                   ("flexion", "right", 125, "deg", "smartphone_app")]
+    assert all(o.valueQuantity.system == "http://unitsofmeasure.org" for o in rom)
+
+
+def test_exercise_sessions_are_physical_activity_observations(client, history):
+    bundle = _bundle(client, history)
+    sessions = _observations(bundle, LOINC, "73985-4")
+    assert len(sessions) == 2
+    walk = next(o for o in sessions if o.valueCodeableConcept.coding[0].code ==
+                "backward_walking")
+    assert walk.category[0].coding[0].code == "activity"
+    comps = {c.code.coding[0].code: c for c in walk.component}
+    assert comps["55411-3"].valueQuantity.value == 20
+    assert comps["55411-3"].valueQuantity.code == "min"
+    assert comps["falls"].valueInteger == 1 and comps["near-falls"].valueInteger == 2
+    assert comps["distance"].valueQuantity.code == "m"
+    assert walk.effectivePeriod.start.isoformat() == "2026-01-05T10:00:00+01:00"
+    assert walk.effectivePeriod.end.isoformat() == "2026-01-05T10:20:00+01:00"
+    assert "retro walk 3x20" in " ".join(n.text for n in walk.note)
+
+
+def test_koos_jr_is_a_questionnaire_response_with_the_interval_score(client, history):
+    bundle = _bundle(client, history)
+    [qr] = [e.resource for e in bundle.entry if isinstance(e.resource, QuestionnaireResponse)]
+    assert qr.status == "completed" and qr.questionnaire.endswith("82324-5")
+    [group] = qr.item
+    assert group.linkId == "82324-5"
+    items = {i.linkId: i for i in group.item}
+    assert float(items["82332-8"].answer[0].valueDecimal) == 70.7
+    assert items["pain_stairs"].answer[0].valueInteger == 2
+    assert len(items) == 8
+
+
+def test_from_to_filters_and_ids_are_stable(client, history):
+    full = _bundle(client, history)
+    part = _bundle(client, history, "?from=2026-01-06&to=2026-01-06")
+    pain = _observations(part, LOINC, "72514-3")
+    assert [str(o.effectiveDateTime) for o in pain] == ["2026-01-06"]
+    assert _observations(part, LOINC, "73985-4") == []
+    assert len([e for e in part.entry if isinstance(e.resource, QuestionnaireResponse)]) == 1
+    # The same record exports with the same resource ids (a receiver can update in place).
+    assert {e.fullUrl for e in part.entry} < {e.fullUrl for e in full.entry}
+    assert_problem(client.get("/v1/patients/me/export.fhir?from=2026-01-07&to=2026-01-06",
+                              headers=history.headers), 422, "from")
+
+
+def test_care_team_clinician_exports_deleted_entries_do_not(client, history, make_clinician,
+                                                            link):
+    doc = make_clinician()
+    link(history, doc)
+    client.delete("/v1/patients/me/symptom-entries/2026-01-06", headers=history.headers)
+    bundle = _bundle(client, doc, pid=history.id)
+    dates = {str(o.effectiveDateTime) for o in _observations(bundle, LOINC, "72514-3")}
+    assert dates == {"2026-01-05"}
+
+
+def test_empty_record_is_a_bundle_with_the_patient(client, make_patient):
+    p = make_patient()
+    bundle = _bundle(client, p)
+    assert [type(e.resource).__name__ for e in bundle.entry] == ["Patient"]
