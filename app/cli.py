@@ -22,8 +22,10 @@ def serve(
     import uvicorn
 
     from app.config import get_settings
+    from app.metrics import prepare_multiprocess_dir
 
     s = get_settings()
+    prepare_multiprocess_dir()
     if s.is_sqlite:
         from app.migrate import upgrade_to_head
 

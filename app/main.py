@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from starlette.routing import BaseRoute
@@ -24,6 +24,7 @@ from app.diary.router import router as diary_router
 from app.errors import install_error_handlers
 from app.exports.router import router as exports_router
 from app.logging import configure_logging
+from app.metrics import MetricsMiddleware, metrics_response, worker_exiting
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.questionnaires.router import router as questionnaire_router
 from app.sync.router import router as sync_router
@@ -49,7 +50,7 @@ TAGS = [
     {"name": "audit", "description": "Who accessed a patient's record."},
     {"name": "exports", "description": "The record as CSV (spreadsheets) or FHIR R4 (clinics)."},
     {"name": "admin", "description": "Administration: clinician accounts, the audit record."},
-    {"name": "operations", "description": "Health and readiness probes."},
+    {"name": "operations", "description": "Health and readiness probes, Prometheus metrics."},
 ]
 
 
@@ -83,6 +84,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     yield
     get_engine().dispose()
+    worker_exiting()
 
 
 def create_app() -> FastAPI:
@@ -100,6 +102,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware)
     for router in (
         auth_router,
         care_router,
@@ -128,6 +131,16 @@ def create_app() -> FastAPI:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
         return JSONResponse({"status": "ready"})
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics: requests by route template, latency, in flight",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
+    def metrics() -> Response:
+        return metrics_response()
 
     return app
 
