@@ -45,10 +45,13 @@ migration: sync ## Autogenerate a migration: make migration m="what changed"
 	  DATABASE_URL=sqlite:///$$tmp/m.db $(BIN)/alembic revision --autogenerate -m "$(m)"; \
 	  rm -rf $$tmp
 
+openapi: sync ## Regenerate openapi.json (the committed OpenAPI document) from the code
+	$(BIN)/python -m app.openapi
+
 fmt: sync ## Format and autofix
 	$(BIN)/ruff format app
 	$(BIN)/ruff check --fix .
 
 check: lint types migrations-check test ## Lint, types, migrations check and tests (what CI runs)
 
-.PHONY: help sync run demo test lint types migrations-check migration fmt check
+.PHONY: help sync run demo test lint types migrations-check migration openapi fmt check

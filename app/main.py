@@ -26,6 +26,7 @@ from app.exports.router import router as exports_router
 from app.logging import configure_logging
 from app.metrics import MetricsMiddleware, metrics_response, worker_exiting
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.openapi import PROBLEM_RESPONSES, install_openapi
 from app.questionnaires.router import router as questionnaire_router
 from app.sync.router import router as sync_router
 from app.trends.router import router as trends_router
@@ -100,6 +101,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware)
@@ -125,7 +127,7 @@ def create_app() -> FastAPI:
         "/readyz",
         tags=["operations"],
         summary="The database is reachable",
-        responses={503: {"description": "Database unreachable"}},
+        responses={503: PROBLEM_RESPONSES[503]},
     )
     def readyz() -> JSONResponse:
         with get_engine().connect() as conn:

@@ -1,12 +1,23 @@
-"""OpenAPI pieces shared by every router."""
+"""OpenAPI pieces shared by every router, and the finishing of the document.
+
+Errors are declared once (`PROBLEM_RESPONSES`) and rendered as `application/problem+json`
+with the `Problem` schema. `openapi.json` at the repository root is this document, committed
+so that integrators can diff it between releases; `make openapi` regenerates it and a test
+fails when it is stale.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from app.errors import Problem
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
-_PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
+from app.errors import PROBLEM_JSON, Problem
+
+_PROBLEM = {"model": Problem, "content": {PROBLEM_JSON: {}}}
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {**_PROBLEM, "description": "Missing or invalid credentials"},
@@ -18,3 +29,70 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {429: PROBLEM_RESPONSES[429]}
+
+DOCUMENT = Path(__file__).resolve().parent.parent / "openapi.json"
+
+
+def _problem_content(response: dict[str, Any]) -> None:
+    """FastAPI puts a response `model` under application/json; errors are problem+json."""
+    content = response.get("content") or {}
+    if PROBLEM_JSON in content:
+        schema = content.pop("application/json", {}).get("schema") or {
+            "$ref": "#/components/schemas/Problem"
+        }
+        content[PROBLEM_JSON] = {"schema": schema}
+
+
+def _body_example(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Show each request body's first schema example on the body itself (Swagger UI, client
+    generators and mock servers read it there)."""
+    for media in (operation.get("requestBody") or {}).get("content", {}).values():
+        if "example" in media or "examples" in media:
+            continue
+        ref = media.get("schema", {}).get("$ref", "")
+        examples = schemas.get(ref.rsplit("/", 1)[-1], {}).get("examples")
+        if examples:
+            media["example"] = examples[0]
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    schemas = schema.get("components", {}).get("schemas", {})
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for response in operation.get("responses", {}).values():
+                _problem_content(response)
+            _body_example(operation, schemas)
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def render(app: FastAPI) -> str:
+    return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    """`make openapi`: write the document to openapi.json at the repository root."""
+    from app.main import create_app
+
+    DOCUMENT.write_text(render(create_app()), encoding="utf-8")
+    print(f"wrote {DOCUMENT.name}")
+
+
+if __name__ == "__main__":
+    main()

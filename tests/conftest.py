@@ -114,10 +114,13 @@ def _forget_rate_limit_counters() -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(app: Any, database_url: str) -> Iterator[str]:
+def live_server(
+    app: Any, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The app under a real uvicorn (two worker processes, like two replicas) on a free loopback
-    port, on the test database; yields its base URL."""
-    env = {**os.environ, "DATABASE_URL": database_url, "KNEETRACK_LOG_LEVEL": "WARNING"}
+    port, on the test database; yields its base URL. Its /metrics sums both workers."""
+    env = {**os.environ, "DATABASE_URL": database_url, "KNEETRACK_LOG_LEVEL": "WARNING",
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("prometheus"))}
     with uvicorn_server(env, workers=2) as base:
         yield base
 

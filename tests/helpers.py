@@ -60,6 +60,15 @@ def uvicorn_server(
 ) -> Iterator[str]:
     """The app under a real uvicorn on a free loopback port, until it answers /readyz; yields
     its base URL and stops it afterwards. `log`: a path for the server's output."""
+    with uvicorn_process(env, workers=workers, log=log) as (base, _server):
+        yield base
+
+
+@contextlib.contextmanager
+def uvicorn_process(
+    env: dict[str, str], *, workers: int = 1, log: Any = None
+) -> Iterator[tuple[str, Any]]:
+    """As `uvicorn_server`, yielding the base URL and the server's process (`Popen`)."""
     import subprocess
     import sys
     import time
@@ -88,7 +97,7 @@ def uvicorn_server(
                 raise RuntimeError("the server did not start"
                                    + (f": {Path(log).read_text()}" if log else ""))
             time.sleep(0.2)
-        yield base
+        yield base, server
     finally:
         server.terminate()
         try:
@@ -98,3 +107,13 @@ def uvicorn_server(
             server.wait()
         if log is not None:
             out.close()
+def request_count(metrics_text: str, method: str, route: str, status: int) -> float:
+    """The value of `kneetrack_http_requests_total` for one method, route template and status
+    in a Prometheus exposition (0 when absent)."""
+    import re
+
+    labels = f'method="{method}",route="{route}",status="{status}"'
+    pattern = re.compile(r"^kneetrack_http_requests_total\{" + re.escape(labels) + r"\} (\S+)$",
+                         re.M)
+    m = pattern.search(metrics_text)
+    return float(m.group(1)) if m else 0.0

@@ -2,23 +2,16 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import entry
+from tests.helpers import entry, request_count
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
-
-def _count(text: str, method: str, route: str, status: str) -> float:
-    pattern = re.compile(
-        r'^kneetrack_http_requests_total\{method="%s",route="%s",status="%s"\} (\S+)$'
-        % (re.escape(method), re.escape(route), status), re.M)
-    m = pattern.search(text)
-    return float(m.group(1)) if m else 0.0
 
 
 def test_requests_are_counted_by_route_template_never_by_path(client, make_patient):
     p = make_patient()
     route = "/v1/patients/{pid}/symptom-entries/{entry_date}"
-    before = _count(client.get("/metrics").text, "PUT", route, "201")
+    before = request_count(client.get("/metrics").text, "PUT", route, 201)
     r = client.put(f"/v1/patients/{p.id}/symptom-entries/2026-01-05", headers=p.headers,
                    json=entry())
     assert r.status_code == 201
@@ -28,9 +21,9 @@ def test_requests_are_counted_by_route_template_never_by_path(client, make_patie
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     text = r.text
-    assert _count(text, "PUT", route, "201") == before + 1
-    assert _count(text, "GET", route, "200") >= 1
-    assert _count(text, "GET", "<unmatched>", "404") >= 1
+    assert request_count(text, "PUT", route, 201) == before + 1
+    assert request_count(text, "GET", route, 200) >= 1
+    assert request_count(text, "GET", "<unmatched>", 404) >= 1
     assert 'kneetrack_http_request_duration_seconds_bucket{le="0.005",method="GET",route=' \
         f'"{route}"}}' in text
     assert "kneetrack_http_requests_in_flight" in text

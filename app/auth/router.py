@@ -46,6 +46,15 @@ def register(body: RegisterIn, session: SessionDep) -> PatientOut:
     tags=["auth"],
     summary="Sign in (OAuth2 password grant)",
     responses=RATE_LIMITED,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {"username": "ada@example.org", "password": "correct horse battery"}
+                }
+            }
+        }
+    },
 )
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -66,6 +66,11 @@ class TokenOut(BaseModel):
 class RefreshIn(StrictModel):
     refresh_token: str = Field(min_length=1, max_length=512)
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"refresh_token": "rt_2b7f0c9e4a1d4f3b8e6a5c7d9f0e1a2b"}]},
+    )
+
 
 class ClinicianIn(StrictModel):
     email: EmailStr

@@ -48,6 +48,10 @@ class PatientPatch(StrictModel):
 class PatientDeleteIn(StrictModel):
     password: str = Field(min_length=1, max_length=256)
 
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"password": "correct horse battery"}]}
+    )
+
 
 class InvitationOut(BaseModel):
     code: str

@@ -52,7 +52,7 @@ def check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
 @router.put(
     "/symptom-entries/{entry_date}",
     tags=["diary"],
-    responses=PRECONDITION,
+    responses={**PRECONDITION, 201: {"model": SymptomEntryOut, "description": "Created"}},
     summary="Create (201) or replace (200) the diary entry for a local date",
     status_code=status.HTTP_200_OK,
 )
@@ -164,7 +164,7 @@ def list_symptom_entry_revisions(
 @router.put(
     "/exercise-sessions/{session_id}",
     tags=["exercise"],
-    responses=PRECONDITION,
+    responses={**PRECONDITION, 201: {"model": ExerciseSessionOut, "description": "Created"}},
     summary="Create (201) or replace (200) an exercise session with a client-chosen id",
 )
 def put_exercise_session(
