@@ -350,18 +350,26 @@ def bundle_chunks(
     bundle_id: str,
     timestamp: dt.datetime,
     resources: Iterable[dict[str, Any]],
+    chunk_bytes: int = 64 * 1024,
 ) -> Iterator[bytes]:
-    """The Bundle as JSON, one entry at a time: the whole document is never held in memory."""
+    """The Bundle as JSON, built entry by entry and sent in chunks of about `chunk_bytes`: the
+    whole document is never held in memory."""
     head = {
         "resourceType": "Bundle",
         "id": bundle_id,
         "type": "collection",
         "timestamp": _instant(timestamp),
     }
-    yield orjson.dumps(head)[:-1] + b',"entry":['
-    first = True
+    parts = [orjson.dumps(head)[:-1], b',"entry":[']
+    size = 0
+    separator = b""
     for res in resources:
-        entry = {"fullUrl": f"urn:uuid:{res['id']}", "resource": res}
-        yield (b"" if first else b",") + orjson.dumps(entry)
-        first = False
-    yield b"]}"
+        part = separator + orjson.dumps({"fullUrl": f"urn:uuid:{res['id']}", "resource": res})
+        separator = b","
+        parts.append(part)
+        size += len(part)
+        if size >= chunk_bytes:
+            yield b"".join(parts)
+            parts, size = [], 0
+    parts.append(b"]}")
+    yield b"".join(parts)
