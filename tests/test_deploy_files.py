@@ -40,3 +40,10 @@ def test_env_example_lists_every_setting():
     for name in Settings.model_fields:
         key = "DATABASE_URL" if name == "database_url" else f"KNEETRACK_{name.upper()}"
         assert key in text, key
+
+
+def test_compose_api_sums_metrics_across_its_workers():
+    api = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["api"]
+    assert "--workers" in api["command"]
+    assert api["environment"]["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+    assert api["environment"]["KNEETRACK_ENVIRONMENT"] == "production"
