@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterable
@@ -26,6 +27,17 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Page size (1–200)")]
 Cursor = Annotated[
     str | None, Query(max_length=512, description="`next_cursor` from the previous page")
 ]
+DateFrom = Annotated[
+    dt.date | None, Query(alias="from", description="First local date included (ISO 8601)")
+]
+DateTo = Annotated[
+    dt.date | None, Query(alias="to", description="Last local date included (ISO 8601)")
+]
+
+
+def check_date_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise Unprocessable("'from' is after 'to'", loc=["query", "from"])
 
 
 def encode_cursor(data: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Response, status
 
 from app.care.access import OwnedPatient, ReadablePatient
 from app.clock import Now
@@ -19,10 +19,9 @@ from app.diary.schemas import (
     SymptomEntryIn,
     SymptomEntryOut,
 )
-from app.errors import Unprocessable
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
-from app.pagination import Cursor, Limit
+from app.pagination import Cursor, DateFrom, DateTo, Limit, check_date_range
 
 router = APIRouter(
     prefix="/v1/patients/{pid}", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute
@@ -33,17 +32,10 @@ IfNoneMatch = Annotated[str | None, Header(description="`*`: create only, never 
 PRECONDITION: dict[int | str, dict[str, Any]] = {
     412: PROBLEM_RESPONSES[404] | {"description": "A precondition failed"}
 }
-DateFrom = Annotated[dt.date | None, Query(alias="from")]
-DateTo = Annotated[dt.date | None, Query(alias="to")]
 
 
 def with_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = service.etag_of(version)
-
-
-def check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise Unprocessable("'from' is after 'to'", loc=["query", "from"])
 
 
 # --- symptom entries ------------------------------------------------------------------------
@@ -135,7 +127,7 @@ def list_symptom_entries(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[SymptomEntryOut]:
-    check_range(date_from, date_to)
+    check_date_range(date_from, date_to)
     rows, nxt = service.list_entries(
         session, patient, date_from=date_from, date_to=date_to, limit=limit, cursor=cursor
     )
@@ -240,7 +232,7 @@ def list_exercise_sessions(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ExerciseSessionOut]:
-    check_range(date_from, date_to)
+    check_date_range(date_from, date_to)
     rows, nxt = exercise_service.list_sessions(
         session,
         patient,

@@ -15,19 +15,16 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from app.diary.schemas import KNEE_MEASURES
+from app.exports.queries import knee_values
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 SYMPTOM_HEADER = (
     "date",
     "knee",
-    "pain",
-    "stiffness",
-    "swelling",
-    "warmth",
-    "giving_way",
-    "flexion_degrees",
-    "extension_degrees",
+    *KNEE_MEASURES,
     "rom_method",
     "morning_stiffness_minutes",
     "flare",
@@ -53,16 +50,6 @@ EXERCISE_HEADER = (
     "exercises",
     "notes",
 )
-_KNEE_MEASURES = (
-    "pain",
-    "stiffness",
-    "swelling",
-    "warmth",
-    "giving_way",
-    "flexion",
-    "extension",
-    "rom_method",
-)
 
 
 def neutralise(text: str) -> str:
@@ -86,7 +73,7 @@ def symptom_rows(row: Any) -> Iterator[Sequence[Any]]:
     """One row per knee with data; the day's own fields repeat on each knee's row so that every
     row stands alone when filtered."""
     for side in ("left", "right"):
-        knee = [getattr(row, f"{side}_{m}") for m in _KNEE_MEASURES]
+        knee = list(knee_values(row, side).values())
         if all(v is None for v in knee):
             continue
         yield (

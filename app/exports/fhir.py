@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from app.exports.csv import describe_exercises
+from app.exports.queries import knee_values
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -150,19 +151,7 @@ def symptom_resources(row: Any, patient_ref: str) -> Iterator[dict[str, Any]]:
     obs = ObservationFactory(patient_ref, day, _instant(row.recorded_at))
     for side in ("left", "right"):
         site = _cc({"system": SNOMED, **KNEE_SITES[side]}, f"{side} knee")
-        v = {
-            m: getattr(row, f"{side}_{m}")
-            for m in (
-                "pain",
-                "stiffness",
-                "swelling",
-                "warmth",
-                "giving_way",
-                "flexion",
-                "extension",
-                "rom_method",
-            )
-        }
+        v = knee_values(row, side)
         key = (row.id, side)
         if v["pain"] is not None:
             yield obs.make(
@@ -172,29 +161,20 @@ def symptom_resources(row: Any, patient_ref: str) -> Iterator[dict[str, Any]]:
                 valueQuantity=_score(v["pain"]),
                 bodySite=site,
             )
+        severities: dict[str, tuple[str, dict[str, Any]]] = {}
         if v["stiffness"] is not None:
-            yield obs.make(
-                stable_id(*key, "stiffness"),
-                "survey",
-                _cc(SYMPTOM),
-                valueCodeableConcept=_cc(_local(CS_SYMPTOM, "stiffness", "Stiffness")),
-                bodySite=site,
-                component=[{"code": _cc(SEVERITY), "valueQuantity": _score(v["stiffness"])}],
-            )
+            severities["stiffness"] = ("Stiffness", {"valueQuantity": _score(v["stiffness"])})
         if v["swelling"] is not None:
-            grade = SWELLING_GRADES[v["swelling"]]
+            grade = _local(CS_SWELLING, str(v["swelling"]), SWELLING_GRADES[v["swelling"]])
+            severities["swelling"] = ("Swelling", {"valueCodeableConcept": _cc(grade)})
+        for symptom, (display, severity) in severities.items():
             yield obs.make(
-                stable_id(*key, "swelling"),
+                stable_id(*key, symptom),
                 "survey",
                 _cc(SYMPTOM),
-                valueCodeableConcept=_cc(_local(CS_SYMPTOM, "swelling", "Swelling")),
+                valueCodeableConcept=_cc(_local(CS_SYMPTOM, symptom, display)),
                 bodySite=site,
-                component=[
-                    {
-                        "code": _cc(SEVERITY),
-                        "valueCodeableConcept": _cc(_local(CS_SWELLING, str(v["swelling"]), grade)),
-                    }
-                ],
+                component=[{"code": _cc(SEVERITY), **severity}],
             )
         for measure, display in (("warmth", "Warmth"), ("giving_way", "Giving way")):
             if v[measure] is not None:

@@ -20,6 +20,22 @@ from app.diary.models import ExerciseSession, SymptomEntry
 from app.questionnaires.models import QuestionnaireResponse
 
 BATCH = 500
+# Per-knee columns of `symptom_entries`, stored as `left_<name>` and `right_<name>`.
+KNEE_COLUMNS = (
+    "pain",
+    "stiffness",
+    "swelling",
+    "warmth",
+    "giving_way",
+    "flexion",
+    "extension",
+    "rom_method",
+)
+
+
+def knee_values(row: Any, side: str) -> dict[str, Any]:
+    return {name: getattr(row, f"{side}_{name}") for name in KNEE_COLUMNS}
+
 
 SYMPTOM_COLUMNS = tuple(
     c

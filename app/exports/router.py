@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,25 +8,13 @@ from fastapi.responses import StreamingResponse
 from app.care.access import ExportablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.errors import Unprocessable
 from app.exports import service
 from app.exports.csv import CSV_MEDIA_TYPE
 from app.exports.fhir import FHIR_JSON
 from app.openapi import PROBLEM_RESPONSES
+from app.pagination import DateFrom, DateTo, check_date_range
 
 router = APIRouter(prefix="/v1/patients/{pid}", tags=["exports"], responses=PROBLEM_RESPONSES)
-
-DateFrom = Annotated[
-    dt.date | None, Query(alias="from", description="First local date included (ISO 8601)")
-]
-DateTo = Annotated[
-    dt.date | None, Query(alias="to", description="Last local date included (ISO 8601)")
-]
-
-
-def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise Unprocessable("'from' is after 'to'", loc=["query", "from"])
 
 
 @router.get(
@@ -50,7 +37,7 @@ def export_csv(
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> StreamingResponse:
-    _check_range(date_from, date_to)
+    check_date_range(date_from, date_to)
     filename = service.csv_filename(kind, date_from, date_to)
     return StreamingResponse(
         service.csv_export(patient, kind=kind, date_from=date_from, date_to=date_to),
@@ -80,7 +67,7 @@ def export_fhir(
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> StreamingResponse:
-    _check_range(date_from, date_to)
+    check_date_range(date_from, date_to)
     name = service.display_name(session, patient.id)
     return StreamingResponse(
         service.fhir_export(

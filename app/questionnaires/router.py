@@ -7,11 +7,10 @@ from fastapi import APIRouter, Response, status
 from app.care.access import OwnedPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary.router import DateFrom, DateTo, check_range
 from app.diary.schemas import Page
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
-from app.pagination import Cursor, Limit
+from app.pagination import Cursor, DateFrom, DateTo, Limit, check_date_range
 from app.questionnaires import service
 from app.questionnaires.schemas import Instrument, QuestionnaireIn, QuestionnaireOut
 
@@ -51,7 +50,7 @@ def list_questionnaires(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[QuestionnaireOut]:
-    check_range(date_from, date_to)
+    check_date_range(date_from, date_to)
     rows, nxt = service.list_responses(
         session,
         patient,
