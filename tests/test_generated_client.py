@@ -1,5 +1,6 @@
 """An integrator's view: a typed client generated from the committed openapi.json with
-openapi-python-client (offline), used against a live server on loopback."""
+openapi-python-client (offline), used against a live server on loopback: sign up, sign in,
+write diary entries, read them back and read a trend."""
 
 from __future__ import annotations
 
@@ -79,6 +80,18 @@ def test_generated_client_signs_up_writes_and_reads_back(generated_client, serve
     assert got.knees.left.extension_degrees == -3 and got.notes == "from a generated client"
     page = _api("diary.diary_list_symptom_entries").sync("me", client=authed)
     assert [i.entry_date for i in page.items] == [day]
+    # A second day, then the pain trend over both.
+    next_day = day + dt.timedelta(days=1)
+    _api("diary.diary_put_symptom_entry").sync(
+        "me", next_day, client=authed,
+        body=models.SymptomEntryIn(knees=models.Knees(left=models.Knee(pain=6))))
+    trend = _api("trends.trends_metric_trend").sync(
+        "me", models.TrendsMetricTrendMetric.PAIN, client=authed, from_=day,
+        to=day + dt.timedelta(days=9), knee=models.TrendsMetricTrendKnee.LEFT)
+    assert isinstance(trend, models.TrendOut)
+    assert trend.metric == "pain" and trend.n == 2
+    by_day = {p.period_start: p.mean for p in trend.points if p.n}
+    assert by_day == {day: 4, next_day: 6}
     # Errors parse as the declared problem+json model.
     missing = _api("diary.diary_get_symptom_entry").sync(
         str(uuid.uuid4()), day, client=authed)

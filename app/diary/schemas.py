@@ -258,6 +258,11 @@ class ExercisePlanPatch(StrictModel):
             raise ValueError("may not be null")
         return value
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"sessions_per_week": 4, "end_date": "2026-06-30"}]},
+    )
+
 
 class ExercisePlanOut(ExercisePlanFields):
     model_config = ConfigDict(extra="ignore")
