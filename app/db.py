@@ -73,8 +73,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
 
 
+# Execution option marking a connection that only reads (e.g. a streamed export).
+READ_ONLY = "kneetrack_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only connection takes no write lock: in WAL mode it reads a snapshot while writers
+    # carry on, so a long export never holds up anyone's diary entry.
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def build_engine(url: str | None = None, **kw: Any) -> Engine:

@@ -15,7 +15,7 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
-from app.db import get_engine
+from app.db import READ_ONLY, get_engine
 from app.diary.models import ExerciseSession, SymptomEntry
 from app.questionnaires.models import QuestionnaireResponse
 
@@ -100,4 +100,5 @@ def stream(conn: Connection, stmt: Select[Any]) -> Iterator[Row[Any]]:
 
 
 def read_connection() -> Connection:
-    return get_engine().connect()
+    """A connection of its own that only reads (no write lock on SQLite)."""
+    return get_engine().connect().execution_options(**{READ_ONLY: True})

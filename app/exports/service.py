@@ -60,12 +60,15 @@ def _fhir_resources(
     yield fhir.patient_resource(
         patient_id=patient.id, display_name=name, sex=patient.sex, birth_year=patient.birth_year
     )
-    for row in _stream(queries.symptom_entries(patient.id, date_from, date_to)):
-        yield from fhir.symptom_resources(row, ref)
-    for row in _stream(queries.exercise_sessions(patient.id, date_from, date_to)):
-        yield fhir.session_resource(row, ref)
-    for row in _stream(queries.koos_jr_responses(patient.id, date_from, date_to)):
-        yield fhir.koos_jr_resource(row, ref)
+    # One connection and transaction for the three reads.
+    with queries.read_connection() as conn:
+        span = (patient.id, date_from, date_to)
+        for row in queries.stream(conn, queries.symptom_entries(*span)):
+            yield from fhir.symptom_resources(row, ref)
+        for row in queries.stream(conn, queries.exercise_sessions(*span)):
+            yield fhir.session_resource(row, ref)
+        for row in queries.stream(conn, queries.koos_jr_responses(*span)):
+            yield fhir.koos_jr_resource(row, ref)
 
 
 def fhir_export(

@@ -86,3 +86,26 @@ def test_response_is_streamed(client, history):
         # No Content-Length: the body is sent in chunks as rows are read.
         assert "content-length" not in r.headers
         assert b"".join(r.iter_bytes()).startswith(b"date,knee,")
+
+
+def test_an_export_in_progress_does_not_hold_up_writers(client, history, backend):
+    import uuid
+
+    from sqlalchemy import update
+
+    from app.db import get_engine
+    from app.diary.models import SymptomEntry
+    from app.exports import queries
+
+    pid = uuid.UUID(history.id)
+    with queries.read_connection() as reader:
+        rows = queries.stream(reader, queries.symptom_entries(pid, None, None))
+        assert next(rows).entry_date.isoformat() == "2026-01-05"  # the export is mid-way
+        with get_engine().connect() as writer:
+            if backend == "sqlite":  # fail fast instead of waiting out the busy timeout
+                writer.exec_driver_sql("PRAGMA busy_timeout=200")
+            writer.execute(update(SymptomEntry).where(SymptomEntry.patient_id == pid,
+                                                      SymptomEntry.notes.is_(None))
+                           .values(notes="written meanwhile"))
+            writer.commit()
+        assert len(list(rows)) == 2
