@@ -143,3 +143,23 @@ def test_empty_record_is_a_bundle_with_the_patient(client, make_patient):
     p = make_patient()
     bundle = _bundle(client, p)
     assert [type(e.resource).__name__ for e in bundle.entry] == ["Patient"]
+
+
+def test_demo_patient_bundle_validates(client, app):
+    from app.demo import CLINICIAN_EMAIL, load_demo
+    from tests.conftest import Account, sign_in
+
+    list(load_demo(password="demo-password-1"))  # the same password as the trends' demo test
+    tokens = sign_in(client, CLINICIAN_EMAIL, "demo-password-1")
+    doc = Account(id="", email=CLINICIAN_EMAIL, role="clinician",
+                  token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+    panel = client.get("/v1/clinicians/me/patients", headers=doc.headers).json()["items"]
+    maria = next(i for i in panel if i["display_name"] == "Maria Improving")
+    bundle = _bundle(client, doc, pid=maria["patient_id"])
+    walks = [o for o in _observations(bundle, LOINC, "73985-4")
+             if o.valueCodeableConcept.coding[0].code == "backward_walking"]
+    assert len(walks) >= 12 * 3
+    falls = [c.valueInteger for o in walks for c in o.component
+             if c.code.coding[0].code == "falls"]
+    assert max(falls) >= 1
+    assert len(_observations(bundle, LOINC, "72514-3")) >= 84
