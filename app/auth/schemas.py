@@ -106,6 +106,13 @@ class ApiKeyIn(StrictModel):
     name: str = Field(min_length=1, max_length=100, examples=["Clinic EHR import"])
     scopes: list[Scope] = Field(min_length=1, max_length=3, examples=[["read", "export"]])
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "Clinic EHR import", "scopes": ["read", "export"]}]
+        },
+    )
+
 
 class ApiKeyOut(BaseModel):
     id: uuid.UUID
