@@ -92,20 +92,30 @@ def test_an_export_in_progress_does_not_hold_up_writers(client, history, backend
     import uuid
 
     from sqlalchemy import update
+    from sqlalchemy.pool import NullPool
 
-    from app.db import get_engine
+    from app.db import build_engine, get_engine
     from app.diary.models import SymptomEntry
     from app.exports import queries
 
     pid = uuid.UUID(history.id)
-    with queries.read_connection() as reader:
-        rows = queries.stream(reader, queries.symptom_entries(pid, None, None))
-        assert next(rows).entry_date.isoformat() == "2026-01-05"  # the export is mid-way
-        with get_engine().connect() as writer:
-            if backend == "sqlite":  # fail fast instead of waiting out the busy timeout
-                writer.exec_driver_sql("PRAGMA busy_timeout=200")
-            writer.execute(update(SymptomEntry).where(SymptomEntry.patient_id == pid,
-                                                      SymptomEntry.notes.is_(None))
-                           .values(notes="written meanwhile"))
-            writer.commit()
-        assert len(list(rows)) == 2
+    # On SQLite a connection of its own (not the app's pool), so that its short busy timeout
+    # dies with it.
+    sqlite = backend == "sqlite"
+    url = get_engine().url.render_as_string(hide_password=False)
+    own = build_engine(url, poolclass=NullPool) if sqlite else get_engine()
+    try:
+        with queries.read_connection() as reader:
+            rows = queries.stream(reader, queries.symptom_entries(pid, None, None))
+            assert next(rows).entry_date.isoformat() == "2026-01-05"  # the export is mid-way
+            with own.connect() as writer:
+                if sqlite:  # fail fast instead of waiting out the busy timeout
+                    writer.exec_driver_sql("PRAGMA busy_timeout=200")
+                writer.execute(update(SymptomEntry).where(SymptomEntry.patient_id == pid,
+                                                          SymptomEntry.notes.is_(None))
+                               .values(notes="written meanwhile"))
+                writer.commit()
+            assert len(list(rows)) == 2
+    finally:
+        if sqlite:
+            own.dispose()
