@@ -26,3 +26,19 @@ def test_export_needs_the_export_scope(client, history, path):
 def test_an_export_key_reads_nothing_else(client, history):
     key = _key(client, history, ["export"])
     assert_problem(client.get("/v1/patients/me/symptom-entries", headers=key), 403)
+
+
+def test_exports_are_in_the_access_log_as_exports(client, history, make_clinician, link):
+    doc = make_clinician()
+    link(history, doc)
+    assert client.get(f"/v1/patients/{history.id}/export.fhir",
+                      headers=doc.headers).status_code == 200
+    assert client.get("/v1/patients/me/export.csv?kind=exercise",
+                      headers=history.headers).status_code == 200
+    log = client.get("/v1/patients/me/access-log", headers=history.headers).json()["items"]
+    exports = {(e["actor_id"], e["resource"], e["outcome"]) for e in log
+               if e["action"] == "export"}
+    assert exports == {
+        (doc.id, "GET /v1/patients/{pid}/export.fhir", "allowed"),
+        (history.id, "GET /v1/patients/{pid}/export.csv", "allowed"),
+    }
