@@ -28,6 +28,7 @@ from app.metrics import MetricsMiddleware, metrics_response, worker_exiting
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.openapi import PROBLEM_RESPONSES, install_openapi
 from app.questionnaires.router import router as questionnaire_router
+from app.ratelimit import get_rate_limits
 from app.sync.router import router as sync_router
 from app.trends.router import router as trends_router
 
@@ -79,6 +80,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         from app.migrate import upgrade_to_head
 
         upgrade_to_head()
+    get_rate_limits()  # built once here, not raced by the first requests' threads
     # Objects made at start-up live for the whole process: keep them out of the cyclic GC's
     # generations so that its pauses stay short under load (see PERFORMANCE.md).
     gc.collect()

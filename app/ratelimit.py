@@ -9,6 +9,7 @@ import time
 from functools import lru_cache
 from typing import Annotated
 
+import redis  # noqa: F401 - see below
 from fastapi import Depends
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage, Storage
@@ -18,6 +19,10 @@ from app.config import get_settings
 from app.errors import TooManyRequests
 
 log = logging.getLogger("kneetrack.ratelimit")
+# `limits` imports its Redis driver lazily and reads its version while doing so; two request
+# threads doing that at once can see a half-imported module ("found version 0.0.0") and fail.
+# Importing the driver above, at start-up, removes the race; so does building the limiter in
+# the application's start-up (app.main.lifespan) rather than on a first request.
 
 
 class RateLimits:

@@ -121,7 +121,8 @@ def live_server(
     port, on the test database; yields its base URL. Its /metrics sums both workers."""
     env = {**os.environ, "DATABASE_URL": database_url, "KNEETRACK_LOG_LEVEL": "WARNING",
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("prometheus"))}
-    with uvicorn_server(env, workers=2) as base:
+    log = tmp_path_factory.mktemp("live-server") / "server.log"
+    with uvicorn_server(env, workers=2, log=log) as base:
         yield base
 
 
