@@ -26,6 +26,7 @@ from app.exports.router import router as exports_router
 from app.logging import configure_logging
 from app.metrics import MetricsMiddleware, metrics_response, worker_exiting
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.notes.router import router as notes_router
 from app.openapi import PROBLEM_RESPONSES, install_openapi
 from app.questionnaires.router import router as questionnaire_router
 from app.ratelimit import get_rate_limits
@@ -43,6 +44,7 @@ TAGS = [
         "description": "Exercise sessions (backward walking and others) and exercise plans.",
     },
     {"name": "questionnaires", "description": "KOOS-JR and KOOS, scored when stored."},
+    {"name": "notes", "description": "Clinical notes: the care team's record about a patient."},
     {"name": "trends", "description": "Trends, clinically important change, flags, adherence."},
     {
         "name": "sync",
@@ -113,6 +115,7 @@ def create_app() -> FastAPI:
         diary_router,
         plan_router,
         questionnaire_router,
+        notes_router,
         trends_router,
         audit_router,
         sync_router,

@@ -5,6 +5,7 @@ from app.auth.models import ApiKey, RefreshToken, User
 from app.care.models import CareTeamMember, Invitation, Patient
 from app.diary.models import ExercisePlan, ExerciseSession, Revision, SymptomEntry
 from app.idempotency.models import IdempotencyKey
+from app.notes.models import ClinicalNote
 from app.questionnaires.models import QuestionnaireResponse
 from app.sync.models import Change
 
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "CareTeamMember",
     "Change",
+    "ClinicalNote",
     "ExercisePlan",
     "ExerciseSession",
     "IdempotencyKey",

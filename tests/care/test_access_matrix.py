@@ -32,6 +32,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/patients/{pid}/exercise-plans"): PLAN,
     ("PATCH", "/v1/patients/{pid}/exercise-plans/{plan_id}"): {"sessions_per_week": 5},
     ("POST", "/v1/patients/{pid}/questionnaires"): KOOS,
+    ("POST", "/v1/patients/{pid}/notes"): {"text": "Seen today.", "topic": "review"},
 }
 
 
@@ -74,6 +75,7 @@ def _snapshot(client: Any, owner: Any) -> Any:
         client.get("/v1/patients/me/care-team", headers=h).json(),
         client.get("/v1/patients/me/exercise-plans", headers=h).json(),
         client.get("/v1/patients/me/questionnaires", headers=h).json(),
+        client.get("/v1/patients/me/notes", headers=h).json(),
         client.get("/v1/patients/me/changes", headers=h).json(),
     )
 
@@ -94,6 +96,9 @@ def world(client, make_patient, make_clinician, link):
     r = client.post("/v1/patients/me/questionnaires", headers=owner.headers, json=KOOS)
     assert r.status_code == 201, r.text
     ids["questionnaire_id"] = r.json()["id"]
+    r = client.post(f"/v1/patients/{owner.id}/notes", headers=mine.headers, json={"text": "Seen."})
+    assert r.status_code == 201, r.text
+    ids["note_id"] = r.json()["id"]
     revoked = make_clinician()
     link(owner, revoked)
     assert client.delete(f"/v1/patients/{owner.id}/care-team/{revoked.id}",
