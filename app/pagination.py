@@ -83,3 +83,27 @@ def keyset_page(
     rows = rows[:limit]
     last = rows[-1]
     return rows, encode_cursor({"k": getattr(last, attr.key).isoformat(), "i": str(last.id)})
+
+
+T = TypeVar("T")
+
+
+def page_sorted(
+    items: Iterable[T], *, key: Callable[[T], list[Any]], limit: int, cursor: str | None
+) -> tuple[list[T], str | None]:
+    """One page of a short list held in memory (a care team, one's API keys, a clinician's
+    panel), in ascending `key` order, after the item whose key the cursor holds. `key` returns
+    JSON values (strings, numbers) and must be unique per item (end it with the id)."""
+    ordered = sorted(items, key=key)
+    if cursor is not None:
+        after = decode_cursor(cursor, ("k",))["k"]
+        try:
+            ordered = [i for i in ordered if key(i) > after]
+        except TypeError as exc:
+            raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
+        if not isinstance(after, list):
+            raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
+    if len(ordered) <= limit:
+        return ordered, None
+    page = ordered[:limit]
+    return page, encode_cursor({"k": key(page[-1])})

@@ -25,6 +25,7 @@ from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentAnonymous, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES, RATE_LIMITED
+from app.pagination import Cursor, Limit, page_sorted
 from app.ratelimit import RateLimitsDep
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute)
@@ -119,8 +120,16 @@ def create_api_key(
 
 
 @router.get("/api-keys", tags=["api-keys"], summary="List your API keys (never their secrets)")
-def list_api_keys(actor: CurrentActor, session: SessionDep) -> ApiKeyList:
-    return ApiKeyList(items=api_keys.list_keys(session, actor))
+def list_api_keys(
+    actor: CurrentActor, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
+) -> ApiKeyList:
+    items, nxt = page_sorted(
+        api_keys.list_keys(session, actor),
+        key=lambda k: [k.created_at.isoformat(timespec="microseconds"), str(k.id)],
+        limit=limit,
+        cursor=cursor,
+    )
+    return ApiKeyList(items=items, next_cursor=nxt)
 
 
 @router.get("/api-keys/{key_id}", tags=["api-keys"], summary="Read one of your API keys")

@@ -133,3 +133,4 @@ class ApiKeyCreated(ApiKeyOut):
 
 class ApiKeyList(BaseModel):
     items: list[ApiKeyOut]
+    next_cursor: str | None = None

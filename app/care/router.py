@@ -23,6 +23,7 @@ from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
+from app.pagination import Cursor, Limit, page_sorted
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute)
 
@@ -74,8 +75,16 @@ def accept_invitation(
 
 
 @router.get("/patients/{pid}/care-team", tags=["care-team"], summary="List the care team")
-def list_care_team(patient: ReadablePatient, session: SessionDep) -> CareTeamList:
-    return CareTeamList(items=service.list_care_team(session, patient))
+def list_care_team(
+    patient: ReadablePatient, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
+) -> CareTeamList:
+    items, nxt = page_sorted(
+        service.list_care_team(session, patient),
+        key=lambda m: [m.granted_at.isoformat(timespec="microseconds"), str(m.clinician_id)],
+        limit=limit,
+        cursor=cursor,
+    )
+    return CareTeamList(items=items, next_cursor=nxt)
 
 
 @router.post(
@@ -123,7 +132,9 @@ def clinician_panel(
             "largest 28-day rise in pain, the steepest pain slope, info flags, name"
         ),
     ] = "name",
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> PanelOut:
-    items = service.panel(session, actor, now, sort)
+    items, nxt = service.panel(session, actor, now, sort, limit=limit, cursor=cursor)
     audit.record_reads(session, request, actor, [i.patient_id for i in items])
-    return PanelOut(items=items)
+    return PanelOut(items=items, next_cursor=nxt)

@@ -68,6 +68,7 @@ class CareTeamMemberOut(BaseModel):
 
 class CareTeamList(BaseModel):
     items: list[CareTeamMemberOut]
+    next_cursor: str | None = None
 
 
 class GrantIn(StrictModel):

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 import secrets
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
@@ -21,6 +21,7 @@ from app.care.models import CareTeamMember, Invitation, Patient
 from app.care.schemas import CareTeamMemberOut, GrantIn, PanelItem, PatientOut, PatientPatch
 from app.config import get_settings
 from app.errors import Forbidden, NotFound, Unauthorized
+from app.pagination import page_sorted
 
 # Codes avoid look-alike characters (0/O, 1/I/L) since they are read out or typed by hand.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -207,10 +208,18 @@ PanelSort = Literal["name", "concern"]
 
 
 def panel(
-    session: Session, actor: Actor, now: dt.datetime, sort: PanelSort = "name"
-) -> list[PanelItem]:
-    """The clinician's patients with their trend numbers, computed for all of them in a fixed
-    number of set-based queries (app.trends.service.panel_numbers)."""
+    session: Session,
+    actor: Actor,
+    now: dt.datetime,
+    sort: PanelSort = "name",
+    *,
+    limit: int = 200,
+    cursor: str | None = None,
+) -> tuple[list[PanelItem], str | None]:
+    """One page of the clinician's patients with their trend numbers, computed for all of them
+    in a fixed number of set-based queries (app.trends.service.panel_numbers) and then sorted
+    and paged; the cursor holds the last item's sort key, so a page after a change in the
+    numbers continues from where that key falls now."""
     from app.diary.models import SymptomEntry
     from app.trends.service import flag_out, panel_numbers
 
@@ -244,9 +253,12 @@ def panel(
                 flags=flag_out(n.flags),
             )
         )
-    if sort == "concern":
-        items.sort(key=concern_key)
-    return items
+
+    def key(item: PanelItem) -> list[Any]:
+        tail = [item.display_name, str(item.patient_id)]
+        return [*concern_key(item), *tail] if sort == "concern" else tail
+
+    return page_sorted(items, key=key, limit=limit, cursor=cursor)
 
 
 def concern_key(item: PanelItem) -> tuple[float, ...]:

@@ -183,3 +183,33 @@ def test_plan_written_over_the_api_drives_adherence(client, seeded, care_clinici
     assert plan["plan_id"] == r.json()["id"] and plan["activity"] == "strengthening"
     week = next(w for w in plan["weeks"] if w["week_start"] == str(monday))
     assert (week["sessions"], week["prescribed"], week["adherence"]) == (1, 2, 0.5)
+
+
+def test_panel_pages_in_either_order(client, seeded, care_clinician):
+    calm, s1 = seeded()
+    s1.pain({day(-i): 3 for i in range(40)})
+    worse, s2 = seeded()
+    s2.pain({day(-i): 3 if i >= 28 else 6 for i in range(40)})
+    fell, s3 = seeded()
+    s3.sessions((day(-1), "backward_walking", 15), falls=1)
+    c = care_clinician(calm, worse, fell)
+    url = "/v1/clinicians/me/patients"
+    for sort in ("concern", "name"):
+        whole = client.get(url, headers=c.headers, params={"sort": sort}).json()
+        assert whole["next_cursor"] is None and len(whole["items"]) == 3
+        seen, cursor = [], None
+        while True:
+            params = {"sort": sort, "limit": 1} | ({"cursor": cursor} if cursor else {})
+            page = client.get(url, headers=c.headers, params=params).json()
+            assert len(page["items"]) == 1
+            seen += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == whole["items"]
+    assert [i["patient_id"] for i in seen] == [i["patient_id"] for i in whole["items"]]
+    first = client.get(url, headers=c.headers, params={"sort": "concern", "limit": 1}).json()
+    assert first["items"][0]["patient_id"] == fell.id
+    assert_problem(client.get(url, headers=c.headers, params={"limit": 0}), 422, "limit")
+    assert_problem(client.get(url, headers=c.headers, params={"cursor": "garbage"}), 422,
+                   "cursor")
