@@ -46,6 +46,7 @@ class _Pending:
     key: str
     fingerprint: str
     user_id: uuid.UUID | None
+    patient_id: uuid.UUID | None
     now: dt.datetime
     owner_from_body: bool
 
@@ -61,6 +62,7 @@ class _Pending:
             key=self.key,
             fingerprint=self.fingerprint,
             user_id=user_id,
+            patient_id=self.patient_id,
             answer=StoredAnswer(response.status_code, headers, body),
             now=self.now,
         )
@@ -128,6 +130,7 @@ def _guard(
     body: bytes,
     scope: str,
     user_id: uuid.UUID | None,
+    patient_id: uuid.UUID | None = None,
     now: dt.datetime,
 ) -> None:
     if key is None:
@@ -150,6 +153,7 @@ def _guard(
         key=key,
         fingerprint=fp,
         user_id=user_id,
+        patient_id=patient_id,
         now=now,
         owner_from_body=user_id is None,
     )
@@ -170,6 +174,10 @@ def _for_actor(
         body=body,
         scope=str(actor.user_id),
         user_id=actor.user_id,
+        # Only 2xx answers are stored, i.e. after the access policy let the caller at `{pid}`.
+        patient_id=actor.resolve_pid(request.path_params["pid"])
+        if "pid" in request.path_params
+        else None,
         now=now,
     )
 

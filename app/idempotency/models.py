@@ -30,6 +30,15 @@ class IdempotencyKey(SQLModel, table=True):
             Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
         ),
     )
+    # The patient whose record the request wrote (routes with `{pid}`): the stored answer holds
+    # their health data, so erasing the patient erases it, whoever's key it was (a clinician's
+    # key on a note or plan, too).
+    patient_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(
+            Uuid(), ForeignKey("patients.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
     fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
     status_code: int = Field(sa_column=Column(Integer, nullable=False))
     headers: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))

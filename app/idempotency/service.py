@@ -117,6 +117,7 @@ def store(
     key: str,
     fingerprint: str,
     user_id: uuid.UUID | None,
+    patient_id: uuid.UUID | None = None,
     answer: StoredAnswer,
     now: dt.datetime,
 ) -> None:
@@ -127,6 +128,7 @@ def store(
             scope=scope,
             key=key,
             user_id=user_id,
+            patient_id=patient_id,
             fingerprint=fingerprint,
             status_code=answer.status_code,
             headers=answer.headers,
