@@ -105,3 +105,18 @@ def test_chunked_body_over_limit_is_413(client, make_patient):
                    headers={**p.headers, "Content-Type": "application/json"}, content=chunks())
     assert "content-length" not in {k.lower() for k in r.request.headers}
     assert_problem(r, 413)
+
+
+def test_uvicorn_app_main_refuses_default_secret_in_production(tmp_path):
+    """Started as `uvicorn app.main:app` directly, not through the CLI, it refuses too."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KNEETRACK_ENVIRONMENT": "production",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    env.pop("KNEETRACK_SECRET_KEY", None)
+    proc = subprocess.run([sys.executable, "-m", "uvicorn", "app.main:app", "--port", "0"],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "SECRET_KEY" in proc.stderr
