@@ -71,10 +71,7 @@ def uvicorn_process(
     """As `uvicorn_server`, yielding the base URL and the server's process (`Popen`)."""
     import subprocess
     import sys
-    import time
     from pathlib import Path
-
-    import httpx
 
     port = free_port()
     out = open(log, "w") if log is not None else subprocess.DEVNULL  # noqa: SIM115
@@ -86,17 +83,7 @@ def uvicorn_process(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start"
-                                   + (f": {Path(log).read_text()}" if log else ""))
-            time.sleep(0.2)
+        wait_until_ready(base, server, log)
         yield base, server
     finally:
         server.terminate()
@@ -107,6 +94,26 @@ def uvicorn_process(
             server.wait()
         if log is not None:
             out.close()
+def wait_until_ready(base: str, server: Any, log: Any = None) -> None:
+    """Wait (60 s at most) until the server process at `base` answers /readyz with 200."""
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start"
+                               + (f": {Path(log).read_text()}" if log else ""))
+        time.sleep(0.2)
+
+
 def request_count(metrics_text: str, method: str, route: str, status: int) -> float:
     """The value of `kneetrack_http_requests_total` for one method, route template and status
     in a Prometheus exposition (0 when absent)."""

@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,15 +42,7 @@ def test_migrate_create_admin_demo_and_serve(tmp_path):
                               stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+        wait_until_ready(base, server)
         assert httpx.get(f"{base}/docs").status_code == 200
 
         def sign_in(email: str, password: str) -> dict[str, str]:
