@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     idempotency_purge_probability: float = Field(default=0.01, ge=0, le=1)
     # Overrides of app.clinical.THRESHOLDS and of flag rule parameters, as JSON.
     thresholds: dict[str, float] = Field(default_factory=dict)
+    # Dashboard sign-in cookie. `Secure` stays on by default (browsers accept it on
+    # http://127.0.0.1 and http://localhost); turn it off only for plain http on another host.
+    dashboard_secure_cookie: bool = True
+    dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     log_level: str = "INFO"
     log_json: bool = True
     host: str = "127.0.0.1"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -173,6 +173,19 @@ def _slug_for(status: int) -> str:
     }.get(status, "error")
 
 
+# Other front ends (the dashboard's HTML pages) register here: (request, status, detail) ->
+# a response of their own, or None to answer problem+json as usual.
+PAGE_RENDERERS: list[Callable[[Request, int, str | None], Response | None]] = []
+
+
+def _page(request: Request, status: int, detail: str | None) -> Response | None:
+    for render in PAGE_RENDERERS:
+        page = render(request, status, detail)
+        if page is not None:
+            return page
+    return None
+
+
 def _unavailable(request: Request) -> JSONResponse:
     retry = str(get_settings().retry_after_seconds)
     return problem_response(
@@ -186,7 +199,10 @@ def _unavailable(request: Request) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        page = _page(request, exc.status, exc.detail)
+        if page is not None:
+            return page
         headers = dict(exc.headers)
         if exc.status == 503:
             headers.setdefault("Retry-After", str(get_settings().retry_after_seconds))
@@ -201,8 +217,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = clean_validation_errors(exc.errors())
+        page = _page(request, 422, "The address has an invalid parameter.")
+        if page is not None:
+            return page
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
         return problem_response(
             request,
@@ -214,8 +233,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else None
+        page = _page(request, exc.status_code, detail)
+        if page is not None:
+            return page
         return problem_response(
             request,
             exc.status_code,

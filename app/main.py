@@ -18,6 +18,7 @@ from app.auth.router import router as auth_router
 from app.care.access import mark_api_key_scopes
 from app.care.router import router as care_router
 from app.config import get_settings
+from app.dashboard import install_dashboard
 from app.db import get_engine
 from app.diary.plan_router import router as plan_router
 from app.diary.router import router as diary_router
@@ -122,6 +123,7 @@ def create_app() -> FastAPI:
         exports_router,
     ):
         app.include_router(router)
+    install_dashboard(app)
     mark_api_key_scopes(iter_api_routes(app.routes))
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")

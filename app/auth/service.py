@@ -76,6 +76,14 @@ def sign_in(session: Session, *, user: User, now: dt.datetime) -> TokenOut:
     return _issue(session, user, uuid.uuid4(), now)
 
 
+def open_server_session(session: Session, *, user: User, now: dt.datetime) -> uuid.UUID:
+    """A sign-in whose tokens never leave the server (the dashboard's cookie session): its
+    family id names it, `revoke_family` ends it, and signing out elsewhere ends it too."""
+    family_id = uuid.uuid4()
+    _issue(session, user, family_id, now)
+    return family_id
+
+
 def revoke_family(session: Session, family_id: uuid.UUID, now: dt.datetime) -> None:
     session.execute(
         update(RefreshToken)

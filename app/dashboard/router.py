@@ -1,0 +1,162 @@
+"""The clinician dashboard's pages (HTML over HTTP only; the data comes from dashboard.service).
+
+Patients are loaded through `ReadablePatient`, the API's own access dependency, so the
+dashboard shows exactly the patients the API would, and answers 404 for every other one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from app.auth import service as auth_service
+from app.auth.dependencies import Actor, ClinicianActor, CurrentActor
+from app.care.access import ReadablePatient
+from app.clock import Now
+from app.dashboard import charts, service, sessions
+from app.dashboard.sessions import PREFIX
+from app.db import SessionDep
+from app.errors import Forbidden, Unauthorized
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals.update(
+    prefix=PREFIX, fmt=charts.fmt, periods=service.PERIODS, knees=service.KNEES
+)
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+TITLES = {
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    422: "Invalid address",
+}
+MESSAGES = {
+    404: "There is no such page, or no such patient on your panel.",
+}
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    actor: Actor | None = getattr(request.state, "actor", None)
+    signed_in = actor is not None and actor.via == "dashboard"
+    base = {
+        "actor": actor if signed_in else None,
+        "csrf": sessions.session_csrf_token(actor) if signed_in and actor else "",
+    }
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, status: int, detail: str | None) -> Response | None:
+    """Errors on dashboard paths, for a browser: a page (or the sign-in form) not JSON."""
+    if not sessions.is_dashboard_path(request.url.path) or not _wants_html(request):
+        return None
+    if status == 401:
+        target = request.url.path if request.method == "GET" else PREFIX
+        return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target)}", status_code=303)
+    message = MESSAGES.get(status) or detail or "Something went wrong."
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        status_code=status,
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path inside the dashboard: never an open redirect to another site.
+    if target and sessions.is_dashboard_path(target) and "//" not in target and "\\" not in target:
+        return target
+    return PREFIX
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_form(request: Request, session: SessionDep, next: str | None = None) -> Response:
+    if sessions.actor_from_cookie(request, session) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    token = sessions.presession_csrf_token(request)
+    response = render(request, "sign_in.html", {"csrf": token, "next": _safe_next(next)})
+    sessions.remember_presession_token(response, token)
+    return response
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    now: Now,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=512)] = PREFIX,
+) -> Response:
+    expected = request.cookies.get(sessions.presession_cookie_name())
+    if not sessions.same_origin(request) or not sessions.csrf_valid(expected, csrf_token):
+        raise Forbidden("The form has expired or did not come from this site. Please try again.")
+    error = None
+    try:
+        user = auth_service.authenticate(session, email=email, password=password)
+    except Unauthorized:
+        error = "Incorrect email or password."
+    else:
+        if user.role != "clinician":
+            error = "The dashboard is for clinicians."
+    if error is not None:
+        return render(
+            request,
+            "sign_in.html",
+            {"csrf": expected, "next": _safe_next(next), "error": error, "email": email},
+            status_code=401,
+        )
+    family_id = auth_service.open_server_session(session, user=user, now=now)
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    sessions.set_session_cookie(redirect, family_id, user.id)
+    return redirect
+
+
+@router.post("/sign-out")
+def sign_out(
+    request: Request,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    if actor.via != "dashboard" or actor.session_id is None:
+        raise Forbidden("Sign out from the page you signed in on.")
+    expected = sessions.session_csrf_token(actor)
+    if not sessions.same_origin(request) or not sessions.csrf_valid(expected, csrf_token):
+        raise Forbidden("The form has expired or did not come from this site. Please try again.")
+    auth_service.revoke_family(session, actor.session_id, now)
+    response = RedirectResponse(f"{PREFIX}/sign-in?signed_out=1", status_code=303)
+    sessions.clear_session_cookie(response)
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def panel(request: Request, actor: ClinicianActor, session: SessionDep, now: Now) -> Response:
+    return render(request, "panel.html", {"rows": service.panel(session, actor, now=now)})
+
+
+@router.get("/patients/{pid}", response_class=HTMLResponse)
+def patient(
+    request: Request,
+    patient: ReadablePatient,
+    actor: ClinicianActor,
+    session: SessionDep,
+    now: Now,
+    period: Annotated[service.PeriodKey, Query()] = "12w",
+    knee: Annotated[service.KneeKey, Query()] = "worse",
+) -> Response:
+    page = service.patient_page(session, actor, patient, now=now, period=period, knee=knee)
+    return render(request, "patient.html", {"page": page})
