@@ -1,0 +1,217 @@
+"""The dashboard over HTTP (no browser): sign-in, sessions, CSRF, access and headers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import PASSWORD
+
+HTML = {"Accept": "text/html"}
+SESSION = "__Host-kneetrack_session"
+
+
+@pytest.fixture()
+def browserish(app):
+    """A cookie-keeping client on https (the session cookie is Secure)."""
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False,
+                    follow_redirects=False) as c:
+        yield c
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]*)"', html).group(1)
+
+
+def sign_in(c: TestClient, email: str, password: str = PASSWORD):
+    form = c.get("/dashboard/sign-in", headers=HTML)
+    assert form.status_code == 200
+    return c.post("/dashboard/sign-in", headers=HTML,
+                  data={"email": email, "password": password, "csrf_token": _csrf(form.text)})
+
+
+def test_signed_out_browser_is_sent_to_sign_in_and_api_clients_get_401(browserish):
+    r = browserish.get("/dashboard/patients/x", headers=HTML)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/dashboard/sign-in?next=/dashboard/patients/x"
+    r = browserish.get("/dashboard")
+    assert r.status_code == 401
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_sign_in_sets_a_secure_httponly_strict_host_cookie(browserish, make_clinician):
+    r = sign_in(browserish, make_clinician().email)
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+    cookie = next(v for v in r.headers.get_list("set-cookie") if v.startswith(SESSION))
+    attrs = {a.strip().lower() for a in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "samesite=strict", "path=/"} <= attrs
+    assert not any(a.startswith("domain") for a in attrs)
+    assert browserish.get("/dashboard", headers=HTML).status_code == 200
+
+
+def test_wrong_password_and_non_clinicians_are_refused(browserish, make_patient, admin,
+                                                       make_clinician):
+    r = sign_in(browserish, make_clinician().email, "not-the-password")
+    assert r.status_code == 401 and "Incorrect email or password." in r.text
+    for account in (make_patient(), admin):
+        r = sign_in(browserish, account.email)
+        assert r.status_code == 401 and "The dashboard is for clinicians." in r.text
+        assert SESSION not in browserish.cookies
+
+
+def test_sign_in_form_without_its_csrf_token_is_refused(browserish, make_clinician):
+    clinician = make_clinician()
+    browserish.get("/dashboard/sign-in", headers=HTML)
+    for token in ("", "forged"):
+        r = browserish.post("/dashboard/sign-in", headers=HTML,
+                            data={"email": clinician.email, "password": PASSWORD,
+                                  "csrf_token": token})
+        assert r.status_code == 403
+        assert SESSION not in browserish.cookies
+
+
+def test_cross_site_post_is_refused_even_with_the_token(browserish, make_clinician):
+    clinician = make_clinician()
+    form = browserish.get("/dashboard/sign-in", headers=HTML)
+    r = browserish.post("/dashboard/sign-in", headers={**HTML, "Sec-Fetch-Site": "cross-site"},
+                        data={"email": clinician.email, "password": PASSWORD,
+                              "csrf_token": _csrf(form.text)})
+    assert r.status_code == 403
+
+
+def test_sign_out_needs_the_session_token_and_ends_the_session(browserish, make_clinician):
+    sign_in(browserish, make_clinician().email)
+    page = browserish.get("/dashboard", headers=HTML)
+    stolen = browserish.cookies[SESSION]
+    r = browserish.post("/dashboard/sign-out", headers=HTML, data={"csrf_token": "forged"})
+    assert r.status_code == 403
+    assert browserish.get("/dashboard", headers=HTML).status_code == 200
+    r = browserish.post("/dashboard/sign-out", headers=HTML,
+                        data={"csrf_token": _csrf(page.text)})
+    assert r.status_code == 303
+    # The old cookie, replayed, no longer opens anything: the session was revoked server-side.
+    browserish.cookies.set(SESSION, stolen, domain="testserver.local")
+    assert browserish.get("/dashboard", headers=HTML).status_code == 303
+
+
+def test_a_tampered_cookie_is_no_session(browserish, make_clinician, make_patient, link):
+    clinician = make_clinician()
+    sign_in(browserish, clinician.email)
+    family, _user, signature = browserish.cookies[SESSION].split(".")
+    other = make_clinician()
+    browserish.cookies.set(SESSION, f"{family}.{other.id}.{signature}", domain="testserver.local")
+    assert browserish.get("/dashboard", headers=HTML).status_code == 303
+
+
+def test_the_cookie_does_not_authenticate_the_json_api(browserish, make_clinician):
+    sign_in(browserish, make_clinician().email)
+    assert browserish.get("/v1/clinicians/me/patients").status_code == 401
+
+
+def test_only_the_clinicians_own_patients(browserish, make_clinician, make_patient, link, client):
+    me, other = make_clinician(), make_clinician()
+    mine, theirs = make_patient(), make_patient()
+    client.patch("/v1/patients/me", headers=mine.headers, json={"display_name": "Mine Patient"})
+    client.patch("/v1/patients/me", headers=theirs.headers, json={"display_name": "Not Mine"})
+    link(mine, me)
+    link(theirs, other)
+    sign_in(browserish, me.email)
+    panel = browserish.get("/dashboard", headers=HTML).text
+    assert "Mine Patient" in panel and "Not Mine" not in panel
+    assert browserish.get(f"/dashboard/patients/{mine.id}", headers=HTML).status_code == 200
+    for pid in (theirs.id, str(uuid.uuid4()), "me", "not-a-uuid"):
+        r = browserish.get(f"/dashboard/patients/{pid}", headers=HTML)
+        assert r.status_code == 404, pid
+        assert "Not Mine" not in r.text
+    # Revocation takes effect on the next request.
+    client.delete(f"/v1/patients/{mine.id}/care-team/{me.id}", headers=mine.headers)
+    assert browserish.get(f"/dashboard/patients/{mine.id}", headers=HTML).status_code == 404
+
+
+def test_next_never_leaves_the_dashboard(browserish, make_clinician):
+    clinician = make_clinician()
+    for target in ("https://evil.example/", "//evil.example/dashboard", "/v1/patients/me",
+                   "/dashboard//evil.example"):
+        browserish.cookies.clear()
+        form = browserish.get("/dashboard/sign-in", params={"next": target}, headers=HTML)
+        r = browserish.post("/dashboard/sign-in", headers=HTML,
+                            data={"email": clinician.email, "password": PASSWORD,
+                                  "csrf_token": _csrf(form.text), "next": target})
+        assert r.headers["location"] == "/dashboard", target
+
+
+def test_dashboard_pages_carry_a_strict_csp(browserish, make_clinician, client):
+    sign_in(browserish, make_clinician().email)
+    for path, status in (("/dashboard", 200), ("/dashboard/sign-in", 303),
+                         (f"/dashboard/patients/{uuid.uuid4()}", 404),
+                         ("/dashboard/static/dashboard.css", 200)):
+        r = browserish.get(path, headers=HTML)
+        assert r.status_code == status, path
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src" not in csp and "unsafe" not in csp and "http" not in csp
+    assert "content-security-policy" not in client.get("/healthz").headers
+
+
+def test_an_invalid_period_is_a_page_not_json(browserish, make_clinician, make_patient, link):
+    me, patient = make_clinician(), make_patient()
+    link(patient, me)
+    sign_in(browserish, me.email)
+    r = browserish.get(f"/dashboard/patients/{patient.id}?period=7y", headers=HTML)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+
+
+def test_a_patient_bearer_token_does_not_open_the_dashboard(client, make_patient):
+    patient = make_patient()
+    r = client.get(f"/dashboard/patients/{patient.id}", headers=patient.headers)
+    assert r.status_code == 403
+
+
+def test_patient_text_is_escaped(browserish, make_clinician, make_patient, link, client):
+    me, patient = make_clinician(), make_patient()
+    client.patch("/v1/patients/me", headers=patient.headers,
+                 json={"display_name": '<script>alert(1)</script>"x'})
+    link(patient, me)
+    sign_in(browserish, me.email)
+    for path in ("/dashboard", f"/dashboard/patients/{patient.id}"):
+        html = browserish.get(path, headers=HTML).text
+        assert "<script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_patient_page_follows_the_knee_and_period_and_marks_falls(
+    browserish, make_clinician, make_patient, link, client
+):
+    import datetime as dt
+
+    me, patient = make_clinician(), make_patient(tz="UTC")
+    link(patient, me)
+    today = dt.datetime.now(dt.UTC).date()
+    for n in range(1, 11):
+        day = today - dt.timedelta(days=n)
+        r = client.put(f"/v1/patients/me/symptom-entries/{day}", headers=patient.headers,
+                       json={"knees": {"left": {"pain": 8}, "right": {"pain": 2}}})
+        assert r.status_code == 201, r.text
+    fall_day = today - dt.timedelta(days=3)
+    r = client.post("/v1/patients/me/exercise-sessions", headers=patient.headers,
+                    json={"activity": "backward_walking", "duration_minutes": 15, "falls": 1,
+                          "started_at": f"{fall_day}T10:00:00+00:00"})
+    assert r.status_code == 201, r.text
+    sign_in(browserish, me.email)
+    url = f"/dashboard/patients/{patient.id}"
+    left = browserish.get(url, params={"knee": "left", "period": "4w"}, headers=HTML).text
+    right = browserish.get(url, params={"knee": "right", "period": "4w"}, headers=HTML).text
+    assert "Baseline 8 (7 days from" in left and "Baseline 2 (7 days from" in right
+    assert re.search(r'aria-current="page">4 weeks<', left)
+    assert re.search(r'aria-current="page">Left knee<', left)
+    for html in (left, right):
+        assert 'id="urgent-heading"' in html
+        # Pain and exercise (no stiffness or swelling was recorded, so those draw no chart).
+        assert html.count('data-marker="Fall"') == 2
+        assert f'Fall</strong> on <time datetime="{fall_day}">' in html
+    year = browserish.get(url, params={"period": "1y"}, headers=HTML).text
+    start = today - dt.timedelta(days=364)
+    assert f"Showing {start.day} {start:%b %Y} to" in year
