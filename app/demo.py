@@ -139,6 +139,32 @@ def _sessions(
         )
 
 
+def _strengthening(session: Session, patient: Patient, today: dt.date, *, weekday: int) -> None:
+    """A weekly strengthening session besides the walking, so that exercise shows by activity."""
+    now = utcnow()
+    tz = ZoneInfo(patient.timezone)
+    for i in range(DAYS - 1, -1, -1):
+        day = today - dt.timedelta(days=i)
+        if day.weekday() != weekday:
+            continue
+        start = dt.datetime.combine(day, dt.time(17, 0), tzinfo=tz)
+        session.add(
+            ExerciseSession(
+                patient_id=patient.id,
+                id=uuid.uuid4(),
+                activity="strengthening",
+                started_at=start.astimezone(dt.UTC),
+                utc_offset_minutes=int(
+                    (start.utcoffset() or dt.timedelta(0)).total_seconds() // 60
+                ),
+                local_date=day,
+                duration_minutes=20,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
 def _plan(
     session: Session,
     patient: Patient,
@@ -218,6 +244,7 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
             plan_id=maria_plan,
             plan_start=maria_start,
         )
+        _strengthening(session, maria, t[maria.id], weekday=1)
         _koos_jr(session, maria, t[maria.id], {DAYS - 1: 15, DAYS // 2: 11, 0: 7})
         _entries(session, john, t[john.id], rng, pain_start=5, pain_end=5, flare_days=4)
         john_start = t[john.id] - dt.timedelta(days=DAYS - 1)

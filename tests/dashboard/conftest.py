@@ -1,0 +1,124 @@
+"""End-to-end fixtures: the app under a real uvicorn on a free loopback port, against the test
+database, driven by Debian's Chromium through Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DEMO_PASSWORD = "kneetrack-demo-password"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}: CI must run the browser tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Any) -> Iterator[str]:
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    # The session's `client` fixture already ran the app's start-up against this database.
+    config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@dataclass
+class Demo:
+    clinician_email: str
+    password: str
+    patients: dict[str, str]  # display name -> patient id
+
+
+@pytest.fixture(scope="session")
+def demo(client: Any) -> Demo:
+    """`kneetrack demo`'s data set, loaded into the test database once per backend."""
+    from sqlalchemy import select, update
+    from sqlmodel import Session, col
+
+    from app.auth.models import User
+    from app.auth.security import hash_password
+    from app.db import get_engine
+    from app.demo import CLINICIAN_EMAIL, load_demo
+
+    list(load_demo(password=DEMO_PASSWORD))
+    with Session(get_engine()) as s:
+        # Another test may have loaded the demo first, with its own password.
+        s.execute(
+            update(User)
+            .where(col(User.email) == CLINICIAN_EMAIL)
+            .values(password_hash=hash_password(DEMO_PASSWORD))
+        )
+        s.commit()
+        rows = s.execute(
+            select(col(User.display_name), col(User.id)).where(
+                col(User.email).like("%@demo.kneetrack.dev"), col(User.role) == "patient"
+            )
+        ).all()
+    return Demo(CLINICIAN_EMAIL, DEMO_PASSWORD, {name: str(uid) for name, uid in rows})
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    yield pg
+    context.close()
+
+
+def sign_in(page: Any, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/dashboard")
+    assert "/dashboard/sign-in" in page.url
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/dashboard")
