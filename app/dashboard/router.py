@@ -18,7 +18,7 @@ from app.auth import service as auth_service
 from app.auth.dependencies import Actor, ClinicianActor, CurrentActor
 from app.care.access import ReadablePatient
 from app.clock import Now
-from app.dashboard import charts, service, sessions
+from app.dashboard import charts, patient_page, service, sessions
 from app.dashboard.sessions import PREFIX
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
@@ -158,5 +158,5 @@ def patient(
     period: Annotated[service.PeriodKey, Query()] = "12w",
     knee: Annotated[service.KneeKey, Query()] = "worse",
 ) -> Response:
-    page = service.patient_page(session, actor, patient, now=now, period=period, knee=knee)
+    page = patient_page.patient_page(session, actor, patient, now=now, period=period, knee=knee)
     return render(request, "patient.html", {"page": page})

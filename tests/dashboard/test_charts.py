@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from app.dashboard import charts as ch
-from app.dashboard import service
+from app.dashboard import patient_page, service
 from app.trends.schemas import BeforeAfterOut, ExerciseResponseOut, GroupOut, PeriodOut
 
 D = dt.date(2026, 3, 1)
@@ -73,19 +73,19 @@ def _response(**kw):
 
 
 def test_exercise_response_in_plain_words():
-    view = service._response_view(_response(), "worse")
+    view = patient_page._response_view(_response(), "worse")
     assert view.sentence == (
         "The day after backward walking, pain (worse knee) averaged 3 (10 days); the day after "
         "a day without exercise it averaged 4.2 (8 days): 1.2 points lower after backward "
         "walking.")
     assert view.interval.startswith("95 % confidence interval of the difference: −2 to −0.4")
     assert view.interval.endswith("It excludes zero.")
-    crossing = service._response_view(_response(ci95=[-1.5, 0.3]), "worse")
+    crossing = patient_page._response_view(_response(ci95=[-1.5, 0.3]), "worse")
     assert "compatible with no difference" in crossing.interval
 
 
 def test_exercise_response_without_enough_days_says_so():
-    view = service._response_view(
+    view = patient_page._response_view(
         _response(after_rest=GroupOut(n=2, mean=4.0), enough_data=False, ci95=None), "left")
     assert view.sentence.startswith("Not enough days to compare pain (left knee)")
     assert "(10 and 2 days; 3 of each are needed)" in view.sentence
@@ -96,7 +96,7 @@ def test_before_and_after_the_plan():
     ba = BeforeAfterOut(plan_id="00000000-0000-4000-8000-000000000000", plan_start=day(14),
                         before=PeriodOut(from_=day(0), to=day(13), n=14, mean=5.5),
                         after=PeriodOut(from_=day(14), to=day(27), n=14, mean=3.25), change=-2.25)
-    view = service._response_view(_response(before_after=ba), "worse")
+    view = patient_page._response_view(_response(before_after=ba), "worse")
     assert view.before_after == ("Since the plan started on 15 Mar 2026: pain averaged 5.5 in "
                                  "the 14 days before it and 3.2 in the last 14 days.")
 
