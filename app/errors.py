@@ -173,14 +173,16 @@ def _slug_for(status: int) -> str:
     }.get(status, "error")
 
 
-# Other front ends (the dashboard's HTML pages) register here: (request, status, detail) ->
-# a response of their own, or None to answer problem+json as usual.
-PAGE_RENDERERS: list[Callable[[Request, int, str | None], Response | None]] = []
+# Other front ends (the dashboard's HTML pages) register here: (request, status, detail,
+# headers) -> a response of their own, or None to answer problem+json as usual.
+PAGE_RENDERERS: list[Callable[[Request, int, str | None, dict[str, str]], Response | None]] = []
 
 
-def _page(request: Request, status: int, detail: str | None) -> Response | None:
+def _page(
+    request: Request, status: int, detail: str | None, headers: dict[str, str] | None = None
+) -> Response | None:
     for render in PAGE_RENDERERS:
-        page = render(request, status, detail)
+        page = render(request, status, detail, headers or {})
         if page is not None:
             return page
     return None
@@ -200,7 +202,7 @@ def _unavailable(request: Request) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        page = _page(request, exc.status, exc.detail)
+        page = _page(request, exc.status, exc.detail, exc.headers)
         if page is not None:
             return page
         headers = dict(exc.headers)

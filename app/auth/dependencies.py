@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import exists, or_, select, update
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from app.audit import service as audit
 from app.auth.models import ApiKey, RefreshToken, User
@@ -148,6 +149,11 @@ def required_scope(request: Request) -> str:
     return "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
 
 
+# Other credentials register here: (request, session) -> Actor | None, tried when the request
+# carries neither a bearer token nor an API key (the dashboard's cookie session, on its pages).
+SESSION_RESOLVERS: list[Callable[[Request, Session], Actor | None]] = []
+
+
 def get_current_actor(
     request: Request,
     session: SessionDep,
@@ -163,7 +169,11 @@ def get_current_actor(
     elif api_key:
         actor = _actor_from_api_key(session, api_key)
     else:
-        raise Unauthorized()
+        found = (resolve(request, session) for resolve in SESSION_RESOLVERS)
+        resolved = next((a for a in found if a is not None), None)
+        if resolved is None:
+            raise Unauthorized()
+        actor = resolved
     request.state.actor = actor
     limits.hit("principal", actor.principal)
     needed = required_scope(request)

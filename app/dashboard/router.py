@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from app.audit import service as audit
 from app.auth import service as auth_service
 from app.auth.dependencies import Actor, ClinicianActor, CurrentActor
 from app.care.access import ReadablePatient
@@ -22,6 +23,7 @@ from app.dashboard import charts, patient_page, service, sessions
 from app.dashboard.sessions import PREFIX
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
+from app.ratelimit import RateLimitsDep
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(
@@ -35,6 +37,7 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     422: "Invalid address",
+    429: "Too many attempts",
 }
 MESSAGES = {
     404: "There is no such page, or no such patient on your panel.",
@@ -45,7 +48,7 @@ def render(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
     actor: Actor | None = getattr(request.state, "actor", None)
-    signed_in = actor is not None and actor.via == "dashboard"
+    signed_in = sessions.signed_in_here(request, actor)
     base = {
         "actor": actor if signed_in else None,
         "csrf": sessions.session_csrf_token(actor) if signed_in and actor else "",
@@ -57,7 +60,9 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def error_page(request: Request, status: int, detail: str | None) -> Response | None:
+def error_page(
+    request: Request, status: int, detail: str | None, headers: dict[str, str]
+) -> Response | None:
     """Errors on dashboard paths, for a browser: a page (or the sign-in form) not JSON."""
     if not sessions.is_dashboard_path(request.url.path) or not _wants_html(request):
         return None
@@ -65,12 +70,15 @@ def error_page(request: Request, status: int, detail: str | None) -> Response | 
         target = request.url.path if request.method == "GET" else PREFIX
         return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target)}", status_code=303)
     message = MESSAGES.get(status) or detail or "Something went wrong."
-    return render(
+    page = render(
         request,
         "error.html",
         {"status": status, "title": TITLES.get(status, "Error"), "message": message},
         status_code=status,
     )
+    if "Retry-After" in headers:
+        page.headers["Retry-After"] = headers["Retry-After"]
+    return page
 
 
 def _safe_next(target: str | None) -> str:
@@ -94,6 +102,7 @@ def sign_in_form(request: Request, session: SessionDep, next: str | None = None)
 def sign_in(
     request: Request,
     session: SessionDep,
+    limits: RateLimitsDep,
     now: Now,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=256)],
@@ -103,6 +112,10 @@ def sign_in(
     expected = request.cookies.get(sessions.presession_cookie_name())
     if not sessions.same_origin(request) or not sessions.csrf_valid(expected, csrf_token):
         raise Forbidden("The form has expired or did not come from this site. Please try again.")
+    # The same budgets as `POST /v1/auth/token`: per address and per account, counted before
+    # the password is checked.
+    limits.hit("token_ip", request.client.host if request.client else "unknown")
+    limits.hit("token_account", auth_service.normalise_email(email))
     error = None
     try:
         user = auth_service.authenticate(session, email=email, password=password)
@@ -132,7 +145,7 @@ def sign_out(
     now: Now,
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    if actor.via != "dashboard" or actor.session_id is None:
+    if not sessions.signed_in_here(request, actor) or actor.session_id is None:
         raise Forbidden("Sign out from the page you signed in on.")
     expected = sessions.session_csrf_token(actor)
     if not sessions.same_origin(request) or not sessions.csrf_valid(expected, csrf_token):
@@ -145,7 +158,9 @@ def sign_out(
 
 @router.get("", response_class=HTMLResponse)
 def panel(request: Request, actor: ClinicianActor, session: SessionDep, now: Now) -> Response:
-    return render(request, "panel.html", {"rows": service.panel(session, actor, now=now)})
+    rows = service.panel(session, actor, now=now)
+    audit.record_reads(session, request, actor, [r.patient_id for r in rows])
+    return render(request, "panel.html", {"rows": rows})
 
 
 @router.get("/patients/{pid}", response_class=HTMLResponse)

@@ -22,7 +22,7 @@ from fastapi import Request, Response
 from sqlalchemy import exists, select
 from sqlmodel import Session, col
 
-from app.auth.dependencies import EXTRA_RESOLVERS, Actor
+from app.auth.dependencies import SESSION_RESOLVERS, Actor
 from app.auth.models import RefreshToken, User
 from app.auth.security import keyed_hash
 from app.config import get_settings
@@ -88,16 +88,20 @@ def actor_from_cookie(request: Request, session: Session) -> Actor | None:
     ).first()
     if row is None:
         return None
+    request.state.dashboard_session = True
+    # A dashboard session is a sign-in like any other (a refresh-token family), so the audit
+    # record says `token`; its `resource` names the /dashboard route.
     return Actor(
-        user_id=user_id,
-        role=row.role,
-        display_name=row.display_name,
-        via="dashboard",
-        session_id=family_id,
+        user_id=user_id, role=row.role, display_name=row.display_name, session_id=family_id
     )
 
 
-EXTRA_RESOLVERS.append(actor_from_cookie)
+def signed_in_here(request: Request, actor: Actor | None) -> bool:
+    """Whether this request's actor came from the dashboard's cookie (not a bearer token)."""
+    return actor is not None and getattr(request.state, "dashboard_session", False)
+
+
+SESSION_RESOLVERS.append(actor_from_cookie)
 
 
 def _cookie(response: Response, name: str, value: str, max_age: int | None) -> None:

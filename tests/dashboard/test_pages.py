@@ -215,3 +215,29 @@ def test_patient_page_follows_the_knee_and_period_and_marks_falls(
     year = browserish.get(url, params={"period": "1y"}, headers=HTML).text
     start = today - dt.timedelta(days=364)
     assert f"Showing {start.day} {start:%b %Y} to" in year
+
+
+def test_dashboard_reads_are_in_the_patients_access_log(browserish, make_clinician, make_patient,
+                                                         link, client):
+    me, patient = make_clinician(), make_patient()
+    link(patient, me)
+    sign_in(browserish, me.email)
+    assert browserish.get("/dashboard", headers=HTML).status_code == 200
+    assert browserish.get(f"/dashboard/patients/{patient.id}", headers=HTML).status_code == 200
+    log = client.get("/v1/patients/me/access-log", headers=patient.headers).json()["items"]
+    mine = {(e["resource"], e["action"], e["outcome"]) for e in log if e["actor_id"] == me.id}
+    assert ("GET /dashboard", "read", "allowed") in mine
+    assert ("GET /dashboard/patients/{pid}", "read", "allowed") in mine
+
+
+def test_dashboard_sign_in_shares_the_token_endpoints_rate_limit(browserish, make_clinician):
+    clinician = make_clinician()
+    form = browserish.get("/dashboard/sign-in", headers=HTML)
+    token = _csrf(form.text)
+    statuses = []
+    for _ in range(12):
+        r = browserish.post("/dashboard/sign-in", headers=HTML, data={
+            "email": clinician.email, "password": "wrong-password", "csrf_token": token})
+        statuses.append(r.status_code)
+    assert statuses[0] == 401 and statuses[-1] == 429
+    assert "Too many attempts" in r.text and int(r.headers["retry-after"]) >= 1
