@@ -115,6 +115,27 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+@pytest.fixture(scope="session")
+def clinician_state(browser: Any, live_server: str, demo: Demo) -> dict[str, Any]:
+    """The demo clinician signed in once per database (sign-in is rate limited per account,
+    10 a minute by default): the browser's cookies, for tests that do not sign out."""
+    context = browser.new_context()
+    sign_in(context.new_page(), live_server, demo.clinician_email, demo.password)
+    state: dict[str, Any] = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture()
+def signed_in_page(browser: Any, clinician_state: dict[str, Any]) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  storage_state=clinician_state)
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    yield pg
+    context.close()
+
+
 def sign_in(page: Any, base: str, email: str, password: str) -> None:
     page.goto(f"{base}/dashboard")
     assert "/dashboard/sign-in" in page.url

@@ -46,11 +46,11 @@ def test_clinician_journey(page, live_server, demo, backend):
 
 
 def test_another_clinicians_patient_is_a_404_page(
-    page, live_server, demo, make_patient, make_clinician, link
+    signed_in_page, live_server, make_patient, make_clinician, link
 ):
+    page = signed_in_page
     other_patient = make_patient()
     link(other_patient, make_clinician())
-    sign_in(page, live_server, demo.clinician_email, demo.password)
     for pid in (other_patient.id, str(uuid.uuid4()), "me"):
         response = page.goto(f"{live_server}/dashboard/patients/{pid}")
         assert response.status == 404
@@ -72,9 +72,8 @@ def test_session_cookie_is_secure_httponly_strict_and_hidden_from_scripts(
     assert page.evaluate("document.cookie") == ""
 
 
-def test_forged_form_posts_do_not_sign_out(page, live_server, demo):
-    base = live_server
-    sign_in(page, base, demo.clinician_email, demo.password)
+def test_forged_form_posts_do_not_sign_out(signed_in_page, live_server):
+    page, base = signed_in_page, live_server
     # Same browser, wrong token (as a script on another tab could try): refused.
     r = page.context.request.post(f"{base}/dashboard/sign-out", form={"csrf_token": "forged"},
                                   headers={"Accept": "text/html"})
@@ -94,8 +93,9 @@ def test_forged_form_posts_do_not_sign_out(page, live_server, demo):
     assert page.get_by_role("heading", level=1).inner_text() == "Your patients"
 
 
-def test_keyboard_and_tablet_width(page, live_server, demo):
-    sign_in(page, live_server, demo.clinician_email, demo.password)
+def test_keyboard_and_tablet_width(signed_in_page, live_server):
+    page = signed_in_page
+    page.goto(f"{live_server}/dashboard")
     page.set_viewport_size({"width": 768, "height": 1024})
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
