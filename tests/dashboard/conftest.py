@@ -23,7 +23,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DEMO_PASSWORD = "kneetrack-demo-password"
+# The same password as the other tests that load the demo into this database.
+DEMO_PASSWORD = "demo-password-1"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 

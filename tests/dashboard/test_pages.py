@@ -241,3 +241,32 @@ def test_dashboard_sign_in_shares_the_token_endpoints_rate_limit(browserish, mak
         statuses.append(r.status_code)
     assert statuses[0] == 401 and statuses[-1] == 429
     assert "Too many attempts" in r.text and int(r.headers["retry-after"]) >= 1
+
+
+def test_downloads_use_the_api_exports_with_the_cookie(browserish, make_clinician, make_patient,
+                                                       link, client):
+    import datetime as dt
+
+    me, patient, other = make_clinician(), make_patient(tz="UTC"), make_clinician()
+    link(patient, me)
+    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    client.put(f"/v1/patients/me/symptom-entries/{day}", headers=patient.headers,
+               json={"knees": {"left": {"pain": 4}}})
+    sign_in(browserish, me.email)
+    page = browserish.get(f"/dashboard/patients/{patient.id}?period=4w", headers=HTML).text
+    links = re.findall(r'href="([^"]*/export\.[^"]*)"', page)
+    assert len(links) == 3
+    for href in links:
+        r = browserish.get(href.replace("&amp;", "&"))
+        assert r.status_code == 200, href
+        assert r.headers["content-disposition"].startswith("attachment")
+    csv = browserish.get(links[0].replace("&amp;", "&")).text
+    assert csv.splitlines()[0].startswith("date") and day.isoformat() in csv
+    log = client.get("/v1/patients/me/access-log", headers=patient.headers).json()["items"]
+    assert ("GET /dashboard/patients/{pid}/export.csv", "export") in {
+        (e["resource"], e["action"]) for e in log if e["actor_id"] == me.id}
+    browserish.cookies.clear()
+    sign_in(browserish, other.email)
+    r = browserish.get(f"/dashboard/patients/{patient.id}/export.csv?kind=symptoms",
+                       headers=HTML)
+    assert r.status_code == 404
