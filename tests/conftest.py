@@ -23,6 +23,8 @@ os.environ.setdefault("KNEETRACK_LOG_JSON", "true")
 # their own tight budgets (tests/test_rate_limits.py).
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_TOKEN_IP", "100000/minute")
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_PRINCIPAL", "100000/minute")
+# Shared accounts (the demo clinician) sign in from several tests within a minute.
+os.environ.setdefault("KNEETRACK_RATE_LIMIT_TOKEN_ACCOUNT", "100000/minute")
 # When REDIS_URL is set (CI), this run's counters stay apart from any other run's.
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_KEY_PREFIX", f"kneetrack-test-{os.getpid()}")
 

@@ -131,10 +131,14 @@ def _panel_row(item: PanelItem, today: dt.date, pain: Mapping[dt.date, float]) -
     )
 
 
+DASHBOARD_PANEL_MAX = 10_000
+
+
 def panel(session: Session, actor: Actor, *, now: dt.datetime) -> list[PanelRow]:
     """The API's panel, most concerning first (the same function and order as
     `GET /v1/clinicians/me/patients?sort=concern`), with each patient's daily pain."""
-    items = care_service.panel(session, actor, now, "concern")
+    # The whole panel on one page: the service computes every patient's numbers anyway.
+    items, _ = care_service.panel(session, actor, now, "concern", limit=DASHBOARD_PANEL_MAX)
     if not items:
         return []
     ids = [i.patient_id for i in items]

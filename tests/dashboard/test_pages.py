@@ -230,8 +230,19 @@ def test_dashboard_reads_are_in_the_patients_access_log(browserish, make_clinici
     assert ("GET /dashboard/patients/{pid}", "read", "allowed") in mine
 
 
-def test_dashboard_sign_in_shares_the_token_endpoints_rate_limit(browserish, make_clinician):
+def test_dashboard_sign_in_shares_the_token_endpoints_rate_limit(browserish, make_clinician,
+                                                                 app):
+    from limits.storage import MemoryStorage
+
+    from app.ratelimit import RateLimits, get_rate_limits
+
     clinician = make_clinician()
+    # The suite runs with generous budgets (tests/conftest.py); this test installs the
+    # production default for sign-in per account.
+    limits = RateLimits(MemoryStorage(), {"principal": "100000/minute",
+                                          "token_ip": "100000/minute",
+                                          "token_account": "10/minute"})
+    app.dependency_overrides[get_rate_limits] = lambda: limits
     form = browserish.get("/dashboard/sign-in", headers=HTML)
     token = _csrf(form.text)
     statuses = []
@@ -239,6 +250,7 @@ def test_dashboard_sign_in_shares_the_token_endpoints_rate_limit(browserish, mak
         r = browserish.post("/dashboard/sign-in", headers=HTML, data={
             "email": clinician.email, "password": "wrong-password", "csrf_token": token})
         statuses.append(r.status_code)
+    app.dependency_overrides.pop(get_rate_limits, None)
     assert statuses[0] == 401 and statuses[-1] == 429
     assert "Too many attempts" in r.text and int(r.headers["retry-after"]) >= 1
 
