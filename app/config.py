@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
     db_connect_timeout_seconds: int = Field(default=3, ge=2)
     db_ping_timeout_seconds: float = Field(default=2.0, gt=0)
+    # PostgreSQL session limits: a request waiting on a row lock gives up (503) after
+    # `db_lock_timeout_seconds`; a transaction left open and idle (its client gone without the
+    # server noticing, e.g. behind a network partition) is ended by the server, with its locks,
+    # after `db_idle_in_transaction_seconds`.
+    db_lock_timeout_seconds: float = Field(default=3.0, gt=0)
+    db_idle_in_transaction_seconds: float = Field(default=30.0, gt=0)
     retry_after_seconds: int = Field(default=5, ge=1)
     # Shared store for rate limits; without it they are counted in process memory.
     redis_url: str | None = Field(

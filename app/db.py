@@ -115,6 +115,14 @@ def build_engine(url: str | None = None, **kw: Any) -> Engine:
             "keepalives_interval": 5,
             "keepalives_count": 3,
             "tcp_user_timeout": settings.db_connect_timeout_seconds * 1000 * 3,
+            # Without these, a transaction orphaned by a partition keeps its row locks until
+            # the server's TCP keepalive notices (hours), and every request for that patient
+            # waits on them: a hang, not a 503.
+            "options": (
+                f"-c lock_timeout={int(settings.db_lock_timeout_seconds * 1000)} "
+                "-c idle_in_transaction_session_timeout="
+                f"{int(settings.db_idle_in_transaction_seconds * 1000)}"
+            ),
         },
         **kw,
     )

@@ -69,6 +69,12 @@ class TcpProxy:
             with contextlib.suppress(OSError):
                 # SO_LINGER 0: close with RST, as a crashed server or a dropped route would.
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # A pump thread blocked in recv() keeps the socket open through close(): shutdown
+            # wakes it, so that both ends really see the connection end (PostgreSQL then ends
+            # the backend and rolls its transaction back, as on a server restart).
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
                 s.close()
 
     # --- plumbing ------------------------------------------------------------------------
