@@ -30,6 +30,9 @@ class TcpProxy:
         self._listener = self._listen(0)
         self.port: int = self._listener.getsockname()[1]
         self._closed = False
+        self._hold: tuple[bytes, bool] | None = None
+        self._held = threading.Event()
+        self._released = threading.Event()
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
         self._acceptor.start()
 
@@ -55,6 +58,19 @@ class TcpProxy:
             self._listener = self._listen(self.port)
             self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
             self._acceptor.start()
+
+    def hold(self, pattern: bytes, *, to_server: bool) -> threading.Event:
+        """Stop the first chunk that holds `pattern` (going to the server, or coming from it):
+        it is not passed on, and its connection hangs until `release()` ends it. Returns an
+        event set when that happens: the moment a request is in the middle of its work."""
+        self._held.clear()
+        self._released.clear()
+        self._hold = (pattern, to_server)
+        return self._held
+
+    def release(self) -> None:
+        self._hold = None
+        self._released.set()
 
     def close(self) -> None:
         self._closed = True
@@ -100,15 +116,23 @@ class TcpProxy:
                 continue
             upstream.settimeout(None)
             self._track(upstream)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            for a, b, to_server in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(
+                    target=self._pump, args=(a, b, to_server), daemon=True
+                ).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, to_server: bool) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                hold = self._hold
+                if hold is not None and hold[1] == to_server and hold[0] in data:
+                    self._hold = None
+                    self._held.set()
+                    self._released.wait()
+                    break  # the held chunk is never delivered; the connection ends
                 while self.mode == "freeze":
                     # Swallow: hold the bytes, answer nothing (checked every 50 ms).
                     threading.Event().wait(0.05)
