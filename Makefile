@@ -26,6 +26,9 @@ demo: sync ## Load the demo data set (a clinician and three patients, 12 weeks)
 test: sync ## Run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+reliability: sync ## Load and outage-under-load runs on PostgreSQL (needs TEST_DATABASE_URL; LOAD_SECONDS=60)
+	KNEETRACK_LOAD_SECONDS=$${LOAD_SECONDS:-60} $(BIN)/pytest -m load -s -p no:warnings tests/test_load.py
+
 lint: sync ## Lint with ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check app
@@ -54,4 +57,4 @@ fmt: sync ## Format and autofix
 
 check: lint types migrations-check test ## Lint, types, migrations check and tests (what CI runs)
 
-.PHONY: help sync run demo test lint types migrations-check migration openapi fmt check
+.PHONY: help sync run demo test reliability lint types migrations-check migration openapi fmt check

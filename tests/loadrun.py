@@ -308,6 +308,9 @@ def compare(conn: Any, clients: list[Client]) -> dict[str, Any]:
     for c in clients:
         for token, sid in c.session_tokens.items():
             assert stored[token] == sid, (token, sid, stored[token])
+    audited = conn.execute(text(
+        "SELECT count(*) FROM audit_events WHERE action = 'write' AND outcome = 'allowed'"
+    )).scalar_one()
     rows = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in (
         "symptom_entries", "exercise_sessions", "revisions", "changes")}
     return {
@@ -315,5 +318,6 @@ def compare(conn: Any, clients: list[Client]) -> dict[str, Any]:
         "acknowledged sessions": sum(acked_sessions.values()),
         "acknowledged write requests": sum(c.write_requests for c in clients),
         "replays checked": sum(c.replays_checked for c in clients),
+        "audit write successes": audited,
         **{f"rows {t}": n for t, n in rows.items()},
     }
