@@ -116,6 +116,9 @@ def test_load_without_loss(live: Live) -> None:
     assert server_errors == 0, statuses
     assert not report.errors, report.errors[:10]
     figures.update(_rows(live, clients))
+    # One audited write per answered write request, replays included (none was retried here).
+    assert figures["audit write events (allowed)"] == (
+        figures["acknowledged write requests"] + figures["replays checked"]), figures
     _print("load", figures)
 
 
