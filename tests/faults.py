@@ -6,6 +6,7 @@ import contextlib
 import socket
 import struct
 import threading
+from collections.abc import Iterator
 from typing import Literal
 
 Mode = Literal["forward", "refuse", "blackhole", "freeze"]
@@ -145,3 +146,31 @@ class TcpProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def proxied_database(prefix: str) -> Iterator[tuple[str, str, TcpProxy]]:
+    """A fresh PostgreSQL database beside TEST_DATABASE_URL's, migrated to head, and a proxy in
+    front of it; yields (direct URL, URL through the proxy, proxy). Dropped afterwards."""
+    import os
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from app.migrate import upgrade_to_head
+    from tests.conftest import drop_postgres_database, fresh_postgres_database
+
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    direct = fresh_postgres_database(name)
+    try:
+        upgrade_to_head(direct)
+        url = make_url(direct)
+        proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+        try:
+            through = url.set(host="127.0.0.1", port=proxy.port)
+            yield direct, through.render_as_string(hide_password=False), proxy
+        finally:
+            proxy.release()
+            proxy.close()
+    finally:
+        drop_postgres_database(name)

@@ -23,8 +23,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from tests.conftest import drop_postgres_database, fresh_postgres_database
-from tests.faults import TcpProxy
+from tests.faults import TcpProxy, proxied_database
 from tests.helpers import uvicorn_server
 from tests.loadrun import compare, register_clients, run_load
 
@@ -47,15 +46,11 @@ class Live:
 def live(tmp_path: Path) -> Iterator[Live]:
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("TEST_DATABASE_URL is not set")
-    name = f"kneetrack_load_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    direct = fresh_postgres_database(name)
-    from app.migrate import upgrade_to_head
+    with proxied_database("kneetrack_load") as (direct, through_proxy, proxy):
+        yield from _serve(tmp_path, direct, through_proxy, proxy)
 
-    upgrade_to_head(direct)
-    url = make_url(direct)
-    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
-    through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(
-        hide_password=False)
+
+def _serve(tmp_path: Path, direct: str, through_proxy: str, proxy: TcpProxy) -> Iterator[Live]:
     env = {
         **os.environ,
         "DATABASE_URL": through_proxy,
@@ -73,12 +68,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
 
     s = Settings(_env_file=None, **{"database_url": through_proxy})  # type: ignore[call-arg]
     budget = s.db_pool_timeout_seconds + s.db_ping_timeout_seconds + s.db_connect_timeout_seconds
-    try:
-        with uvicorn_server(env, workers=2, log=tmp_path / "server.log") as base:
-            yield Live(base, proxy, direct, budget)
-    finally:
-        proxy.close()
-        drop_postgres_database(name)
+    with uvicorn_server(env, workers=2, log=tmp_path / "server.log") as base:
+        yield Live(base, proxy, direct, budget)
 
 
 def _rows(live: Live, clients: list[Any]) -> dict[str, Any]:

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PASSWORD, drop_postgres_database, fresh_postgres_database
-from tests.faults import TcpProxy
+from tests.conftest import PASSWORD
+from tests.faults import TcpProxy, proxied_database
 from tests.helpers import session_body, uvicorn_process
 
 pytestmark = pytest.mark.slow
@@ -42,23 +42,10 @@ class Setup:
 def setup(tmp_path: Path) -> Iterator[Setup]:
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("TEST_DATABASE_URL is not set")
-    name = f"kneetrack_kill_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    direct = fresh_postgres_database(name)
-    from app.migrate import upgrade_to_head
-
-    upgrade_to_head(direct)
-    url = make_url(direct)
-    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
-    env = {**os.environ, "KNEETRACK_ENVIRONMENT": "test",
-           "DATABASE_URL": url.set(host="127.0.0.1", port=proxy.port).render_as_string(
-               hide_password=False)}
-    env.pop("REDIS_URL", None)
-    try:
+    with proxied_database("kneetrack_kill") as (direct, through_proxy, proxy):
+        env = {**os.environ, "KNEETRACK_ENVIRONMENT": "test", "DATABASE_URL": through_proxy}
+        env.pop("REDIS_URL", None)
         yield Setup(env, proxy, direct, tmp_path / "server.log")
-    finally:
-        proxy.release()
-        proxy.close()
-        drop_postgres_database(name)
 
 
 def _rows(direct: str, notes: str) -> list[str]:
