@@ -84,6 +84,9 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+DB_MAX_OVERFLOW = 5
+
+
 def build_engine(url: str | None = None, **kw: Any) -> Engine:
     settings = get_settings()
     url = url or settings.database_url
@@ -102,7 +105,7 @@ def build_engine(url: str | None = None, **kw: Any) -> Engine:
     engine = create_engine(
         parsed,
         pool_size=settings.db_pool_size,
-        max_overflow=5,
+        max_overflow=DB_MAX_OVERFLOW,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=1800,
         connect_args={

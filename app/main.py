@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
@@ -19,7 +20,7 @@ from app.care.access import mark_api_key_scopes
 from app.care.router import router as care_router
 from app.config import get_settings
 from app.dashboard import install_dashboard
-from app.db import get_engine
+from app.db import DB_MAX_OVERFLOW, get_engine
 from app.diary.plan_router import router as plan_router
 from app.diary.router import router as diary_router
 from app.errors import install_error_handlers
@@ -84,6 +85,13 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
         upgrade_to_head()
     get_rate_limits()  # built once here, not raced by the first requests' threads
+    if not settings.is_sqlite:
+        # As many request threads as database connections: under overload, requests queue
+        # for a thread (no deadline) instead of holding a thread while they wait for a pooled
+        # connection, which times out into a 503 although the database is healthy.
+        to_thread.current_default_thread_limiter().total_tokens = (
+            settings.db_pool_size + DB_MAX_OVERFLOW
+        )
     # Objects made at start-up live for the whole process: keep them out of the cyclic GC's
     # generations so that its pauses stay short under load (see PERFORMANCE.md).
     gc.collect()
@@ -127,7 +135,7 @@ def create_app() -> FastAPI:
     mark_api_key_scopes(iter_api_routes(app.routes))
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop: answers while threads wait
         return {"status": "ok"}
 
     @app.get(
