@@ -11,21 +11,19 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.care.models import Patient
-from app.care.service import lock_patient
 from app.diary.models import ExercisePlan, ExerciseSession
 from app.diary.plan_service import plan_exists
 from app.diary.schemas import ExerciseSessionIn, ExerciseSessionOut
-from app.diary.service import (
-    decide_delete,
-    decide_put,
-    deleted_values,
+from app.diary.versioned import (
+    VersionedKind,
+    delete_versioned,
     etag_of,
-    save_revision,
-    written_values,
+    get_versioned_row,
+    put_versioned,
 )
 from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
-from app.sync.changes import ChangeRecord, record_changes
+from app.sync.changes import ChangeRecord
 
 # A session may be logged up to this far ahead of the server clock (device clock skew).
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
@@ -93,12 +91,7 @@ def existing_plans(
 def get_row(
     session: Session, patient_id: uuid.UUID, session_id: uuid.UUID, *, for_update: bool = False
 ) -> ExerciseSession | None:
-    q = select(ExerciseSession).where(
-        col(ExerciseSession.patient_id) == patient_id, col(ExerciseSession.id) == session_id
-    )
-    if for_update:
-        q = q.with_for_update()
-    return session.scalars(q).first()
+    return get_versioned_row(session, SESSION, patient_id, session_id, for_update=for_update)
 
 
 def session_change(row: Any, *, deleted: bool = False) -> ChangeRecord:
@@ -115,6 +108,16 @@ def same_session(cols: dict[str, Any]) -> Callable[[Any], bool]:
     return lambda row: all(getattr(row, k) == v for k, v in cols.items())
 
 
+SESSION: VersionedKind[ExerciseSession] = VersionedKind(
+    kind=SESSION_KIND,
+    model=ExerciseSession,
+    key_column="id",
+    key_text=str,
+    payload=session_payload,
+    change=session_change,
+)
+
+
 def put_session(
     session: Session,
     patient: Patient,
@@ -128,36 +131,19 @@ def put_session(
 ) -> tuple[ExerciseSession, str]:
     check_started_at(body, now)
     check_plan(session, patient.id, body)
-    lock_patient(session, patient.id)
-    row = get_row(session, patient.id, session_id, for_update=True)
     cols = session_columns(body)
-    outcome = decide_put(row, same_session(cols), if_match=if_match, if_none_match=if_none_match)
-    if outcome == "unchanged":
-        assert row is not None
-        return row, outcome
-    if outcome == "updated":
-        assert row is not None
-        save_revision(
-            session,
-            patient_id=patient.id,
-            kind=SESSION_KIND,
-            key=str(session_id),
-            version=row.version,
-            reason="replaced",
-            payload=session_payload(row),
-            now=now,
-            actor_id=actor_id,
-        )
-    values = written_values(row, cols, now)
-    if row is None:
-        row = ExerciseSession(patient_id=patient.id, id=session_id, **values)
-    else:
-        for k, v in values.items():
-            setattr(row, k, v)
-    session.add(row)
-    session.flush()
-    record_changes(session, patient.id, [session_change(row)], now=now)
-    return row, outcome
+    return put_versioned(
+        session,
+        SESSION,
+        patient.id,
+        session_id,
+        cols,
+        same_session(cols),
+        now=now,
+        actor_id=actor_id,
+        if_match=if_match,
+        if_none_match=if_none_match,
+    )
 
 
 def delete_session(
@@ -169,27 +155,9 @@ def delete_session(
     actor_id: uuid.UUID,
     if_match: str | None = None,
 ) -> ExerciseSession:
-    lock_patient(session, patient.id)
-    row = get_row(session, patient.id, session_id, for_update=True)
-    decide_delete(row, if_match=if_match)
-    assert row is not None
-    save_revision(
-        session,
-        patient_id=patient.id,
-        kind=SESSION_KIND,
-        key=str(session_id),
-        version=row.version,
-        reason="deleted",
-        payload=session_payload(row),
-        now=now,
-        actor_id=actor_id,
+    return delete_versioned(
+        session, SESSION, patient.id, session_id, now=now, actor_id=actor_id, if_match=if_match
     )
-    for k, v in deleted_values(row, now).items():
-        setattr(row, k, v)
-    session.add(row)
-    session.flush()
-    record_changes(session, patient.id, [session_change(row, deleted=True)], now=now)
-    return row
 
 
 def get_session_row(session: Session, patient: Patient, session_id: uuid.UUID) -> ExerciseSession:

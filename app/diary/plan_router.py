@@ -12,7 +12,7 @@ from app.auth.dependencies import CurrentActor
 from app.care.access import CareTeamPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary import plan_service, service
+from app.diary import plan_service
 from app.diary.router import PRECONDITION, IfMatch, with_etag
 from app.diary.schemas import (
     Activity,
@@ -22,6 +22,7 @@ from app.diary.schemas import (
     Page,
     RevisionList,
 )
+from app.diary.versioned import list_revisions
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit
@@ -113,9 +114,4 @@ def patch_exercise_plan(
 def list_exercise_plan_revisions(
     plan_id: uuid.UUID, patient: ReadablePatient, session: SessionDep
 ) -> RevisionList:
-    exists = plan_service.plan_exists(session, patient.id, plan_id)
-    return RevisionList(
-        items=service.list_revisions(
-            session, patient, kind="exercise_plan", key=str(plan_id), exists=exists
-        )
-    )
+    return RevisionList(items=list_revisions(session, plan_service.PLAN, patient.id, plan_id))

@@ -15,12 +15,19 @@ from app.care.models import Patient
 from app.care.service import lock_patient
 from app.diary.models import ExercisePlan
 from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
-from app.diary.service import check_preconditions, etag_of, save_revision
+from app.diary.versioned import (
+    VersionedKind,
+    check_preconditions,
+    etag_of,
+    get_versioned_row,
+    save_superseded,
+)
 from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
-from app.sync.changes import record_change
+from app.sync.changes import ChangeRecord, record_changes
 
 PLAN_FIELDS = tuple(ExercisePlanIn.model_fields)
+PLAN_KIND = "exercise_plan"
 
 
 def plan_out(row: ExercisePlan) -> ExercisePlanOut:
@@ -35,15 +42,30 @@ def plan_out(row: ExercisePlan) -> ExercisePlanOut:
     )
 
 
+def plan_change(row: Any) -> ChangeRecord:
+    return ChangeRecord(
+        kind=PLAN_KIND,
+        key=str(row.id),
+        op="upsert",
+        version=row.version,
+        data=plan_out(row).model_dump(mode="json"),
+    )
+
+
+PLAN: VersionedKind[ExercisePlan] = VersionedKind(
+    kind=PLAN_KIND,
+    model=ExercisePlan,
+    key_column="id",
+    key_text=str,
+    payload=lambda row: plan_out(row).model_dump(mode="json", exclude={"etag"}),
+    change=plan_change,
+)
+
+
 def get_row(
     session: Session, patient_id: uuid.UUID, plan_id: uuid.UUID, *, for_update: bool = False
 ) -> ExercisePlan | None:
-    q = select(ExercisePlan).where(
-        col(ExercisePlan.patient_id) == patient_id, col(ExercisePlan.id) == plan_id
-    )
-    if for_update:
-        q = q.with_for_update()
-    return session.scalars(q).first()
+    return get_versioned_row(session, PLAN, patient_id, plan_id, for_update=for_update)
 
 
 def get_plan(session: Session, patient: Patient, plan_id: uuid.UUID) -> ExercisePlan:
@@ -78,21 +100,8 @@ def create_plan(
     )
     session.add(row)
     session.flush()
-    record_plan_change(session, row, now)
+    record_changes(session, patient.id, [plan_change(row)], now=now)
     return row
-
-
-def record_plan_change(session: Session, row: ExercisePlan, now: dt.datetime) -> None:
-    record_change(
-        session,
-        row.patient_id,
-        kind="exercise_plan",
-        key=str(row.id),
-        op="upsert",
-        version=row.version,
-        data=plan_out(row).model_dump(mode="json"),
-        now=now,
-    )
 
 
 def update_plan(
@@ -119,24 +128,14 @@ def update_plan(
         raise Unprocessable("end_date is before start_date", loc=["body", loc])
     if all(getattr(row, f) == v for f, v in merged.items()):
         return row
-    save_revision(
-        session,
-        patient_id=patient.id,
-        kind="exercise_plan",
-        key=str(plan_id),
-        version=row.version,
-        reason="replaced",
-        payload=plan_out(row).model_dump(mode="json", exclude={"etag"}),
-        now=now,
-        actor_id=actor_id,
-    )
+    save_superseded(session, PLAN, row, plan_id, "replaced", now=now, actor_id=actor_id)
     for f, v in merged.items():
         setattr(row, f, v)
     row.version += 1
     row.updated_at = now
     session.add(row)
     session.flush()
-    record_plan_change(session, row, now)
+    record_changes(session, patient.id, [plan_change(row)], now=now)
     return row
 
 

@@ -19,6 +19,7 @@ from app.diary.schemas import (
     SymptomEntryIn,
     SymptomEntryOut,
 )
+from app.diary.versioned import etag_of, list_revisions, parse_etags
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, DateFrom, DateTo, Limit, check_date_range
@@ -35,7 +36,7 @@ PRECONDITION: dict[int | str, dict[str, Any]] = {
 
 
 def with_etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = service.etag_of(version)
+    response.headers["ETag"] = etag_of(version)
 
 
 # --- symptom entries ------------------------------------------------------------------------
@@ -89,8 +90,8 @@ def get_symptom_entry(
 ) -> Any:
     row = service.get_entry(session, patient, entry_date)
     with_etag(response, row.version)
-    if if_none_match and service.etag_of(row.version) in service.parse_etags(if_none_match):
-        return Response(status_code=304, headers={"ETag": service.etag_of(row.version)})
+    if if_none_match and etag_of(row.version) in parse_etags(if_none_match):
+        return Response(status_code=304, headers={"ETag": etag_of(row.version)})
     return service.entry_out(row)
 
 
@@ -142,12 +143,7 @@ def list_symptom_entries(
 def list_symptom_entry_revisions(
     entry_date: dt.date, patient: ReadablePatient, session: SessionDep
 ) -> RevisionList:
-    exists = service.get_row(session, patient.id, entry_date) is not None
-    return RevisionList(
-        items=service.list_revisions(
-            session, patient, kind="symptom_entry", key=entry_date.isoformat(), exists=exists
-        )
-    )
+    return RevisionList(items=list_revisions(session, service.ENTRY, patient.id, entry_date))
 
 
 # --- exercise sessions ----------------------------------------------------------------------
@@ -275,9 +271,6 @@ def delete_exercise_session(
 def list_exercise_session_revisions(
     session_id: uuid.UUID, patient: ReadablePatient, session: SessionDep
 ) -> RevisionList:
-    exists = exercise_service.get_row(session, patient.id, session_id) is not None
     return RevisionList(
-        items=service.list_revisions(
-            session, patient, kind="exercise_session", key=str(session_id), exists=exists
-        )
+        items=list_revisions(session, exercise_service.SESSION, patient.id, session_id)
     )

@@ -6,19 +6,25 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.care.models import Patient
-from app.care.service import lock_patient
-from app.diary.models import Revision, SymptomEntry
-from app.diary.schemas import Knee, Knees, RevisionOut, SymptomEntryIn, SymptomEntryOut
-from app.errors import NotFound, PreconditionFailed, Unprocessable
+from app.diary.models import SymptomEntry
+from app.diary.schemas import Knee, Knees, SymptomEntryIn, SymptomEntryOut
+from app.diary.versioned import (
+    VersionedKind,
+    delete_versioned,
+    etag_of,
+    get_versioned_row,
+    put_versioned,
+)
+from app.errors import NotFound, Unprocessable
 from app.pagination import decode_cursor, encode_cursor
-from app.sync.changes import ChangeRecord, record_changes
+from app.sync.changes import ChangeRecord
 
 KNEE_COLUMNS = {  # API field -> column suffix
     "pain": "pain",
@@ -49,32 +55,6 @@ def check_not_future(patient: Patient, entry_date: dt.date, now: dt.datetime) ->
             f"entry_date is after today ({today.isoformat()}) in the patient's time zone",
             loc=["path", "entry_date"],
         )
-
-
-def etag_of(version: int) -> str:
-    return f'"{version}"'
-
-
-def parse_etags(header: str) -> list[str]:
-    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
-
-
-def check_preconditions(
-    current_version: int | None, *, if_match: str | None, if_none_match: str | None
-) -> None:
-    """RFC 9110 §13: If-Match needs a current representation whose ETag is listed (or `*`);
-    `If-None-Match: *` needs there to be none."""
-    if if_match is not None:
-        tags = parse_etags(if_match)
-        if current_version is None or ("*" not in tags and etag_of(current_version) not in tags):
-            raise PreconditionFailed(
-                "The entry has changed (or does not exist); fetch it and "
-                "retry with its current ETag"
-            )
-    if if_none_match is not None and current_version is not None:
-        tags = parse_etags(if_none_match)
-        if "*" in tags or etag_of(current_version) in tags:
-            raise PreconditionFailed("The entry already exists")
 
 
 def _knee_from_row(row: Any, side: str) -> Knee | None:
@@ -125,91 +105,7 @@ def same_content(row: Any, cols: dict[str, Any], recorded_at: dt.datetime | None
 def get_row(
     session: Session, patient_id: uuid.UUID, entry_date: dt.date, *, for_update: bool = False
 ) -> SymptomEntry | None:
-    q = select(SymptomEntry).where(
-        col(SymptomEntry.patient_id) == patient_id, col(SymptomEntry.entry_date) == entry_date
-    )
-    if for_update:
-        q = q.with_for_update()
-    return session.scalars(q).first()
-
-
-# --- the rules of a write, shared by the single-record routes and the batch sync ------------
-# They take the current row (an ORM object or any object with the same attributes; None when
-# there is none) and decide; the callers apply the result in their own way.
-
-Outcome = Literal["created", "updated", "unchanged"]
-
-
-def decide_put(
-    current: Any,
-    content_equal: Callable[[Any], bool],
-    *,
-    if_match: str | None,
-    if_none_match: str | None,
-    unchanged_wins: bool = False,
-) -> Outcome:
-    """Raises PreconditionFailed; otherwise says what a create-or-replace does. With
-    `unchanged_wins` (batch sync), content equal to the live version is `unchanged` whatever
-    the preconditions say, so that replaying a batch never reports a conflict with itself."""
-    live = current is not None and current.deleted_at is None
-    if unchanged_wins and live and content_equal(current):
-        return "unchanged"
-    check_preconditions(
-        current.version if live else None, if_match=if_match, if_none_match=if_none_match
-    )
-    if live:
-        return "unchanged" if content_equal(current) else "updated"
-    return "created"
-
-
-def written_values(current: Any | None, cols: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """The columns a create or replace writes. A tombstone that comes back to life keeps its
-    version count, so an ETag is never reused."""
-    values = dict(cols)
-    values["version"] = (current.version if current is not None else 0) + 1
-    values["updated_at"] = now
-    if current is None or current.deleted_at is not None:
-        values["created_at"] = now
-        values["deleted_at"] = None
-    return values
-
-
-def decide_delete(current: Any | None, *, if_match: str | None) -> None:
-    if current is None or current.deleted_at is not None:
-        raise NotFound()
-    check_preconditions(current.version, if_match=if_match, if_none_match=None)
-
-
-def deleted_values(current: Any, now: dt.datetime) -> dict[str, Any]:
-    return {"deleted_at": now, "updated_at": now, "version": current.version + 1}
-
-
-def revision_values(
-    *,
-    patient_id: uuid.UUID,
-    kind: str,
-    key: str,
-    version: int,
-    reason: str,
-    payload: dict[str, Any],
-    now: dt.datetime,
-    actor_id: uuid.UUID | None,
-) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "patient_id": patient_id,
-        "kind": kind,
-        "record_key": key,
-        "version": version,
-        "reason": reason,
-        "payload": payload,
-        "superseded_at": now,
-        "superseded_by": actor_id,
-    }
-
-
-def save_revision(session: Session, **kw: Any) -> None:
-    session.add(Revision(**revision_values(**kw)))
+    return get_versioned_row(session, ENTRY, patient_id, entry_date, for_update=for_update)
 
 
 def with_recorded_at(
@@ -258,6 +154,16 @@ def entry_change(row: Any, *, deleted: bool = False) -> ChangeRecord:
     )
 
 
+ENTRY: VersionedKind[SymptomEntry] = VersionedKind(
+    kind=ENTRY_KIND,
+    model=SymptomEntry,
+    key_column="entry_date",
+    key_text=lambda d: d.isoformat(),
+    payload=entry_payload,
+    change=entry_change,
+)
+
+
 def put_entry(
     session: Session,
     patient: Patient,
@@ -271,41 +177,19 @@ def put_entry(
 ) -> tuple[SymptomEntry, str]:
     """Create or replace. Returns the row and what happened: created | updated | unchanged."""
     check_not_future(patient, entry_date, now)
-    lock_patient(session, patient.id)
-    row = get_row(session, patient.id, entry_date, for_update=True)
     cols = entry_columns(body)
-    outcome = decide_put(
-        row,
+    return put_versioned(
+        session,
+        ENTRY,
+        patient.id,
+        entry_date,
+        with_recorded_at(cols, body, now),
         same_entry(cols, body.recorded_at),
+        now=now,
+        actor_id=actor_id,
         if_match=if_match,
         if_none_match=if_none_match,
     )
-    if outcome == "unchanged":
-        assert row is not None
-        return row, outcome
-    if outcome == "updated":
-        assert row is not None
-        save_revision(
-            session,
-            patient_id=patient.id,
-            kind=ENTRY_KIND,
-            key=entry_date.isoformat(),
-            version=row.version,
-            reason="replaced",
-            payload=entry_payload(row),
-            now=now,
-            actor_id=actor_id,
-        )
-    values = written_values(row, with_recorded_at(cols, body, now), now)
-    if row is None:
-        row = SymptomEntry(patient_id=patient.id, entry_date=entry_date, **values)
-    else:
-        for k, v in values.items():
-            setattr(row, k, v)
-    session.add(row)
-    session.flush()
-    record_changes(session, patient.id, [entry_change(row)], now=now)
-    return row, outcome
 
 
 def delete_entry(
@@ -317,27 +201,9 @@ def delete_entry(
     actor_id: uuid.UUID,
     if_match: str | None = None,
 ) -> SymptomEntry:
-    lock_patient(session, patient.id)
-    row = get_row(session, patient.id, entry_date, for_update=True)
-    decide_delete(row, if_match=if_match)
-    assert row is not None
-    save_revision(
-        session,
-        patient_id=patient.id,
-        kind=ENTRY_KIND,
-        key=entry_date.isoformat(),
-        version=row.version,
-        reason="deleted",
-        payload=entry_payload(row),
-        now=now,
-        actor_id=actor_id,
+    return delete_versioned(
+        session, ENTRY, patient.id, entry_date, now=now, actor_id=actor_id, if_match=if_match
     )
-    for k, v in deleted_values(row, now).items():
-        setattr(row, k, v)
-    session.add(row)
-    session.flush()
-    record_changes(session, patient.id, [entry_change(row, deleted=True)], now=now)
-    return row
 
 
 def get_entry(session: Session, patient: Patient, entry_date: dt.date) -> SymptomEntry:
@@ -375,28 +241,3 @@ def list_entries(
         rows = rows[:limit]
         next_cursor = encode_cursor({"d": rows[-1].entry_date.isoformat()})
     return rows, next_cursor
-
-
-def list_revisions(
-    session: Session, patient: Patient, *, kind: str, key: str, exists: bool
-) -> list[RevisionOut]:
-    if not exists:
-        raise NotFound()
-    rows = session.scalars(
-        select(Revision)
-        .where(
-            col(Revision.patient_id) == patient.id,
-            col(Revision.kind) == kind,
-            col(Revision.record_key) == key,
-        )
-        .order_by(col(Revision.version))
-    ).all()
-    return [
-        RevisionOut(
-            version=r.version,
-            reason=r.reason,
-            superseded_at=r.superseded_at,
-            data=r.payload,
-        )
-        for r in rows
-    ]

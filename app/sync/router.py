@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from app.care.access import OwnedPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary.service import etag_of
+from app.diary.versioned import etag_of
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit

@@ -19,7 +19,16 @@ from app.care.models import Patient
 from app.care.service import lock_patient
 from app.diary import exercise_service as sessions
 from app.diary import service as entries
-from app.diary.models import ExerciseSession, Revision, SymptomEntry
+from app.diary.models import Revision
+from app.diary.versioned import (
+    VersionedKind,
+    decide_delete,
+    decide_put,
+    deleted_values,
+    etag_of,
+    revision_values,
+    written_values,
+)
 from app.errors import AppError, PreconditionFailed, clean_validation_errors
 from app.sync.changes import ChangeRecord, insert_many, record_changes
 from app.sync.schemas import (
@@ -88,8 +97,13 @@ def _check(
 class _Table:
     """The rows of one kind that the batch touches, as plain objects, with what to write."""
 
-    def __init__(self, model: Any, kind: str, key_column: str) -> None:
-        self.model, self.kind, self.key_column = model, kind, key_column
+    def __init__(self, versioned: VersionedKind[Any]) -> None:
+        self.versioned = versioned
+        self.model, self.kind, self.key_column = (
+            versioned.model,
+            versioned.kind,
+            versioned.key_column,
+        )
         self.rows: dict[Hashable, SimpleNamespace] = {}
         self.stored: set[Hashable] = set()
         self.dirty: dict[Hashable, None] = {}
@@ -124,50 +138,46 @@ class _Batch:
         self, session: Session, patient: Patient, now: dt.datetime, actor_id: uuid.UUID
     ) -> None:
         self.session, self.patient, self.now, self.actor_id = session, patient, now, actor_id
-        self.entries = _Table(SymptomEntry, ENTRY, "entry_date")
-        self.sessions = _Table(ExerciseSession, SESSION, "id")
+        self.entries = _Table(entries.ENTRY)
+        self.sessions = _Table(sessions.SESSION)
         self.revisions: list[dict[str, Any]] = []
         self.changes: list[ChangeRecord] = []
 
     def _revise(self, table: _Table, key: str, row: Any, reason: str) -> None:
-        payload = (
-            entries.entry_payload(row) if table is self.entries else sessions.session_payload(row)
-        )
         self.revisions.append(
-            entries.revision_values(
+            revision_values(
                 patient_id=self.patient.id,
                 kind=table.kind,
                 key=key,
                 version=row.version,
                 reason=reason,
-                payload=payload,
+                payload=table.versioned.payload(row),
                 now=self.now,
                 actor_id=self.actor_id,
             )
         )
 
     def _change(self, table: _Table, row: Any, *, deleted: bool = False) -> None:
-        make = entries.entry_change if table is self.entries else sessions.session_change
-        self.changes.append(make(row, deleted=deleted))
+        self.changes.append(table.versioned.change(row, deleted=deleted))
 
     @staticmethod
     def _live_etag(row: Any | None) -> str | None:
         if row is None or row.deleted_at is not None:
             return None
-        return entries.etag_of(row.version)
+        return etag_of(row.version)
 
     def put(
         self,
         table: _Table,
         key: Any,
-        key_text: str,
         columns: dict[str, Any],
         content_equal: Callable[[Any], bool],
         if_match: str | None,
     ) -> Result:
+        key_text = table.versioned.key_text(key)
         current = table.rows.get(key)
         try:
-            outcome = entries.decide_put(
+            outcome = decide_put(
                 current, content_equal, if_match=if_match, if_none_match=None, unchanged_wins=True
             )
         except PreconditionFailed:
@@ -176,30 +186,30 @@ class _Batch:
             return _result(table.kind, key_text, "unchanged", self._live_etag(current))
         if outcome == "updated":
             self._revise(table, key_text, current, "replaced")
-        values = entries.written_values(current, columns, self.now)
+        values = written_values(current, columns, self.now)
         if current is None:
-            ident = (
-                {"id": key} if table is self.sessions else {"id": uuid.uuid4(), "entry_date": key}
-            )
+            # A new row's id, unless the key column is the id itself.
+            ident = {"id": uuid.uuid4(), table.key_column: key}
             current = SimpleNamespace(patient_id=self.patient.id, **ident, **values)
             table.rows[key] = current
         else:
             vars(current).update(values)
         table.dirty[key] = None
         self._change(table, current)
-        return _result(table.kind, key_text, outcome, entries.etag_of(current.version))
+        return _result(table.kind, key_text, outcome, etag_of(current.version))
 
-    def delete(self, table: _Table, key: Any, key_text: str, if_match: str | None) -> Result:
+    def delete(self, table: _Table, key: Any, if_match: str | None) -> Result:
+        key_text = table.versioned.key_text(key)
         current = table.rows.get(key)
         if current is None or current.deleted_at is not None:
             # Already gone (deleted before, or never stored): the wanted state holds.
             return _result(table.kind, key_text, "unchanged")
         try:
-            entries.decide_delete(current, if_match=if_match)
+            decide_delete(current, if_match=if_match)
         except PreconditionFailed:
             return _result(table.kind, key_text, "conflict", self._live_etag(current))
         self._revise(table, key_text, current, "deleted")
-        vars(current).update(entries.deleted_values(current, self.now))
+        vars(current).update(deleted_values(current, self.now))
         table.dirty[key] = None
         self._change(table, current, deleted=True)
         return _result(table.kind, key_text, "deleted")
@@ -298,7 +308,6 @@ def apply_batch(
                 batch.put(
                     batch.entries,
                     item.entry_date,
-                    item.entry_date.isoformat(),
                     entries.with_recorded_at(cols, item, now),
                     entries.same_entry(cols, item.recorded_at),
                     item.if_match,
@@ -313,7 +322,6 @@ def apply_batch(
                 batch.put(
                     batch.sessions,
                     item.id,
-                    str(item.id),
                     cols,
                     sessions.same_session(cols),
                     item.if_match,
@@ -322,7 +330,6 @@ def apply_batch(
         else:
             deletion, key = item
             table = batch.entries if deletion.kind == ENTRY else batch.sessions
-            text_key = key.isoformat() if deletion.kind == ENTRY else str(key)
-            results.append(batch.delete(table, key, text_key, deletion.if_match))
+            results.append(batch.delete(table, key, deletion.if_match))
     batch.write()
     return results

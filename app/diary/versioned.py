@@ -1,0 +1,266 @@
+"""The versioned write shared by symptom entries and exercise sessions (and the rules the
+batch sync applies to both): a record kept per patient under a key, with a version (its ETag),
+a tombstone for a deletion, a revision for every version it supersedes and a change-feed row
+for every write.
+
+A kind is described once by a `VersionedKind`; `put_versioned` and `delete_versioned` are the
+single-record write path. The batch sync (app/sync/service.py) applies the same rules
+(`decide_put`, `written_values`, `decide_delete`, `deleted_values`, `revision_values`) to a
+whole batch at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from sqlalchemy import select
+from sqlmodel import Session, SQLModel, col
+
+from app.care.service import lock_patient
+from app.diary.models import Revision
+from app.diary.schemas import RevisionOut
+from app.errors import NotFound, PreconditionFailed
+from app.sync.changes import ChangeRecord, record_changes
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_etags(header: str) -> list[str]:
+    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+
+
+def check_preconditions(
+    current_version: int | None, *, if_match: str | None, if_none_match: str | None
+) -> None:
+    """RFC 9110 §13: If-Match needs a current representation whose ETag is listed (or `*`);
+    `If-None-Match: *` needs there to be none."""
+    if if_match is not None:
+        tags = parse_etags(if_match)
+        if current_version is None or ("*" not in tags and etag_of(current_version) not in tags):
+            raise PreconditionFailed(
+                "The entry has changed (or does not exist); fetch it and "
+                "retry with its current ETag"
+            )
+    if if_none_match is not None and current_version is not None:
+        tags = parse_etags(if_none_match)
+        if "*" in tags or etag_of(current_version) in tags:
+            raise PreconditionFailed("The entry already exists")
+
+
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+def decide_put(
+    current: Any,
+    content_equal: Callable[[Any], bool],
+    *,
+    if_match: str | None,
+    if_none_match: str | None,
+    unchanged_wins: bool = False,
+) -> Outcome:
+    """Raises PreconditionFailed; otherwise says what a create-or-replace does. With
+    `unchanged_wins` (batch sync), content equal to the live version is `unchanged` whatever
+    the preconditions say, so that replaying a batch never reports a conflict with itself."""
+    live = current is not None and current.deleted_at is None
+    if unchanged_wins and live and content_equal(current):
+        return "unchanged"
+    check_preconditions(
+        current.version if live else None, if_match=if_match, if_none_match=if_none_match
+    )
+    if live:
+        return "unchanged" if content_equal(current) else "updated"
+    return "created"
+
+
+def written_values(current: Any | None, cols: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """The columns a create or replace writes. A tombstone that comes back to life keeps its
+    version count, so an ETag is never reused."""
+    values = dict(cols)
+    values["version"] = (current.version if current is not None else 0) + 1
+    values["updated_at"] = now
+    if current is None or current.deleted_at is not None:
+        values["created_at"] = now
+        values["deleted_at"] = None
+    return values
+
+
+def decide_delete(current: Any | None, *, if_match: str | None) -> None:
+    if current is None or current.deleted_at is not None:
+        raise NotFound()
+    check_preconditions(current.version, if_match=if_match, if_none_match=None)
+
+
+def deleted_values(current: Any, now: dt.datetime) -> dict[str, Any]:
+    return {"deleted_at": now, "updated_at": now, "version": current.version + 1}
+
+
+def revision_values(
+    *,
+    patient_id: uuid.UUID,
+    kind: str,
+    key: str,
+    version: int,
+    reason: str,
+    payload: dict[str, Any],
+    now: dt.datetime,
+    actor_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "patient_id": patient_id,
+        "kind": kind,
+        "record_key": key,
+        "version": version,
+        "reason": reason,
+        "payload": payload,
+        "superseded_at": now,
+        "superseded_by": actor_id,
+    }
+
+
+def save_revision(session: Session, **kw: Any) -> None:
+    session.add(Revision(**revision_values(**kw)))
+
+
+@dataclass(frozen=True)
+class VersionedKind(Generic[M]):
+    """One kind of versioned record. `key_column` names the model's column that, with
+    `patient_id`, identifies a record; `key_text` renders a key as revisions and the change
+    feed store it; `payload` is the record as a revision keeps it; `change` is its change-feed
+    row (`deleted=True` for a deletion)."""
+
+    kind: str
+    model: type[M]
+    key_column: str
+    key_text: Callable[[Any], str]
+    payload: Callable[[Any], dict[str, Any]]
+    change: Callable[..., ChangeRecord]
+
+
+def get_versioned_row(
+    session: Session, kind: VersionedKind[M], patient_id: uuid.UUID, key: Any, *, for_update: bool
+) -> M | None:
+    model: Any = kind.model
+    q = select(model).where(
+        col(model.patient_id) == patient_id, col(getattr(model, kind.key_column)) == key
+    )
+    if for_update:
+        q = q.with_for_update()
+    return session.scalars(q).first()
+
+
+def save_superseded(
+    session: Session,
+    kind: VersionedKind[M],
+    row: Any,
+    key: Any,
+    reason: str,
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+) -> None:
+    """Keep `row`'s current version (about to be replaced or deleted) as a revision."""
+    save_revision(
+        session,
+        patient_id=row.patient_id,
+        kind=kind.kind,
+        key=kind.key_text(key),
+        version=row.version,
+        reason=reason,
+        payload=kind.payload(row),
+        now=now,
+        actor_id=actor_id,
+    )
+
+
+def put_versioned(
+    session: Session,
+    kind: VersionedKind[M],
+    patient_id: uuid.UUID,
+    key: Any,
+    columns: dict[str, Any],
+    content_equal: Callable[[Any], bool],
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+    if_match: str | None,
+    if_none_match: str | None,
+) -> tuple[M, Outcome]:
+    """Create or replace the record under `key` with `columns`. Returns the row and what
+    happened: created | updated | unchanged."""
+    lock_patient(session, patient_id)
+    row = get_versioned_row(session, kind, patient_id, key, for_update=True)
+    outcome = decide_put(row, content_equal, if_match=if_match, if_none_match=if_none_match)
+    if outcome == "unchanged":
+        assert row is not None
+        return row, outcome
+    if outcome == "updated":
+        assert row is not None
+        save_superseded(session, kind, row, key, "replaced", now=now, actor_id=actor_id)
+    values = written_values(row, columns, now)
+    if row is None:
+        row = kind.model(patient_id=patient_id, **{kind.key_column: key}, **values)
+    else:
+        for k, v in values.items():
+            setattr(row, k, v)
+    session.add(row)
+    session.flush()
+    record_changes(session, patient_id, [kind.change(row)], now=now)
+    return row, outcome
+
+
+def delete_versioned(
+    session: Session,
+    kind: VersionedKind[M],
+    patient_id: uuid.UUID,
+    key: Any,
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+    if_match: str | None,
+) -> M:
+    """Delete the record under `key`, keeping its last version as a revision."""
+    lock_patient(session, patient_id)
+    row = get_versioned_row(session, kind, patient_id, key, for_update=True)
+    decide_delete(row, if_match=if_match)
+    assert row is not None
+    save_superseded(session, kind, row, key, "deleted", now=now, actor_id=actor_id)
+    for k, v in deleted_values(row, now).items():
+        setattr(row, k, v)
+    session.add(row)
+    session.flush()
+    record_changes(session, patient_id, [kind.change(row, deleted=True)], now=now)
+    return row
+
+
+def list_revisions(
+    session: Session, kind: VersionedKind[M], patient_id: uuid.UUID, key: Any
+) -> list[RevisionOut]:
+    """Every earlier version of the record, oldest first; 404 if it never existed."""
+    if get_versioned_row(session, kind, patient_id, key, for_update=False) is None:
+        raise NotFound()
+    rows = session.scalars(
+        select(Revision)
+        .where(
+            col(Revision.patient_id) == patient_id,
+            col(Revision.kind) == kind.kind,
+            col(Revision.record_key) == kind.key_text(key),
+        )
+        .order_by(col(Revision.version))
+    ).all()
+    return [
+        RevisionOut(
+            version=r.version,
+            reason=r.reason,
+            superseded_at=r.superseded_at,
+            data=r.payload,
+        )
+        for r in rows
+    ]
