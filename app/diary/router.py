@@ -39,6 +39,12 @@ def with_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_of(version)
 
 
+def answer_put(response: Response, version: int, outcome: str) -> None:
+    """A create-or-replace answers 201 when it created the record, else 200, with the ETag."""
+    response.status_code = 201 if outcome == "created" else 200
+    with_etag(response, version)
+
+
 # --- symptom entries ------------------------------------------------------------------------
 
 
@@ -69,8 +75,7 @@ def put_symptom_entry(
         if_match=if_match,
         if_none_match=if_none_match,
     )
-    response.status_code = 201 if outcome == "created" else 200
-    with_etag(response, row.version)
+    answer_put(response, row.version, outcome)
     return service.entry_out(row)
 
 
@@ -175,8 +180,7 @@ def put_exercise_session(
         if_match=if_match,
         if_none_match=if_none_match,
     )
-    response.status_code = 201 if outcome == "created" else 200
-    with_etag(response, row.version)
+    answer_put(response, row.version, outcome)
     return exercise_service.session_out(row)
 
 

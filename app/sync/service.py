@@ -1,7 +1,8 @@
 """Batch sync: many diary writes in one call, each decided and answered on its own, written
 set-based (one query loads every affected row; inserts, updates, revisions and changes go out as
-one bulk statement each). The rules are the diary services' own (`decide_put`, `decide_delete`,
-`written_values`, …), applied to plain objects instead of ORM rows."""
+one bulk statement each). The rules are those of the single-record write path
+(app/diary/versioned.py: `decide_put`, `decide_delete`, `written_values`, …), applied to plain
+objects instead of ORM rows; each kind is described by its `VersionedKind`."""
 
 from __future__ import annotations
 
