@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # http://127.0.0.1 and http://localhost); turn it off only for plain http on another host.
     dashboard_secure_cookie: bool = True
     dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Browser origins allowed to call the API (CORS), as a JSON list such as
+    # ["https://app.example.org"]. Default: none, so no browser page on another origin may
+    # read a response. Native apps and servers are not subject to CORS.
+    cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     log_json: bool = True
     host: str = "127.0.0.1"

@@ -16,8 +16,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import get_settings
+from app.routes import allowed_methods
 
 PROBLEM_JSON = "application/problem+json"
+# What FastAPI says when a request body cannot be decoded at all.
+BODY_PARSE_ERROR = "There was an error parsing the body"
 log = logging.getLogger("kneetrack.errors")
 
 
@@ -237,15 +240,31 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else None
-        page = _page(request, exc.status_code, detail)
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.app.routes, request.url.path))
+        page = _page(request, exc.status_code, detail, headers)
         if page is not None:
             return page
+        if exc.status_code == 400 and detail == BODY_PARSE_ERROR:
+            # A body that is not decodable (invalid UTF-8, a broken form) is invalid input
+            # like malformed JSON, which FastAPI already answers 422: one status for both.
+            return problem_response(
+                request,
+                422,
+                slug="validation-error",
+                title="Invalid input",
+                detail="Invalid input: body (not decodable as the declared content type)",
+                errors=[
+                    {"loc": ["body"], "msg": "The body could not be decoded", "type": "body_decode"}
+                ],
+            )
         return problem_response(
             request,
             exc.status_code,
             slug=_slug_for(exc.status_code),
             detail=detail,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(PoolTimeoutError)

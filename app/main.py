@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import text
-from starlette.routing import BaseRoute
+from starlette.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.audit.router import router as audit_router
@@ -32,8 +32,23 @@ from app.notes.router import router as notes_router
 from app.openapi import PROBLEM_RESPONSES, install_openapi
 from app.questionnaires.router import router as questionnaire_router
 from app.ratelimit import get_rate_limits
+from app.routes import iter_api_routes
 from app.sync.router import router as sync_router
 from app.trends.router import router as trends_router
+
+__all__ = ["app", "create_app", "iter_api_routes", "operation_id"]
+
+CORS_METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
+    "X-API-Key",
+    "X-Request-ID",
+]
+CORS_EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID"]
 
 TAGS = [
     {"name": "auth", "description": "Sign-up, sign-in, token refresh and sign-out."},
@@ -58,17 +73,6 @@ TAGS = [
     {"name": "admin", "description": "Administration: clinician accounts, the audit record."},
     {"name": "operations", "description": "Health and readiness probes, Prometheus metrics."},
 ]
-
-
-def iter_api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
-    """Every APIRoute, including those of included routers (which recent FastAPI versions keep
-    behind a lazy wrapper with an `original_router`)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from iter_api_routes(inner.routes)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -116,6 +120,17 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            # Bearer tokens and API keys travel in headers, never in cookies.
+            allow_credentials=False,
+            max_age=600,
+        )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware)
     for router in (
@@ -144,10 +159,10 @@ def create_app() -> FastAPI:
         summary="The database is reachable",
         responses={503: PROBLEM_RESPONSES[503]},
     )
-    def readyz() -> JSONResponse:
+    def readyz() -> dict[str, str]:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
-        return JSONResponse({"status": "ready"})
+        return {"status": "ready"}
 
     @app.get(
         "/metrics",

@@ -16,11 +16,19 @@ from app.errors import PROBLEM_JSON
 log = structlog.get_logger("kneetrack.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
+# OWASP REST Security Cheat Sheet, "Security headers". The API serves JSON only, so its
+# Content-Security-Policy forbids everything; the interactive docs are an HTML page that loads
+# Swagger UI / ReDoc, so they are only forbidden to be framed.
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+    (b"cross-origin-resource-policy", b"same-origin"),
 ]
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = b"frame-ancestors 'none'"
+DOCS_PATHS = ("/docs", "/redoc")
 
 
 class RequestContextMiddleware:
@@ -54,6 +62,9 @@ class RequestContextMiddleware:
                 headers.append((b"x-request-id", request_id.encode()))
                 present = {k.lower() for k, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if b"content-security-policy" not in present:
+                    docs = scope["path"].startswith(DOCS_PATHS)
+                    headers.append((b"content-security-policy", DOCS_CSP if docs else API_CSP))
                 if b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

@@ -30,6 +30,71 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {429: PROBLEM_RESPONSES[429]}
 
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {**_PROBLEM, "description": "Conflicts with the current state (e.g. the email is taken)"}
+}
+PAYLOAD_TOO_LARGE: dict[str, Any] = {
+    "description": "The request body is larger than the configured limit",
+}
+
+ETAG_HEADER = {
+    "ETag": {
+        "description": "The version of the record, for `If-Match` / `If-None-Match`",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
+LOCATION_HEADER = {
+    "Location": {
+        "description": "The URL of the created record",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
+
+
+def link(operation_id: str, description: str, parameters: dict[str, str]) -> dict[str, Any]:
+    """An OpenAPI link to `operation_id`; parameter names are qualified by their location
+    (`path.pid`, `header.if-match`), as the specification allows when names could clash.
+    tests/proof/test_conformance.py checks that every link names a real operation and
+    real parameters of it."""
+    return {"operationId": operation_id, "description": description, "parameters": parameters}
+
+
+def postprocess_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Corrects the generated document where FastAPI's output would mislead a client or a
+    conformance tester: problem responses carry the Problem schema under
+    `application/problem+json` only (they are never sent as `application/json`), and every
+    operation that takes a body declares the 413 that `KNEETRACK_MAX_BODY_BYTES` produces, and
+    optional parameters are not offered as `null` (a parameter is absent or has a value; a
+    tester would otherwise send the string "null"). Idempotent."""
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                _not_nullable(parameter.get("schema", {}))
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                responses.setdefault("413", {**PAYLOAD_TOO_LARGE})
+            for status, response in responses.items():
+                content = response.get("content")
+                if status in ("413", "503") or (content and PROBLEM_JSON in content):
+                    response["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
+    return schema
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    members = schema.get("anyOf")
+    if not members or {"type": "null"} not in members:
+        return
+    rest = [m for m in members if m != {"type": "null"}]
+    if len(rest) == 1:
+        del schema["anyOf"]
+        schema.update(rest[0])
+        if schema.get("default", 0) is None:
+            del schema["default"]
+
+
 DOCUMENT = Path(__file__).resolve().parent.parent / "openapi.json"
 
 
@@ -70,7 +135,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             for response in operation.get("responses", {}).values():
                 _problem_content(response)
             _body_example(operation, schemas)
-    return schema
+    return postprocess_openapi(schema)
 
 
 def install_openapi(app: FastAPI) -> None:

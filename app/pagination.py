@@ -14,6 +14,7 @@ from fastapi import Query
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session
 
+from app.auth.schemas import IsoDate
 from app.errors import Unprocessable
 
 
@@ -28,10 +29,10 @@ Cursor = Annotated[
     str | None, Query(max_length=512, description="`next_cursor` from the previous page")
 ]
 DateFrom = Annotated[
-    dt.date | None, Query(alias="from", description="First local date included (ISO 8601)")
+    IsoDate | None, Query(alias="from", description="First local date included (ISO 8601)")
 ]
 DateTo = Annotated[
-    dt.date | None, Query(alias="to", description="Last local date included (ISO 8601)")
+    IsoDate | None, Query(alias="to", description="Last local date included (ISO 8601)")
 ]
 
 
@@ -74,8 +75,11 @@ def keyset_page(
         after = decode_cursor(cursor, ("k", "i"))
         try:
             key, last_id = parse(after["k"]), uuid.UUID(after["i"])
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, AttributeError) as exc:  # e.g. a number for the id
             raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
+        if isinstance(key, dt.datetime) and key.tzinfo is None:
+            # This server only issues instants with an offset; a naive one cannot be compared.
+            raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
         query = query.where((attr > key) | ((attr == key) & (ident > last_id)))
     rows = list(session.scalars(query.order_by(attr, ident).limit(limit + 1)))
     if len(rows) <= limit:

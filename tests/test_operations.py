@@ -120,3 +120,18 @@ def test_uvicorn_app_main_refuses_default_secret_in_production(tmp_path):
                           env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode != 0
     assert "SECRET_KEY" in proc.stderr
+
+
+def test_405_allow_lists_every_method_of_the_path(client, make_patient):
+    p = make_patient()
+    r = client.put("/v1/patients/me", headers=p.headers, json={})
+    assert_problem(r, 405)
+    assert r.headers["Allow"] == "DELETE, GET, PATCH"
+
+
+def test_undecodable_body_is_422_naming_the_body(client, make_patient):
+    p = make_patient()
+    r = client.put("/v1/patients/me/symptom-entries/2026-01-05", content=b'{"notes": "\xff"}',
+                   headers={**p.headers, "content-type": "application/json"})
+    body = assert_problem(r, 422)
+    assert body["errors"][0]["loc"] == ["body"]

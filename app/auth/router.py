@@ -3,8 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request, Response, status
 
 from app.auth import api_keys, service
 from app.auth.dependencies import AdminActor, CurrentActor
@@ -14,6 +13,7 @@ from app.auth.schemas import (
     ApiKeyList,
     ApiKeyOut,
     ClinicianIn,
+    PasswordForm,
     RefreshIn,
     RegisterIn,
     TokenOut,
@@ -24,7 +24,7 @@ from app.care.schemas import PatientOut
 from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentAnonymous, IdempotentRoute
-from app.openapi import PROBLEM_RESPONSES, RATE_LIMITED
+from app.openapi import CONFLICT, PROBLEM_RESPONSES, RATE_LIMITED
 from app.pagination import Cursor, Limit, page_sorted
 from app.ratelimit import RateLimitsDep
 
@@ -35,6 +35,7 @@ router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=Idempo
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
+    responses=CONFLICT,
     summary="Sign up as a patient",
     dependencies=[IdempotentAnonymous],
 )
@@ -58,7 +59,7 @@ def register(body: RegisterIn, session: SessionDep) -> PatientOut:
     },
 )
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[PasswordForm, Form()],
     request: Request,
     session: SessionDep,
     limits: RateLimitsDep,
@@ -93,6 +94,7 @@ def logout(actor: CurrentActor, session: SessionDep, now: Now) -> Response:
     "/admin/clinicians",
     status_code=status.HTTP_201_CREATED,
     tags=["admin"],
+    responses=CONFLICT,
     summary="Create a clinician account",
     dependencies=[Idempotent],
 )
@@ -111,6 +113,7 @@ def create_clinician(body: ClinicianIn, _admin: AdminActor, session: SessionDep)
     "/api-keys",
     status_code=status.HTTP_201_CREATED,
     tags=["api-keys"],
+    responses=CONFLICT,
     summary="Create an API key (the secret is shown once, in `key`)",
 )
 def create_api_key(

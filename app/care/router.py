@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app.audit import service as audit
 from app.auth.dependencies import ClinicianActor, CurrentActor, PatientActor
@@ -22,10 +22,15 @@ from app.care.schemas import (
 from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
-from app.openapi import PROBLEM_RESPONSES
+from app.openapi import PROBLEM_RESPONSES, link
 from app.pagination import Cursor, Limit, page_sorted
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute)
+
+# Letters and digits, as read out or typed (case and surrounding spaces do not matter).
+InvitationCode = Annotated[
+    str, Path(min_length=1, max_length=40, pattern=r"^\s*[A-Za-z0-9]+\s*$", examples=["K7M2Q9XRTB"])
+]
 
 
 @router.get("/patients/{pid}", tags=["patients"], summary="Read a patient's profile")
@@ -55,6 +60,18 @@ def delete_patient(body: PatientDeleteIn, patient: OwnedPatient, session: Sessio
     "/invitations",
     status_code=status.HTTP_201_CREATED,
     tags=["care-team"],
+    responses={
+        201: {
+            "description": "Created",
+            "links": {
+                "AcceptInvitation": link(
+                    "care-team-accept-invitation",
+                    "The patient accepts with the code",
+                    {"path.code": "$response.body#/code"},
+                )
+            },
+        }
+    },
     summary="Create an invitation code for a patient to join your care",
     dependencies=[Idempotent],
 )
@@ -69,7 +86,7 @@ def create_invitation(actor: ClinicianActor, session: SessionDep, now: Now) -> I
     summary="Accept an invitation: the clinician joins your care team",
 )
 def accept_invitation(
-    code: str, actor: PatientActor, session: SessionDep, now: Now
+    code: InvitationCode, actor: PatientActor, session: SessionDep, now: Now
 ) -> CareTeamMemberOut:
     return service.accept_invitation(session, actor, code, now)
 
@@ -91,6 +108,21 @@ def list_care_team(
     "/patients/{pid}/care-team",
     status_code=status.HTTP_201_CREATED,
     tags=["care-team"],
+    responses={
+        201: {
+            "description": "Granted",
+            "links": {
+                "RevokeAccess": link(
+                    "care-team-revoke-access",
+                    "Revoke the access just granted",
+                    {
+                        "path.pid": "$request.path.pid",
+                        "path.clinician_id": "$response.body#/clinician_id",
+                    },
+                )
+            },
+        }
+    },
     summary="Grant a clinician access to your record",
     dependencies=[Idempotent],
 )

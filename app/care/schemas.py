@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from app.auth.schemas import KneeSide, Sex, StrictModel, check_timezone
+from app.auth.schemas import KneeSide, Sex, StrictModel, Timezone, check_timezone
 from app.trends.schemas import FlagOut
 
 
@@ -20,9 +22,19 @@ class PatientOut(BaseModel):
     created_at: dt.datetime
 
 
+def refuse_nulls(data: Any, *fields: str) -> Any:
+    """Fields that may be left out but not sent as null (the schema does not offer null)."""
+    if isinstance(data, dict):
+        for name in fields:
+            if name in data and data[name] is None:
+                raise ValueError(f"{name} cannot be null")
+    return data
+
+
 class PatientPatch(StrictModel):
-    display_name: str | None = Field(default=None, min_length=1, max_length=120)
-    timezone: str | None = Field(default=None, max_length=64)
+    # `SkipJsonSchema[None]`: optional in a PATCH, but null is not a value (see the validator).
+    display_name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=120)
+    timezone: Timezone | SkipJsonSchema[None] = None
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     sex: Sex | None = None
     index_knee: KneeSide | None = None
@@ -32,12 +44,10 @@ class PatientPatch(StrictModel):
     def _tz(cls, v: str | None) -> str | None:
         return None if v is None else check_timezone(v)
 
-    @model_validator(mode="after")
-    def _no_null_required(self) -> PatientPatch:
-        for name in ("display_name", "timezone"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return refuse_nulls(data, "display_name", "timezone")
 
     model_config = ConfigDict(
         extra="forbid",
@@ -72,8 +82,13 @@ class CareTeamList(BaseModel):
 
 
 class GrantIn(StrictModel):
-    clinician_id: uuid.UUID | None = None
-    clinician_email: EmailStr | None = None
+    clinician_id: uuid.UUID | SkipJsonSchema[None] = None
+    clinician_email: EmailStr | SkipJsonSchema[None] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return refuse_nulls(data, "clinician_id", "clinician_email")
 
     @model_validator(mode="after")
     def _one(self) -> GrantIn:
@@ -83,7 +98,10 @@ class GrantIn(StrictModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"clinician_email": "dr.lee@clinic.example"}]},
+        json_schema_extra={
+            "examples": [{"clinician_email": "dr.lee@clinic.example"}],
+            "oneOf": [{"required": ["clinician_id"]}, {"required": ["clinician_email"]}],
+        },
     )
 
 

@@ -3,12 +3,12 @@ read."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import CurrentActor
+from app.auth.schemas import IsoDate
 from app.care.access import CareTeamPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
@@ -63,7 +63,7 @@ def create_exercise_plan(
 def list_exercise_plans(
     patient: ReadablePatient,
     session: SessionDep,
-    active_on: dt.date | None = None,
+    active_on: IsoDate | None = None,
     activity: Activity | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,

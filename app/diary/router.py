@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response, status
 
+from app.auth.schemas import IsoDate
 from app.care.access import OwnedPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
@@ -21,18 +21,62 @@ from app.diary.schemas import (
 )
 from app.diary.versioned import etag_of, list_revisions, parse_etags
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
-from app.openapi import PROBLEM_RESPONSES
+from app.openapi import ETAG_HEADER, LOCATION_HEADER, PROBLEM_RESPONSES, link
 from app.pagination import Cursor, DateFrom, DateTo, Limit, check_date_range
 
 router = APIRouter(
     prefix="/v1/patients/{pid}", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute
 )
 
-IfMatch = Annotated[str | None, Header(description="Apply only if the ETag still matches")]
-IfNoneMatch = Annotated[str | None, Header(description="`*`: create only, never replace")]
+# A malformed If-Match lists no tag that could match: 412, as for a stale one.
+IfMatch = Annotated[
+    str | None, Header(description="Apply only if the ETag still matches", max_length=1024)
+]
+IfNoneMatch = Annotated[
+    str | None, Header(description="`*`: create only, never replace", max_length=1024)
+]
 PRECONDITION: dict[int | str, dict[str, Any]] = {
     412: PROBLEM_RESPONSES[404] | {"description": "A precondition failed"}
 }
+
+# Links from a write to the reads and writes of the same record, for clients and for the
+# stateful phase of the conformance tests (tests/proof/test_conformance.py).
+_ENTRY = {"path.pid": "$request.path.pid", "path.entry_date": "$request.path.entry_date"}
+_IF_MATCH = {"header.if-match": "$response.header.ETag"}
+ENTRY_LINKS = {
+    "GetEntry": link("diary-get-symptom-entry", "Read the entry just written", _ENTRY),
+    "DeleteEntry": link(
+        "diary-delete-symptom-entry",
+        "Delete the entry just written, on condition that it is unchanged",
+        _ENTRY | _IF_MATCH,
+    ),
+    "EntryRevisions": link(
+        "diary-list-symptom-entry-revisions", "The entry's earlier versions", _ENTRY
+    ),
+}
+
+
+def _session_links(session_id: str) -> dict[str, Any]:
+    ids = {"path.pid": "$request.path.pid", "path.session_id": session_id}
+    return {
+        "GetSession": link("exercise-get-exercise-session", "Read the session", ids),
+        "DeleteSession": link(
+            "exercise-delete-exercise-session",
+            "Delete the session, on condition that it is unchanged",
+            ids | _IF_MATCH,
+        ),
+        "SessionRevisions": link(
+            "exercise-list-exercise-session-revisions", "The session's earlier versions", ids
+        ),
+    }
+
+
+def _written(model: Any, links: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """A PUT's two successes: 200 (replaced or unchanged) and 201 (created)."""
+    return {
+        200: {"description": "Replaced, or unchanged", "headers": ETAG_HEADER, "links": links},
+        201: {"model": model, "description": "Created", "headers": ETAG_HEADER, "links": links},
+    }
 
 
 def with_etag(response: Response, version: int) -> None:
@@ -51,12 +95,12 @@ def answer_put(response: Response, version: int, outcome: str) -> None:
 @router.put(
     "/symptom-entries/{entry_date}",
     tags=["diary"],
-    responses={**PRECONDITION, 201: {"model": SymptomEntryOut, "description": "Created"}},
+    responses=PRECONDITION | _written(SymptomEntryOut, ENTRY_LINKS),
     summary="Create (201) or replace (200) the diary entry for a local date",
     status_code=status.HTTP_200_OK,
 )
 def put_symptom_entry(
-    entry_date: dt.date,
+    entry_date: IsoDate,
     body: SymptomEntryIn,
     patient: OwnedPatient,
     session: SessionDep,
@@ -84,10 +128,13 @@ def put_symptom_entry(
     tags=["diary"],
     summary="Read the diary entry for a local date",
     response_model=SymptomEntryOut,
-    responses={304: {"description": "Not modified (If-None-Match matched the ETag)"}},
+    responses={
+        200: {"description": "The entry", "headers": ETAG_HEADER},
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+    },
 )
 def get_symptom_entry(
-    entry_date: dt.date,
+    entry_date: IsoDate,
     patient: ReadablePatient,
     session: SessionDep,
     response: Response,
@@ -108,7 +155,7 @@ def get_symptom_entry(
     summary="Delete the diary entry for a local date (its history is kept)",
 )
 def delete_symptom_entry(
-    entry_date: dt.date,
+    entry_date: IsoDate,
     patient: OwnedPatient,
     session: SessionDep,
     now: Now,
@@ -146,7 +193,7 @@ def list_symptom_entries(
     summary="Every earlier version of the entry (replaced or deleted)",
 )
 def list_symptom_entry_revisions(
-    entry_date: dt.date, patient: ReadablePatient, session: SessionDep
+    entry_date: IsoDate, patient: ReadablePatient, session: SessionDep
 ) -> RevisionList:
     return RevisionList(items=list_revisions(session, service.ENTRY, patient.id, entry_date))
 
@@ -157,7 +204,8 @@ def list_symptom_entry_revisions(
 @router.put(
     "/exercise-sessions/{session_id}",
     tags=["exercise"],
-    responses={**PRECONDITION, 201: {"model": ExerciseSessionOut, "description": "Created"}},
+    responses=PRECONDITION
+    | _written(ExerciseSessionOut, _session_links("$request.path.session_id")),
     summary="Create (201) or replace (200) an exercise session with a client-chosen id",
 )
 def put_exercise_session(
@@ -188,6 +236,13 @@ def put_exercise_session(
     "/exercise-sessions",
     status_code=status.HTTP_201_CREATED,
     tags=["exercise"],
+    responses={
+        201: {
+            "description": "Created",
+            "headers": ETAG_HEADER | LOCATION_HEADER,
+            "links": _session_links("$response.body#/id"),
+        }
+    },
     summary="Log an exercise session with a server-chosen id",
     dependencies=[Idempotent],
 )
@@ -208,7 +263,10 @@ def post_exercise_session(
 
 
 @router.get(
-    "/exercise-sessions/{session_id}", tags=["exercise"], summary="Read an exercise session"
+    "/exercise-sessions/{session_id}",
+    tags=["exercise"],
+    responses={200: {"description": "The session", "headers": ETAG_HEADER}},
+    summary="Read an exercise session",
 )
 def get_exercise_session(
     session_id: uuid.UUID, patient: ReadablePatient, session: SessionDep, response: Response

@@ -5,7 +5,6 @@ import uuid
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -13,7 +12,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.auth.schemas import StrictModel
+from app.auth.schemas import IsoDateTime, StrictModel
 
 T = TypeVar("T")
 
@@ -72,7 +71,7 @@ class SymptomEntryIn(StrictModel):
     morning_stiffness_minutes: int | None = Field(default=None, ge=0, le=1440)
     flare: bool | None = None
     notes: str | None = Field(default=None, max_length=2000)
-    recorded_at: AwareDatetime | None = Field(
+    recorded_at: IsoDateTime | None = Field(
         default=None, description="When it was recorded (RFC 3339 with offset); default: now"
     )
 
@@ -148,7 +147,7 @@ class ExerciseItem(StrictModel):
 
 class ExerciseSessionIn(StrictModel):
     activity: Activity
-    started_at: AwareDatetime = Field(
+    started_at: IsoDateTime = Field(
         description="RFC 3339 with offset; its local date is the session's date"
     )
     duration_minutes: int = Field(ge=1, le=600)

@@ -21,6 +21,11 @@ Metric = Literal[
     "exercise_sessions",
     "koos_jr",
 ]
+# The diary metrics, whose response to exercise can be asked (exercise itself and the KOOS-JR
+# are not daily symptoms).
+SymptomMetric = Literal[
+    "pain", "stiffness", "swelling", "morning_stiffness", "flexion", "extension"
+]
 KneeChoice = Literal["left", "right", "worse"]
 Source = Literal["knee", "entry", "exercise", "questionnaire"]
 ROM_METHOD_DEFAULT = "self_estimate"

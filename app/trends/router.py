@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.auth.schemas import IsoDate
 from app.care.access import ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
@@ -12,17 +12,17 @@ from app.diary.schemas import Activity
 from app.openapi import PROBLEM_RESPONSES
 from app.trends import service
 from app.trends.analysis import Bucket
-from app.trends.metrics import KneeChoice, Metric
+from app.trends.metrics import KneeChoice, Metric, SymptomMetric
 from app.trends.schemas import ExerciseResponseOut, FlagList, OverviewOut, TrendOut
 
 router = APIRouter(prefix="/v1/patients/{pid}", tags=["trends"], responses=PROBLEM_RESPONSES)
 
 DateFrom = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(alias="from", description="First local date (default: 89 days before `to`)"),
 ]
 DateTo = Annotated[
-    dt.date | None, Query(alias="to", description="Last local date (default: today, local)")
+    IsoDate | None, Query(alias="to", description="Last local date (default: today, local)")
 ]
 Knee = Annotated[
     KneeChoice,
@@ -52,7 +52,7 @@ def exercise_response(
     now: Now,
     activity: Activity,
     metric: Annotated[
-        Metric, Query(description="A diary metric (pain, stiffness, swelling, …)")
+        SymptomMetric, Query(description="A diary metric (pain, stiffness, swelling, …)")
     ] = "pain",
     knee: Knee = "worse",
     lag_days: Annotated[int, Query(ge=0, le=14)] = 1,
@@ -82,8 +82,8 @@ def metric_trend(
     date_to: DateTo = None,
     knee: Knee = "worse",
     bucket: Annotated[Bucket, Query(description="day, week (ISO, from Monday) or month")] = "day",
-    baseline_from: dt.date | None = None,
-    baseline_to: dt.date | None = None,
+    baseline_from: IsoDate | None = None,
+    baseline_to: IsoDate | None = None,
 ) -> TrendOut:
     return service.metric_trend(
         session,

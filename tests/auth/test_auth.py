@@ -144,3 +144,43 @@ def test_admin_sees_no_health_data(client, admin, make_patient):
     p = make_patient()
     assert_problem(client.get(f"/v1/patients/{p.id}", headers=admin.headers), 404)
     assert_problem(client.get("/v1/patients/me", headers=admin.headers), 404)
+
+
+def _sign(claims, key=None, algorithm="HS256"):
+    from app.config import get_settings
+
+    return jwt.encode(claims, key or get_settings().secret_key, algorithm=algorithm)
+
+
+def test_more_forged_and_misused_tokens_are_401(client, make_patient):
+    """Beyond the forgeries above: each missing claim (signed with the right key), another
+    token type, another HMAC algorithm with the right key, the refresh token presented as an
+    access token, and strings that are not JWTs at all."""
+    p = make_patient()
+    claims = jwt.decode(p.token, options={"verify_signature": False})
+    bad = {f"no {c}": _sign({k: v for k, v in claims.items() if k != c})
+           for c in ("exp", "iat", "sub", "sid", "typ")}
+    bad |= {
+        "typ refresh": _sign({**claims, "typ": "refresh"}),
+        "sub not a uuid": _sign({**claims, "sub": "' OR 1=1 --"}),
+        "sid not a uuid": _sign({**claims, "sid": "x"}),
+        "sub of nobody": _sign({**claims, "sub": str(uuid.uuid4())}),
+        "HS512 with the right key": _sign(claims, algorithm="HS512"),
+        "not yet valid (iat in the future is fine, exp in the past is not)": _sign(
+            {**claims, "exp": claims["iat"] - 1}),
+        "refresh token as access token": p.refresh_token,
+        "empty": "",
+        "garbage": "a.b.c",
+        "huge": "x" * 8000,
+        "header only": p.token.split(".")[0],
+        "signature stripped": p.token.rsplit(".", 1)[0] + ".",
+    }
+    for name, token in bad.items():
+        r = client.get("/v1/patients/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401, name
+        assert_problem(r, 401)
+        assert "Traceback" not in r.text, name
+    for scheme in ("Basic dXNlcjpwYXNz", f"Token {p.token}", p.token):
+        assert_problem(client.get("/v1/patients/me", headers={"Authorization": scheme}), 401)
+    # The genuine token still works: the 401s above were not a broken fixture.
+    assert client.get("/v1/patients/me", headers=p.headers).status_code == 200

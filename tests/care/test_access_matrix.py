@@ -113,19 +113,28 @@ def test_foreign_actors_get_404_and_change_nothing(app, client, world, admin):
     before = _snapshot(client, owner)
     assert len(_pid_routes(app)) >= 25
     failures = []
-    for method, path in _pid_routes(app):
-        for who, actor in foreigners.items():
-            for pid in (owner.id, "me") if who == "admin" else (owner.id,):
-                url = _url(path, pid, ids)
-                body = SAMPLE_BODIES.get((method, path))
-                r = client.request(method, url, headers=actor.headers,
-                                   json=body if method in ("PUT", "POST", "PATCH", "DELETE")
-                                   else None)
-                if r.status_code != 404 or not r.headers["content-type"].startswith(
-                        "application/problem+json"):
-                    failures.append(f"{who}: {method} {path} -> {r.status_code}")
+    for who, actor in foreigners.items():
+        pids = (owner.id, "me") if who == "admin" else (owner.id,)
+        failures += _every_pid_route(app, client, who, actor.headers, pids, ids, 404)
     assert failures == []
     assert _snapshot(client, owner) == before
+
+
+def _every_pid_route(app: Any, client: Any, who: str, headers: dict[str, str],
+                     pids: tuple[str, ...], ids: dict[str, str], status: int) -> list[str]:
+    """Calls every `{pid}` route (with a valid body for writes); what did not answer `status`
+    as problem+json."""
+    failures = []
+    for method, path in _pid_routes(app):
+        for pid in pids:
+            body = SAMPLE_BODIES.get((method, path))
+            r = client.request(method, _url(path, pid, ids), headers=headers,
+                               json=body if method in ("PUT", "POST", "PATCH", "DELETE")
+                               else None)
+            if r.status_code != status or not r.headers["content-type"].startswith(
+                    "application/problem+json"):
+                failures.append(f"{who}: {method} {path} -> {r.status_code}")
+    return failures
 
 
 def test_unknown_patient_is_the_same_404(client, world):
@@ -148,3 +157,33 @@ def test_care_team_clinician_reads_but_does_not_write_the_diary(app, client, wor
     r = client.put(f"/v1/patients/{owner.id}/symptom-entries/2026-01-06",
                    headers=world[2]["other patient"].headers, json=entry())
     assert r.status_code == 404
+
+
+def _dead_tokens(client: Any, owner: Any, make_patient: Any) -> dict[str, str]:
+    """An expired access token of the owner themself, and the token of an erased account."""
+    import datetime as dt
+
+    import jwt
+
+    from app.auth.security import create_access_token
+
+    claims = jwt.decode(owner.token, options={"verify_signature": False})
+    expired, _ = create_access_token(
+        user_id=uuid.UUID(owner.id), role="patient", family_id=uuid.UUID(claims["sid"]),
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    erased = make_patient()
+    r = client.request("DELETE", "/v1/patients/me", headers=erased.headers,
+                       json={"password": erased.password})
+    assert r.status_code == 204, r.text
+    return {"expired token": expired, "erased account's token": erased.token}
+
+
+def test_expired_and_erased_tokens_get_401_and_change_nothing(app, client, world, make_patient):
+    owner, _mine, _, ids = world
+    before = _snapshot(client, owner)
+    failures = []
+    for who, token in _dead_tokens(client, owner, make_patient).items():
+        failures += _every_pid_route(app, client, who, {"Authorization": f"Bearer {token}"},
+                                     (owner.id, "me"), ids, 401)
+    assert failures == []
+    assert _snapshot(client, owner) == before

@@ -240,3 +240,14 @@ def test_first_rolling_means_read_the_days_before_the_window(client, seeded):
     assert [pt["period_start"] for pt in body["points"]] == [str(day(-9))]
     assert body["points"][0]["rolling_mean_7d"] == pytest.approx((8 + 6 + 2) / 3, abs=TOL)
     assert body["baseline"]["n"] == 1  # the baseline stays inside the window
+
+
+def test_exercise_response_takes_only_diary_metrics(client, make_patient):
+    """Exercise minutes or the KOOS-JR are not daily symptoms: 422 naming the metric (the
+    conformance run found `metric=exercise_minutes&knee=right` answering 500)."""
+    p = make_patient()
+    for metric in ("exercise_minutes", "exercise_sessions", "koos_jr"):
+        r = client.get("/v1/patients/me/trends/exercise-response", headers=p.headers,
+                       params={"activity": "backward_walking", "metric": metric, "knee": "right"})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["query", "metric"]

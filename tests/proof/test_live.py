@@ -1,0 +1,118 @@
+"""Proofs against a live uvicorn on loopback (`kneetrack serve`, as deployed): the Schemathesis
+command line over the whole OpenAPI document with every check and every phase (examples,
+coverage, fuzzing, stateful), signed in as a clinician; and the headers every response must
+carry. Marked `live`; CI runs them with the rest of the suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import entry
+from tests.proof.conftest import clinician_over_http, register_over_http
+
+pytestmark = pytest.mark.live
+
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+
+
+def test_schemathesis_cli_against_live_server(live_server, admin, tmp_path):
+    clinician = clinician_over_http(live_server, admin)
+    patient = register_over_http(live_server)
+    # The clinician is on a care team, so that reads of `{pid}` routes reach real data.
+    code = httpx.post(f"{live_server}/v1/invitations", headers=clinician.headers).json()["code"]
+    assert httpx.post(f"{live_server}/v1/invitations/{code}/accept",
+                      headers=patient.headers).status_code == 200
+    env = {**os.environ, "KNEETRACK_PROOF_USERNAME": clinician.email,
+           "KNEETRACK_PROOF_PASSWORD": clinician.password}
+    out = tmp_path / "schemathesis.txt"
+    with out.open("w") as fh:
+        proc = subprocess.run(
+            [str(SCHEMATHESIS), "--config-file", str(CONFIG), "run",
+             f"{live_server}/openapi.json", "--no-color", "--wait-for-schema", "30",
+             "--report", "junit", "--report-dir", str(tmp_path)],
+            env=env, stdout=fh, stderr=subprocess.STDOUT, timeout=900, check=False)
+    text = out.read_text()
+    assert proc.returncode == 0, text
+    assert "Operations:       " in text and "Tested: " in text
+    assert "Server error" not in text
+
+
+# --- headers -------------------------------------------------------------------------------
+
+SECURITY = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+
+
+def _responses(base: str) -> dict[str, httpx.Response]:
+    p = register_over_http(base)
+    h = p.headers
+    return {
+        "health": httpx.get(f"{base}/healthz"),
+        "openapi": httpx.get(f"{base}/openapi.json"),
+        "docs": httpx.get(f"{base}/docs"),
+        "profile": httpx.get(f"{base}/v1/patients/me", headers=h),
+        "created": httpx.put(f"{base}/v1/patients/me/symptom-entries/2026-01-05", headers=h,
+                             json=entry()),
+        "list": httpx.get(f"{base}/v1/patients/me/symptom-entries", headers=h),
+        "401": httpx.get(f"{base}/v1/patients/me"),
+        "404": httpx.get(f"{base}/no/such/route"),
+        "405": httpx.delete(f"{base}/healthz"),
+        "413": httpx.put(f"{base}/v1/patients/me/symptom-entries/2026-01-05", headers=h,
+                         content=b"{" + b" " * 2_000_000 + b"}"),
+        "422": httpx.put(f"{base}/v1/patients/me/symptom-entries/2026-01-05", headers=h,
+                         json={"knees": "x"}),
+    }
+
+
+def test_security_headers_on_every_response(live_server):
+    for name, r in _responses(live_server).items():
+        for header, value in SECURITY.items():
+            assert r.headers.get(header) == value, (name, header, r.headers.get(header))
+        assert "max-age=" in r.headers["strict-transport-security"], name
+        csp = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp, name
+        if name != "docs":
+            assert csp.startswith("default-src 'none'"), name
+        assert len(r.headers["x-request-id"]) >= 16, name
+
+
+def test_no_server_version_leak(live_server):
+    for name, r in _responses(live_server).items():
+        assert "server" not in r.headers, (name, r.headers.get("server"))
+        assert "x-powered-by" not in r.headers, name
+        assert "uvicorn" not in r.text.lower() or name in ("openapi", "docs"), name
+
+
+def test_errors_are_problem_json_with_no_internals(live_server):
+    for name, r in _responses(live_server).items():
+        if r.status_code < 400:
+            continue
+        assert r.headers["content-type"].startswith("application/problem+json"), name
+        body = r.json()
+        assert body["status"] == r.status_code, name
+        assert "Traceback" not in r.text and "sqlalchemy" not in r.text.lower(), name
+
+
+def test_cors_denies_other_origins_by_default(live_server):
+    """No origin is configured: a browser page elsewhere may not read any answer."""
+    p = register_over_http(live_server)
+    origin = {"Origin": "https://evil.example"}
+    r = httpx.get(f"{live_server}/v1/patients/me", headers={**p.headers, **origin})
+    assert r.status_code == 200
+    assert "access-control-allow-origin" not in r.headers
+    pre = httpx.options(f"{live_server}/v1/patients/me", headers={
+        **origin, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert "access-control-allow-origin" not in pre.headers
+    assert pre.status_code >= 400
