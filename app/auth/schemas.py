@@ -154,7 +154,8 @@ class PasswordForm(StrictModel):
     schema too, so that generated clients and conformance tests know them to be invalid.
     Other parameters are ignored, as OAuth2 clients may send their own."""
 
-    model_config = ConfigDict(extra="ignore")
+    # The schema keeps the name FastAPI gave the form before, for generated clients.
+    model_config = ConfigDict(extra="ignore", title="Body_auth-token")
 
     grant_type: Literal["password"] | SkipJsonSchema[None] = None
     username: str = Field(min_length=1, max_length=320, description="The account's email")

@@ -35,6 +35,9 @@ KeyHeader = Annotated[
         alias=HEADER,
         description="A unique value (e.g. a UUID) per logical request: a retry with the same "
         "key and body replays the first answer instead of acting twice. Kept 30 days.",
+        # Documents the rule that `service` enforces (with its own 422), so that clients and
+        # conformance tests know it.
+        json_schema_extra={"pattern": "^[\\x21-\\x7e]{1,255}$"},
     ),
 ]
 
