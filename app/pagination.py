@@ -101,13 +101,27 @@ def page_sorted(
     ordered = sorted(items, key=key)
     if cursor is not None:
         after = decode_cursor(cursor, ("k",))["k"]
-        try:
-            ordered = [i for i in ordered if key(i) > after]
-        except TypeError as exc:
-            raise Unprocessable("Invalid cursor", loc=["query", "cursor"]) from exc
-        if not isinstance(after, list):
+        if not _is_sort_key(after, key(ordered[0]) if ordered else None):
+            # Not a key this server issues (e.g. `[]`, which sorts before every item).
             raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
+        ordered = [i for i in ordered if key(i) > after]
     if len(ordered) <= limit:
         return ordered, None
     page = ordered[:limit]
     return page, encode_cursor({"k": key(page[-1])})
+
+
+def _is_sort_key(value: Any, like: list[Any] | None) -> bool:
+    """A cursor's key: a non-empty list of strings and numbers, of the same shape as the
+    items' keys (`like`, when there are items to compare with)."""
+
+    def kind(v: Any) -> str | None:
+        if isinstance(v, str):
+            return "str"
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return "number"
+        return None
+
+    if not isinstance(value, list) or not value or any(kind(v) is None for v in value):
+        return False
+    return like is None or [kind(v) for v in value] == [kind(v) for v in like]

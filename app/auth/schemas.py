@@ -103,6 +103,15 @@ IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_date), AfterValidator(_in_utc_range)]
 
 
+def _text(value: str) -> str:
+    _check_text(value)
+    return value
+
+
+# Free text outside a StrictModel (a query filter): the same NUL and Unicode rule.
+Text = Annotated[str, AfterValidator(_text)]
+
+
 # The IANA names known to the bundled tz database (tzdata). The OpenAPI document does not
 # list the ~600 of them; a name outside this set answers 422 naming the field.
 _TIMEZONES = frozenset(zoneinfo.available_timezones())

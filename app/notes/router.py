@@ -4,16 +4,19 @@ read."""
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import CurrentActor
+from app.auth.schemas import Text
 from app.care.access import CareTeamPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.diary.schemas import Page
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.notes import service
+from app.notes.models import TOPIC_MAX_CHARS
 from app.notes.schemas import ClinicalNoteIn, ClinicalNoteOut
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit
@@ -49,7 +52,9 @@ def create_note(
 def list_notes(
     patient: ReadablePatient,
     session: SessionDep,
-    topic: str | None = None,
+    topic: Annotated[
+        Text | None, Query(min_length=1, max_length=TOPIC_MAX_CHARS, description="Exact topic")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ClinicalNoteOut]:
