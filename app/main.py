@@ -27,7 +27,11 @@ from app.errors import install_error_handlers
 from app.exports.router import router as exports_router
 from app.logging import configure_logging
 from app.metrics import MetricsMiddleware, metrics_response, worker_exiting
-from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.middleware import (
+    BodySizeLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    RequestContextMiddleware,
+)
 from app.notes.router import router as notes_router
 from app.openapi import PROBLEM_RESPONSES, install_openapi
 from app.questionnaires.router import router as questionnaire_router
@@ -119,6 +123,10 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
+    if not settings.is_sqlite:
+        app.add_middleware(
+            ConcurrencyLimitMiddleware, limit=settings.db_pool_size + DB_MAX_OVERFLOW
+        )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

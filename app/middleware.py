@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -164,3 +165,28 @@ class BodySizeLimitMiddleware:
 
 
 __all__: list[Any] = ["BodySizeLimitMiddleware", "RequestContextMiddleware"]
+
+
+class ConcurrencyLimitMiddleware:
+    """At most `limit` requests inside the application at once; the others wait their turn on
+    the event loop, without a deadline. A request holds its pooled database connection across
+    several threadpool hops (one per sync dependency, then the endpoint), so when more requests
+    are inside than there are connections, requests that hold a thread wait for a connection
+    held by requests waiting for a thread, until the pool timeout answers 503 although the
+    database is healthy (measured in docs/BENCHMARKS.md). Admitting requests, not threads,
+    keeps each admitted request's connection and threads available to it."""
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ("/healthz",)) -> None:
+        self.app = app
+        self.limit = limit
+        self.exempt = exempt
+        self._gate: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self._gate is None:  # made on the server's event loop
+            self._gate = asyncio.Semaphore(self.limit)
+        async with self._gate:
+            await self.app(scope, receive, send)

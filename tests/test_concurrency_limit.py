@@ -1,0 +1,51 @@
+"""The request admission limit: at most `limit` requests inside the application at once, the
+rest wait their turn (none refused); the liveness probe is never held back."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from app.middleware import ConcurrencyLimitMiddleware
+
+
+class Inner:
+    def __init__(self) -> None:
+        self.inside = 0
+        self.most = 0
+        self.done = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.inside += 1
+        self.most = max(self.most, self.inside)
+        if scope["path"] != "/healthz":
+            await self.release.wait()
+        self.inside -= 1
+        self.done += 1
+
+
+def _http(path: str) -> dict[str, Any]:
+    return {"type": "http", "path": path, "method": "GET", "headers": []}
+
+
+async def _noop(*_: Any) -> Any:
+    return None
+
+
+def test_requests_beyond_the_limit_wait_their_turn() -> None:
+    async def scenario() -> Inner:
+        inner = Inner()
+        app = ConcurrencyLimitMiddleware(inner, limit=2)
+        tasks = [asyncio.create_task(app(_http("/v1/x"), _noop, _noop)) for _ in range(5)]
+        await asyncio.sleep(0.05)
+        assert inner.inside == 2  # three are queued, none refused
+        probe = asyncio.create_task(app(_http("/healthz"), _noop, _noop))
+        await asyncio.wait_for(probe, 1)  # the probe passes while the gate is full
+        inner.release.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 1)
+        return inner
+
+    inner = asyncio.run(scenario())
+    assert inner.most == 3  # two requests and the probe
+    assert inner.done == 6
