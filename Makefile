@@ -31,7 +31,7 @@ reliability: sync ## Load and outage-under-load runs on PostgreSQL (needs TEST_D
 
 lint: sync ## Lint with ruff
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check app
+	$(BIN)/ruff format --check app bench
 
 types: sync ## Type-check with mypy (strict)
 	$(BIN)/mypy
@@ -52,9 +52,15 @@ openapi: sync ## Regenerate openapi.json (the committed OpenAPI document) from t
 	$(BIN)/python -m app.openapi
 
 fmt: sync ## Format and autofix
-	$(BIN)/ruff format app
+	$(BIN)/ruff format app bench
 	$(BIN)/ruff check --fix .
+
+bench: sync ## Benchmark against the ceilings on PostgreSQL (minutes; writes docs/BENCHMARKS.md)
+	$(BIN)/kneetrack bench
+
+bench-smoke: sync ## The benchmark's smoke run (seconds): tiny seed, 1 run of each scenario
+	$(BIN)/kneetrack bench --quick
 
 check: lint types migrations-check test ## Lint, types, migrations check and tests (what CI runs)
 
-.PHONY: help sync run demo test reliability lint types migrations-check migration openapi fmt check
+.PHONY: help sync run demo test reliability lint types migrations-check migration openapi fmt check bench bench-smoke
