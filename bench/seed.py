@@ -84,7 +84,7 @@ ENTRY_COPY = (
 SESSION_COPY = (
     "COPY exercise_sessions (patient_id, id, version, activity, started_at, utc_offset_minutes, "
     "local_date, duration_minutes, distance_m, steps, rpe, pain_before, pain_after, setting, "
-    "supervised, falls, near_falls, created_at, updated_at) FROM STDIN"
+    "supervised, falls, near_falls, plan_id, created_at, updated_at) FROM STDIN"
 )
 
 
@@ -153,7 +153,8 @@ def _session_lines(profiles: list[Profile], first: int, start: dt.date, days: in
             out.append(
                 f"{p.pid}\t{_uuid(0x60000000, k * 1000 + d)}\t1\tbackward_walking\t{ts}\t0\t{day}"
                 f"\t{minutes}\t{minutes * 40}\t{minutes * 90}\t{3 + nz}\t{p.pain0}"
-                f"\t{_clamp(p.pain0 - 1 + nz, 0, 10)}\tindoor\tt\t0\t0\t{ts}\t{ts}\n"
+                f"\t{_clamp(p.pain0 - 1 + nz, 0, 10)}\tindoor\tt\t0\t0\t{_uuid(0x70000000, k)}"
+                f"\t{ts}\t{ts}\n"
             )
         yield "".join(out)
 
