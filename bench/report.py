@@ -33,9 +33,9 @@ def _ratio(out: Outcome, m: Measured) -> tuple[str, str]:
 def table(out: Outcome) -> list[str]:
     head = (
         "| scenario | key | data | workers | conns | req/s | rows/s | p50 ms | p99 ms "
-        "| errors | RSS MB | vs ceiling | ratio |"
+        "| errors | CPU ms/req | RSS MB | vs ceiling | ratio |"
     )
-    lines = [head, "|" + " --- |" * 13]
+    lines = [head, "|" + " --- |" * 14]
     order = {"small": 0, "large": 1}
     rows = sorted(
         out.results,
@@ -45,21 +45,9 @@ def table(out: Outcome) -> list[str]:
         s = m.scenario
         ceiling, ratio = _ratio(out, m)
         if not m.ok:
-            cells = [
-                s.label,
-                s.key,
-                SCALE[m.scale],
-                str(m.workers),
-                str(s.conns),
-                m.status,
-                "",
-                "",
-                "",
-                "",
-                "",
-                ceiling,
-                "",
-            ]
+            blank = [""] * 6  # req/s holds the status; no figures
+            cells = [s.label, s.key, SCALE[m.scale], str(m.workers), str(s.conns), m.status]
+            cells += [*blank, ceiling, ""]
         else:
             rss = _f(m.rss_mb, 0) if m.rss_mb else ""
             if m.peak_mb is not None and m.idle_mb is not None:
@@ -75,6 +63,7 @@ def table(out: Outcome) -> list[str]:
                 _f(m.p50, 2),
                 _f(m.p99, 2),
                 str(m.errors),
+                _f(m.cpu_ms, 2) if m.cpu_ms is not None else "",
                 rss,
                 ceiling,
                 ratio,

@@ -19,7 +19,16 @@ import psycopg
 
 from bench import seed
 from bench.common import DIARY_BODY
-from bench.load import RssSampler, Server, WrkResult, machine, rss_mb, run_wrk, wrk_available
+from bench.load import (
+    RssSampler,
+    Server,
+    WrkResult,
+    cpu_seconds,
+    machine,
+    rss_mb,
+    run_wrk,
+    wrk_available,
+)
 from bench.scenarios import SCENARIOS, Ctx, Scenario, make_ctx
 
 MAX_PUT_RATE = 15_000  # req/s: sizes the fresh dates each write run gets
@@ -54,6 +63,7 @@ class Measured:
     rss_mb: float | None = None
     idle_mb: float | None = None
     peak_mb: float | None = None
+    cpu_ms: float | None = None  # server CPU time per request, all workers
 
     @property
     def ok(self) -> bool:
@@ -192,6 +202,7 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
     pids = server.worker_pids()
     if s.memory:
         m.idle_mb = max((rss_mb(p) or 0.0) for p in pids)
+    cpu0 = sum(cpu_seconds(p) for p in pids)
     with RssSampler(pids, interval=0.01 if s.memory else 0.05) as sampler:
         for _ in range(opts.runs):
             m.runs.append(
@@ -204,11 +215,14 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
                 )
             )
     m.rss_mb = sampler.max_mb
+    done = sum(r.requests for r in m.runs)
+    if done:
+        m.cpu_ms = (sum(cpu_seconds(p) for p in pids) - cpu0) * 1000 / done
     if s.memory:
         m.peak_mb = sampler.max_mb
     log(
         f"  {s.key:14} {server.workers}w {ctx.scale}: {m.rps:9.1f} req/s  p50 {m.p50:7.2f} ms"
-        f"  p99 {m.p99:7.2f} ms  errors {m.errors}"
+        f"  p99 {m.p99:7.2f} ms  errors {m.errors}  CPU {m.cpu_ms or 0:.2f} ms/req"
     )
     return m
 
