@@ -30,6 +30,13 @@ def _ratio(out: Outcome, m: Measured) -> tuple[str, str]:
     return s.ceiling, f"{100 * m.rows_per_s / c.rows_per_s:.0f} % {unit}"
 
 
+def _errors(m: Measured) -> str:
+    """Errors, and a warning when fewer rows were stored than the answered writes imply."""
+    if m.stored is not None and m.stored < 0.9:
+        return f"{m.errors} (only {100 * m.stored:.0f} % of rows stored)"
+    return str(m.errors)
+
+
 def table(out: Outcome) -> list[str]:
     head = (
         "| scenario | key | data | workers | conns | req/s | rows/s | p50 ms | p99 ms "
@@ -62,7 +69,7 @@ def table(out: Outcome) -> list[str]:
                 _f(m.rows_per_s, 0) if s.rows > 1 else "",
                 _f(m.p50, 2),
                 _f(m.p99, 2),
-                str(m.errors),
+                _errors(m),
                 _f(m.cpu_ms, 2) if m.cpu_ms is not None else "",
                 rss,
                 ceiling,

@@ -9,6 +9,7 @@ import os
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from bench.scenarios import SCENARIOS, Ctx, Scenario, make_ctx
 
 MAX_PUT_RATE = 15_000  # req/s: sizes the fresh dates each write run gets
 MAX_BATCH_RATE = 400
+READ_PERCENT = 70  # the mixed workload's share of reads
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Measured:
     idle_mb: float | None = None
     peak_mb: float | None = None
     cpu_ms: float | None = None  # server CPU time per request, all workers
+    stored: float | None = None  # rows found in the database ÷ rows the answered requests wrote
 
     @property
     def ok(self) -> bool:
@@ -119,6 +122,7 @@ class Files:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.n = 0
+        self.last_dates: tuple[str, str] | None = None  # oldest, newest of the last write run
 
     def write(
         self,
@@ -140,6 +144,7 @@ class Files:
             else:
                 dates = ctx.alloc_dates(math.ceil(MAX_PUT_RATE * (seconds + 1) / len(who)) + 1)
             prefix.with_suffix(".dates").write_text("\n".join(dates) + "\n")
+            self.last_dates = (dates[-1], dates[0])
             prefix.with_suffix(".body").write_text(json.dumps(DIARY_BODY, separators=(",", ":")))
         return str(prefix)
 
@@ -171,12 +176,39 @@ def probe(server: Server, ctx: Ctx, s: Scenario, reads: list[tuple[str, str, str
             r = httpx.request(method, server.base + path, headers=_auth(tok), json=body, timeout=60)
         except httpx.HTTPError as exc:
             return f"error: {type(exc).__name__}"
+        if method == "PUT" and r.status_code != 201:
+            return f"error: HTTP {r.status_code} where 201 (created) was expected"
+        results = r.json().get("results") if method == "POST" and r.status_code == 200 else None
+        if isinstance(results, list):
+            bad = [x.get("status") for x in results if x.get("status") != "created"]
+            if bad or len(results) != s.rows:
+                return f"error: {len(bad)} of {len(results)} batch items not created ({bad[:1]})"
         if r.status_code >= 300:
             title = ""
             if "json" in r.headers.get("content-type", ""):
                 title = str(r.json().get("detail") or r.json().get("title") or "")[:60]
             return f"error: HTTP {r.status_code} {title}".rstrip()
     return "ok"
+
+
+def _expected_rows(m: Measured) -> int:
+    done = sum(r.requests for r in m.runs) * m.scenario.rows
+    return done * (100 - READ_PERCENT) // 100 if m.scenario.mode == "mixed" else done
+
+
+def stored_rows(url: str, ctx: Ctx, ranges: list[tuple[str, str]]) -> int:
+    """Diary rows the writer patients hold in the given date ranges."""
+    writers = [uuid.UUID(p) for p, _ in ctx.writers]
+    total = 0
+    with psycopg.connect(seed.libpq_url(url)) as conn:
+        for lo, hi in ranges:
+            row = conn.execute(
+                "SELECT count(*) FROM symptom_entries WHERE patient_id = ANY(%s) "
+                "AND entry_date BETWEEN %s AND %s",
+                (writers, lo, hi),
+            ).fetchone()
+            total += row[0] if row else 0
+    return total
 
 
 def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Files) -> Measured:
@@ -188,7 +220,8 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
         return m
 
     def lua_args(secs: float) -> list[str]:
-        return [s.mode, files.write(ctx, s, reads, secs), s.template, str(s.rows), "70"]
+        prefix = files.write(ctx, s, reads, secs)
+        return [s.mode, prefix, s.template, str(s.rows), str(READ_PERCENT)]
 
     timeout = 60 if s.rows > 1 or s.memory else 30
     if opts.warmup > 0:
@@ -203,14 +236,18 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
     if s.memory:
         m.idle_mb = max((rss_mb(p) or 0.0) for p in pids)
     cpu0 = sum(cpu_seconds(p) for p in pids)
+    ranges: list[tuple[str, str]] = []
     with RssSampler(pids, interval=0.01 if s.memory else 0.05) as sampler:
         for _ in range(opts.runs):
+            args = lua_args(opts.duration)
+            if files.last_dates and s.mode != "read":
+                ranges.append(files.last_dates)
             m.runs.append(
                 run_wrk(
                     server.base,
                     connections=s.conns,
                     seconds=opts.duration,
-                    args=lua_args(opts.duration),
+                    args=args,
                     timeout_s=timeout,
                 )
             )
@@ -220,9 +257,12 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
         m.cpu_ms = (sum(cpu_seconds(p) for p in pids) - cpu0) * 1000 / done
     if s.memory:
         m.peak_mb = sampler.max_mb
+    if ranges and s.key != "c_validate":
+        m.stored = stored_rows(opts.database_url, ctx, ranges) / max(1, _expected_rows(m))
     log(
         f"  {s.key:14} {server.workers}w {ctx.scale}: {m.rps:9.1f} req/s  p50 {m.p50:7.2f} ms"
         f"  p99 {m.p99:7.2f} ms  errors {m.errors}  CPU {m.cpu_ms or 0:.2f} ms/req"
+        + (f"  stored {100 * m.stored:.0f} %" if m.stored is not None else "")
     )
     return m
 
