@@ -147,6 +147,7 @@ def app_reads(c: Ctx) -> list[Line]:
 PUT_PATH = "/v1/patients/{pid}/symptom-entries/{date}"
 PUT_ROUTE = ("PUT", "/v1/patients/{pid}/symptom-entries/{entry_date}")
 ONE = (1,)
+TWO = (2,)  # read ceilings under load: the 2-worker figures the targets use
 
 SCENARIOS: list[Scenario] = [
     # ceilings
@@ -208,6 +209,7 @@ SCENARIOS: list[Scenario] = [
         "ceilings",
         "read",
         64,
+        TWO,
         reads=ceiling_trend_reads,
     ),
     Scenario(
@@ -226,6 +228,7 @@ SCENARIOS: list[Scenario] = [
         "ceilings",
         "read",
         64,
+        TWO,
         reads=ceiling_summary_reads,
     ),
     Scenario(
@@ -244,6 +247,7 @@ SCENARIOS: list[Scenario] = [
         "ceilings",
         "read",
         64,
+        TWO,
         reads=ceiling_panel_reads,
     ),
     Scenario(
@@ -261,6 +265,7 @@ SCENARIOS: list[Scenario] = [
         "ceilings",
         "read",
         16,
+        TWO,
         reads=ceiling_export_reads,
     ),
     # the product
