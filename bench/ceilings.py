@@ -38,7 +38,9 @@ from app.diary.schemas import SymptomEntryIn
 from app.diary.service import entry_columns
 from bench.common import INSERT_COLUMNS, entry_row
 
-POOL_SIZE = 20
+# Per worker. The raw pool grows on demand like the product's; the naive peer keeps SQLModel's
+# defaults (5 + 10 overflow), as a plain SQLModel app would.
+POOL_SIZE = 16
 
 
 class BatchEntry(SymptomEntryIn):
@@ -67,14 +69,14 @@ STATE: dict[str, Any] = {}
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     pool = AsyncConnectionPool(
         _libpq_url(),
-        min_size=POOL_SIZE,
+        min_size=2,
         max_size=POOL_SIZE,
         kwargs={"autocommit": True},
         open=False,
     )
     await pool.open(wait=True)
     STATE["pool"] = pool
-    STATE["engine"] = create_engine(_sqlalchemy_url(), pool_size=POOL_SIZE, max_overflow=5)
+    STATE["engine"] = create_engine(_sqlalchemy_url())
     gc.collect()
     gc.freeze()  # as the product does at start-up
     yield

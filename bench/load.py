@@ -78,6 +78,14 @@ class Server:
         cmd += ["--port", str(self.port), "--workers", str(self.workers)]
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -90,8 +98,10 @@ class Server:
             time.sleep(0.2)
         else:
             raise RuntimeError(f"{self.kind} server did not start: {self.log_tail()}")
-        # every worker answers before the load starts
+        # every worker is up before the load starts
         while self.workers > 1 and len(self.worker_pids()) < self.workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.kind} workers did not start: {self.log_tail()}")
             time.sleep(0.2)
         time.sleep(0.5)
         if self.kind == "product":
