@@ -187,7 +187,9 @@ class WrkResult:
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        """Answers per second that were not errors (wrk counts error answers as requests)."""
+        good = self.requests - self.detail.get("status", 0)
+        return good / self.seconds if self.seconds else 0.0
 
 
 def wrk_available() -> bool:
