@@ -140,6 +140,10 @@ def bench(
     reuse: Annotated[
         bool, typer.Option(help="Reuse a database seeded by an earlier run with the same sizes")
     ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="Folder for py-spy profiles of each scenario's first timed run"),
+    ] = None,
     output: Annotated[
         str | None,
         typer.Option(
@@ -176,6 +180,7 @@ def bench(
         reuse=reuse and not quick,
         quick=quick,
         keep=not quick,
+        profile=Path(profile) if profile else None,
         command="kneetrack " + " ".join(sys.argv[1:]),
     )
     outcome = runner.run(opts)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench import seed
+from bench import profile, seed
 from bench.common import DIARY_BODY
 from bench.load import (
     RssSampler,
@@ -32,6 +32,7 @@ from bench.load import (
 )
 from bench.scenarios import SCENARIOS, Ctx, Scenario, make_ctx
 
+ROOT = Path(__file__).resolve().parent.parent
 MAX_PUT_RATE = 15_000  # req/s: sizes the fresh dates each write run gets
 MAX_BATCH_RATE = 400
 READ_PERCENT = 70  # the mixed workload's share of reads
@@ -52,6 +53,7 @@ class Options:
     reuse: bool = False
     quick: bool = False
     keep: bool = True
+    profile: Path | None = None  # py-spy the first timed run of each scenario into this folder
     command: str = "kneetrack bench"
 
 
@@ -236,6 +238,11 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
         m.idle_mb = max((rss_mb(p) or 0.0) for p in pids)
     cpu0 = sum(cpu_seconds(p) for p in pids)
     ranges: list[tuple[str, str]] = []
+    spy = None
+    if opts.profile is not None:
+        opts.profile.mkdir(parents=True, exist_ok=True)
+        stacks = opts.profile / f"{s.key}-{server.workers}w-{ctx.scale}.txt"
+        spy = profile.start(pids[0], opts.duration, stacks)
     with RssSampler(pids, interval=0.01 if s.memory else 0.05) as sampler:
         for _ in range(opts.runs):
             args = lua_args(opts.duration)
@@ -251,6 +258,11 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
                 )
             )
     m.rss_mb = sampler.max_mb
+    if spy is not None:
+        spy.wait()
+        summary = profile.summarise(stacks, ROOT)
+        stacks.with_suffix(".summary.txt").write_text("\n".join(summary) + "\n")
+        log("\n".join(summary[: profile.TOP + 1]))
     done = sum(r.requests for r in m.runs)
     if done:
         m.cpu_ms = (sum(cpu_seconds(p) for p in pids) - cpu0) * 1000 / done
