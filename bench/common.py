@@ -9,26 +9,9 @@ from typing import Any
 from app.diary.schemas import SymptomEntryIn
 from app.diary.service import entry_columns
 
-# The body every diary write sends (both knees, every measure, 262 bytes of JSON): the same
-# body for the product, the ceilings and the sync batches.
-DIARY_BODY: dict[str, Any] = {
-    "knees": {
-        "left": {
-            "pain": 4,
-            "stiffness": 3,
-            "swelling": 1,
-            "warmth": False,
-            "giving_way": False,
-            "flexion_degrees": 115,
-            "extension_degrees": 5,
-            "rom_method": "goniometer",
-        },
-        "right": {"pain": 2, "stiffness": 2, "swelling": 0},
-    },
-    "morning_stiffness_minutes": 20,
-    "flare": False,
-    "recorded_at": "2026-03-02T21:15:00+00:00",
-}
+# The body every diary write sends: the API's own documented example (both knees, notes,
+# 300 bytes of JSON), for the product, the ceilings and the sync batches alike.
+DIARY_BODY: dict[str, Any] = SymptomEntryIn.model_json_schema()["examples"][0]
 
 # Columns of symptom_entries that a write fills, in one fixed order (the ceilings' INSERT/COPY).
 ENTRY_VALUE_COLUMNS: tuple[str, ...] = tuple(
