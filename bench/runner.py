@@ -392,7 +392,7 @@ def run(opts: Options, progress: Callable[[str], None] = log) -> Outcome:
             progress(f"seeding {small} patients × {opts.days} days (COPY)")
             r = seed.seed(url, first=0, last=small, writers=opts.writers, days=opts.days, end=end)
             out.seed_notes.append(
-                f"{r.patients:,} patients, {r.entries:,} diary entries and ~{r.sessions:,} "
+                f"{r.patients:,} patients, {r.entries:,} diary entries and {r.sessions:,} "
                 f"exercise sessions in {r.seconds:.0f} s"
             )
             progress(out.seed_notes[-1])
@@ -408,7 +408,7 @@ def run(opts: Options, progress: Callable[[str], None] = log) -> Outcome:
                 )
                 out.seed_notes.append(
                     f"then {r.patients:,} more patients, {r.entries:,} diary entries and "
-                    f"~{r.sessions:,} exercise sessions in {r.seconds:.0f} s"
+                    f"{r.sessions:,} exercise sessions in {r.seconds:.0f} s"
                 )
                 progress(out.seed_notes[-1])
             _mark_seeded(url, meta)
