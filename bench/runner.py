@@ -72,11 +72,11 @@ class Measured:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok" and bool(self.runs)
+        return self.status == "ok" and self.rps > 0
 
     @property
     def rps(self) -> float:
-        return statistics.median(r.rps for r in self.runs)
+        return statistics.median(r.rps for r in self.runs) if self.runs else 0.0
 
     @property
     def rows_per_s(self) -> float:
@@ -84,11 +84,11 @@ class Measured:
 
     @property
     def p50(self) -> float:
-        return statistics.median(r.p50_ms for r in self.runs)
+        return statistics.median(r.p50_ms for r in self.runs if r.requests)
 
     @property
     def p99(self) -> float:
-        return statistics.median(r.p99_ms for r in self.runs)
+        return statistics.median(r.p99_ms for r in self.runs if r.requests)
 
     @property
     def errors(self) -> int:
@@ -268,8 +268,13 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
         m.cpu_ms = (sum(cpu_seconds(p) for p in pids) - cpu0) * 1000 / done
     if s.memory:
         m.peak_mb = sampler.max_mb
+    if not any(r.requests for r in m.runs):
+        m.status = f"too slow: no answer within {opts.duration:g} s"
     if ranges and s.mode != "mixed" and s.key != "c_validate":  # mixed: no exact count
         m.stored = stored_rows(opts.database_url, ctx, ranges) / max(1, _expected_rows(m))
+    if not m.ok:
+        log(f"  {s.key:14} {server.workers}w {ctx.scale}: {m.status}")
+        return m
     log(
         f"  {s.key:14} {server.workers}w {ctx.scale}: {m.rps:9.1f} req/s  p50 {m.p50:7.2f} ms"
         f"  p99 {m.p99:7.2f} ms  errors {m.errors}  CPU {m.cpu_ms or 0:.2f} ms/req"
