@@ -133,7 +133,7 @@ def bench(
         ),
     ] = None,
     patients: Annotated[int, typer.Option(help="Seeded patients (2 years each)")] = 10_000,
-    duration: Annotated[float, typer.Option(help="Seconds per measured run")] = 4.0,
+    duration: Annotated[float, typer.Option(help="Seconds per measured run")] = 3.0,
     runs: Annotated[int, typer.Option(help="Runs per scenario (the median is reported)")] = 3,
     workers: Annotated[str, typer.Option(help="uvicorn worker counts to measure")] = "1,2",
     only: Annotated[str, typer.Option(help="Comma-separated scenario keys (default all)")] = "",
