@@ -45,7 +45,7 @@ class Options:
     small: int = 200
     days: int = seed.DAYS
     writers: int = 2048
-    duration: float = 5.0
+    duration: float = 3.0
     runs: int = 3
     warmup: float = 1.0
     workers: tuple[int, ...] = (1, 2)
