@@ -187,7 +187,8 @@ def render(out: Outcome) -> str:
     o = out.options
     lines = [
         f"Run {out.started} with `{o.command}` in {out.seconds / 60:.1f} min, on {machine()}, "
-        f"{out.postgres} on the same machine, load from wrk on the same machine.",
+        f"{out.postgres} on the same machine, load from wrk on the same machine; the product "
+        f"counts rate limits in {out.limits_store}.",
         "",
         f"Data: {'; '.join(out.seed_notes) or 'reused from an earlier run (--reuse)'}. "
         f"Each figure is the median of {o.runs} run(s) of {o.duration:g} s "
