@@ -31,7 +31,7 @@ reliability: sync ## Load and outage-under-load runs on PostgreSQL (needs TEST_D
 
 lint: sync ## Lint with ruff
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check app bench
+	$(BIN)/ruff format --check app
 
 types: sync ## Type-check with mypy (strict)
 	$(BIN)/mypy
@@ -52,7 +52,7 @@ openapi: sync ## Regenerate openapi.json (the committed OpenAPI document) from t
 	$(BIN)/python -m app.openapi
 
 fmt: sync ## Format and autofix
-	$(BIN)/ruff format app bench
+	$(BIN)/ruff format app
 	$(BIN)/ruff check --fix .
 
 bench: sync ## Benchmark against the ceilings on PostgreSQL (minutes; writes docs/BENCHMARKS.md)
