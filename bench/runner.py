@@ -423,7 +423,8 @@ def run(opts: Options, progress: Callable[[str], None] = log) -> Outcome:
                 progress(out.seed_notes[-1])
             _mark_seeded(url, meta)
         else:
-            progress("reusing the seeded database (--reuse)")
+            progress("reusing the seeded database (--reuse), migrated to head")
+            seed.migrate(url)
             offset = 0
         ctx = make_ctx(
             end=end, days=opts.days, patients=opts.patients, writers=opts.writers, scale="large"
