@@ -391,53 +391,57 @@ def run(opts: Options, progress: Callable[[str], None] = log) -> Outcome:
         "writers": opts.writers,
     }
     reuse = opts.reuse and _seeded(url) == meta
-    with tempfile.TemporaryDirectory(prefix="kneetrack-bench-") as tmpdir:
-        tmp = Path(tmpdir)
-        files = Files(tmp)
-        small = min(opts.small, opts.patients)
-        if not reuse:
-            progress(f"creating database {url.rsplit('/', 1)[-1]} and migrating")
-            seed.create_database(url)
-            seed.migrate(url)
-            progress(f"seeding {small} patients × {opts.days} days (COPY)")
-            r = seed.seed(url, first=0, last=small, writers=opts.writers, days=opts.days, end=end)
-            out.seed_notes.append(
-                f"{r.patients:,} patients, {r.entries:,} diary entries and {r.sessions:,} "
-                f"exercise sessions in {r.seconds:.0f} s"
-            )
-            progress(out.seed_notes[-1])
-            ctx = make_ctx(
-                end=end, days=opts.days, patients=small, writers=opts.writers, scale="small"
-            )
-            run_phase(out, ctx, workers=(1,), scale="small", tmp=tmp, files=files)
-            offset = ctx.next_offset
-            if opts.patients > small:
-                progress(f"seeding {opts.patients - small:,} more patients (COPY)")
+    try:
+        with tempfile.TemporaryDirectory(prefix="kneetrack-bench-") as tmpdir:
+            tmp = Path(tmpdir)
+            files = Files(tmp)
+            small = min(opts.small, opts.patients)
+            if not reuse:
+                progress(f"creating database {url.rsplit('/', 1)[-1]} and migrating")
+                seed.create_database(url)
+                seed.migrate(url)
+                progress(f"seeding {small} patients × {opts.days} days (COPY)")
                 r = seed.seed(
-                    url, first=small, last=opts.patients, writers=0, days=opts.days, end=end
+                    url, first=0, last=small, writers=opts.writers, days=opts.days, end=end
                 )
                 out.seed_notes.append(
-                    f"then {r.patients:,} more patients, {r.entries:,} diary entries and "
-                    f"{r.sessions:,} exercise sessions in {r.seconds:.0f} s"
+                    f"{r.patients:,} patients, {r.entries:,} diary entries and {r.sessions:,} "
+                    f"exercise sessions in {r.seconds:.0f} s"
                 )
                 progress(out.seed_notes[-1])
-            _mark_seeded(url, meta)
-        else:
-            progress("reusing the seeded database (--reuse), migrated to head")
-            seed.migrate(url)
-            offset = 0
-        ctx = make_ctx(
-            end=end, days=opts.days, patients=opts.patients, writers=opts.writers, scale="large"
-        )
-        # a reused database already holds earlier runs' writes: start beyond them
-        ctx.next_offset = offset if not reuse else _used_offset(url, end)
-        run_phase(out, ctx, workers=opts.workers, scale="large", tmp=tmp, files=files)
-    out.postgres = _postgres_version(url)
-    redis = os.environ.get("REDIS_URL") or os.environ.get("KNEETRACK_REDIS_URL")
-    out.limits_store = "Redis (REDIS_URL)" if redis else "process memory (no REDIS_URL)"
-    out.seconds = time.perf_counter() - t0
-    if not opts.keep:
-        seed.drop_database(url)
+                ctx = make_ctx(
+                    end=end, days=opts.days, patients=small, writers=opts.writers, scale="small"
+                )
+                run_phase(out, ctx, workers=(1,), scale="small", tmp=tmp, files=files)
+                offset = ctx.next_offset
+                if opts.patients > small:
+                    progress(f"seeding {opts.patients - small:,} more patients (COPY)")
+                    r = seed.seed(
+                        url, first=small, last=opts.patients, writers=0, days=opts.days, end=end
+                    )
+                    out.seed_notes.append(
+                        f"then {r.patients:,} more patients, {r.entries:,} diary entries and "
+                        f"{r.sessions:,} exercise sessions in {r.seconds:.0f} s"
+                    )
+                    progress(out.seed_notes[-1])
+                _mark_seeded(url, meta)
+            else:
+                progress("reusing the seeded database (--reuse), migrated to head")
+                seed.migrate(url)
+                offset = 0
+            ctx = make_ctx(
+                end=end, days=opts.days, patients=opts.patients, writers=opts.writers, scale="large"
+            )
+            # a reused database already holds earlier runs' writes: start beyond them
+            ctx.next_offset = offset if not reuse else _used_offset(url, end)
+            run_phase(out, ctx, workers=opts.workers, scale="large", tmp=tmp, files=files)
+        out.postgres = _postgres_version(url)
+        redis = os.environ.get("REDIS_URL") or os.environ.get("KNEETRACK_REDIS_URL")
+        out.limits_store = "Redis (REDIS_URL)" if redis else "process memory (no REDIS_URL)"
+        out.seconds = time.perf_counter() - t0
+    finally:
+        if not opts.keep:  # the smoke run's own database goes, even after a crash
+            seed.drop_database(url)
     return out
 
 
