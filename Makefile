@@ -55,6 +55,12 @@ fmt: sync ## Format and autofix
 	$(BIN)/ruff format app
 	$(BIN)/ruff check --fix .
 
+bench: sync ## Benchmark against the ceilings on PostgreSQL (minutes; writes docs/BENCHMARKS.md)
+	$(BIN)/kneetrack bench
+
+bench-smoke: sync ## The benchmark's smoke run (seconds): tiny seed, 1 run of each scenario
+	$(BIN)/kneetrack bench --quick
+
 check: lint types migrations-check test ## Lint, types, migrations check and tests (what CI runs)
 
-.PHONY: help sync run demo test reliability lint types migrations-check migration openapi fmt check
+.PHONY: help sync run demo test reliability lint types migrations-check migration openapi fmt check bench bench-smoke

@@ -42,36 +42,72 @@ def _seed(database_url: str, patient_id: uuid.UUID, years: int) -> dict[str, int
     entries, sessions, koos = [], [], []
     for i in range(days):
         day = today - dt.timedelta(days=days - i)
-        entries.append({
-            "id": uuid.uuid4(), "patient_id": patient_id, "entry_date": day, "version": 1,
-            "left_pain": rng.randint(2, 7), "left_stiffness": rng.randint(1, 6),
-            "left_swelling": rng.randint(0, 2), "left_warmth": False, "left_giving_way": False,
-            "left_flexion": rng.randint(100, 125), "left_extension": rng.randint(-3, 8),
-            "left_rom_method": "goniometer", "right_pain": rng.randint(0, 4),
-            "right_stiffness": rng.randint(0, 4), "right_swelling": 0,
-            "morning_stiffness_minutes": rng.randint(5, 40), "flare": False,
-            "notes": "stairs were hard" if i % 9 == 0 else None,
-            "recorded_at": now, "created_at": now, "updated_at": now,
-        })
+        entries.append(
+            {
+                "id": uuid.uuid4(),
+                "patient_id": patient_id,
+                "entry_date": day,
+                "version": 1,
+                "left_pain": rng.randint(2, 7),
+                "left_stiffness": rng.randint(1, 6),
+                "left_swelling": rng.randint(0, 2),
+                "left_warmth": False,
+                "left_giving_way": False,
+                "left_flexion": rng.randint(100, 125),
+                "left_extension": rng.randint(-3, 8),
+                "left_rom_method": "goniometer",
+                "right_pain": rng.randint(0, 4),
+                "right_stiffness": rng.randint(0, 4),
+                "right_swelling": 0,
+                "morning_stiffness_minutes": rng.randint(5, 40),
+                "flare": False,
+                "notes": "stairs were hard" if i % 9 == 0 else None,
+                "recorded_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         if rng.random() < 4 / 7:
             start = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
-            sessions.append({
-                "patient_id": patient_id, "id": uuid.uuid4(), "version": 1,
-                "activity": "backward_walking" if i % 2 else "strengthening",
-                "started_at": start, "utc_offset_minutes": 60, "local_date": day,
-                "duration_minutes": rng.randint(10, 30), "rpe": 3.0, "falls": 0,
-                "near_falls": 0, "setting": "indoor", "supervised": True,
-                "created_at": now, "updated_at": now,
-            })
+            sessions.append(
+                {
+                    "patient_id": patient_id,
+                    "id": uuid.uuid4(),
+                    "version": 1,
+                    "activity": "backward_walking" if i % 2 else "strengthening",
+                    "started_at": start,
+                    "utc_offset_minutes": 60,
+                    "local_date": day,
+                    "duration_minutes": rng.randint(10, 30),
+                    "rpe": 3.0,
+                    "falls": 0,
+                    "near_falls": 0,
+                    "setting": "indoor",
+                    "supervised": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         if i % 91 == 0:
-            koos.append({
-                "id": uuid.uuid4(), "patient_id": patient_id, "instrument": "koos_jr",
-                "completed_on": day, "answers": {"stiffness": 2, "pain_twisting": 1,
-                                                 "pain_straightening": 1, "pain_stairs": 2,
-                                                 "pain_standing": 1, "difficulty_rising": 1,
-                                                 "difficulty_bending": 2},
-                "score": 70.7, "created_at": now,
-            })
+            koos.append(
+                {
+                    "id": uuid.uuid4(),
+                    "patient_id": patient_id,
+                    "instrument": "koos_jr",
+                    "completed_on": day,
+                    "answers": {
+                        "stiffness": 2,
+                        "pain_twisting": 1,
+                        "pain_straightening": 1,
+                        "pain_stairs": 2,
+                        "pain_standing": 1,
+                        "difficulty_rising": 1,
+                        "difficulty_bending": 2,
+                    },
+                    "score": 70.7,
+                    "created_at": now,
+                }
+            )
     engine = build_engine(database_url)
     with engine.begin() as conn:
         conn.execute(insert(SymptomEntry), entries)
@@ -112,17 +148,29 @@ def main() -> None:
     from app.migrate import upgrade_to_head
 
     upgrade_to_head(url)
-    env = {**os.environ, "DATABASE_URL": url, "KNEETRACK_ENVIRONMENT": "test",
-           "KNEETRACK_LOG_LEVEL": "WARNING", "KNEETRACK_RATE_LIMIT_PRINCIPAL": "100000/minute"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "KNEETRACK_ENVIRONMENT": "test",
+        "KNEETRACK_LOG_LEVEL": "WARNING",
+        "KNEETRACK_RATE_LIMIT_PRINCIPAL": "100000/minute",
+    }
     with uvicorn_process(env) as (base, proc):
         email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
-        r = httpx.post(f"{base}/v1/auth/register", json={
-            "email": email, "password": "bench-password-1", "display_name": "Bench",
-            "timezone": "Europe/London"})
+        r = httpx.post(
+            f"{base}/v1/auth/register",
+            json={
+                "email": email,
+                "password": "bench-password-1",
+                "display_name": "Bench",
+                "timezone": "Europe/London",
+            },
+        )
         pid = uuid.UUID(r.json()["id"])
         counts = _seed(url, pid, args.years)
-        token = httpx.post(f"{base}/v1/auth/token", data={
-            "username": email, "password": "bench-password-1"}).json()["access_token"]
+        token = httpx.post(
+            f"{base}/v1/auth/token", data={"username": email, "password": "bench-password-1"}
+        ).json()["access_token"]
         h = {"Authorization": f"Bearer {token}"}
         httpx.get(f"{base}/v1/patients/me/export.csv?kind=exercise&to=2000-01-01", headers=h)
         idle = _rss_kib(proc.pid)
@@ -135,8 +183,9 @@ def main() -> None:
             for _ in range(3):
                 t = time.perf_counter()
                 size = 0
-                with httpx.stream("GET", f"{base}/v1/patients/me/{path}", headers=h,
-                                  timeout=120) as resp:
+                with httpx.stream(
+                    "GET", f"{base}/v1/patients/me/{path}", headers=h, timeout=120
+                ) as resp:
                     assert resp.status_code == 200, resp.status_code
                     for chunk in resp.iter_bytes():
                         size += len(chunk)
@@ -144,8 +193,10 @@ def main() -> None:
                 best = elapsed if best is None else min(best, elapsed)
             sampler.done.set()
             sampler.join()
-            print(f"  {path:26s} {size / 1e6:6.2f} MB  best of 3: {best * 1000:6.0f} ms  "
-                  f"server peak RSS during it: {sampler.peak / 1024:.1f} MiB")
+            print(
+                f"  {path:26s} {size / 1e6:6.2f} MB  best of 3: {best * 1000:6.0f} ms  "
+                f"server peak RSS during it: {sampler.peak / 1024:.1f} MiB"
+            )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,10 @@ def _entries(start: dt.date) -> list[dict]:
     return [
         {
             "entry_date": (start + dt.timedelta(days=i)).isoformat(),
-            "knees": {"left": {"pain": i % 11, "stiffness": 3, "swelling": 1},
-                      "right": {"pain": 2, "flexion_degrees": 120, "rom_method": "goniometer"}},
+            "knees": {
+                "left": {"pain": i % 11, "stiffness": 3, "swelling": 1},
+                "right": {"pain": 2, "flexion_degrees": 120, "rom_method": "goniometer"},
+            },
             "morning_stiffness_minutes": 15,
             "flare": False,
         }
@@ -60,8 +62,10 @@ RAW_SQL = (
 
 def raw_round(conn: psycopg.Connection, patient_id: uuid.UUID, start: dt.date) -> float:
     now = dt.datetime.now(dt.UTC)
-    rows = [(uuid.uuid4(), patient_id, start + dt.timedelta(days=i), i % 11, now, now, now)
-            for i in range(BATCH)]
+    rows = [
+        (uuid.uuid4(), patient_id, start + dt.timedelta(days=i), i % 11, now, now, now)
+        for i in range(BATCH)
+    ]
     t0 = time.perf_counter()
     with conn.cursor() as cur:
         cur.executemany(RAW_SQL, rows)
@@ -79,17 +83,40 @@ def main() -> None:
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": url, "KNEETRACK_LOG_LEVEL": "WARNING",
-           "KNEETRACK_PASSWORD_TIME_COST": "1", "KNEETRACK_PASSWORD_MEMORY_KIB": "64"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "KNEETRACK_LOG_LEVEL": "WARNING",
+        "KNEETRACK_PASSWORD_TIME_COST": "1",
+        "KNEETRACK_PASSWORD_MEMORY_KIB": "64",
+    }
     proc = None
     try:
-        subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env, cwd=ROOT,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", "migrate"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         port = _free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port),
-             "--host", "127.0.0.1", "--no-access-log"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+                "--no-access-log",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         api = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
@@ -99,28 +126,38 @@ def main() -> None:
                 time.sleep(0.1)
         with httpx.Client(base_url=api, timeout=60) as c:
             email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
-            pid = c.post("/v1/auth/register", json={
-                "email": email, "password": "bench-password", "display_name": "Bench",
-                "timezone": "UTC"}).json()["id"]
-            token = c.post("/v1/auth/token", data={"username": email,
-                                                   "password": "bench-password"}).json()
+            pid = c.post(
+                "/v1/auth/register",
+                json={
+                    "email": email,
+                    "password": "bench-password",
+                    "display_name": "Bench",
+                    "timezone": "UTC",
+                },
+            ).json()["id"]
+            token = c.post(
+                "/v1/auth/token", data={"username": email, "password": "bench-password"}
+            ).json()
             c.headers["Authorization"] = f"Bearer {token['access_token']}"
-            raw_url = make_url(url).set(drivername="postgresql").render_as_string(
-                hide_password=False)
+            raw_url = (
+                make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            )
             raw_conn = psycopg.connect(raw_url)
             sync_times, raw_times = [], []
             # Rounds alternate between the two paths, so that a change in the machine's load
             # weighs on both alike.
             for r in range(args.rounds + 2):  # two warm-up rounds
-                body = {"symptom_entries": _entries(dt.date(1950, 1, 1)
-                                                    + dt.timedelta(days=BATCH * r))}
+                body = {
+                    "symptom_entries": _entries(dt.date(1950, 1, 1) + dt.timedelta(days=BATCH * r))
+                }
                 t0 = time.perf_counter()
                 resp = c.post("/v1/patients/me/sync", json=body)
                 elapsed = time.perf_counter() - t0
                 assert resp.status_code == 200, resp.text
                 assert all(x["status"] == "created" for x in resp.json()["results"])
-                raw_elapsed = raw_round(raw_conn, uuid.UUID(pid),
-                                        dt.date(1900, 1, 1) + dt.timedelta(days=BATCH * r))
+                raw_elapsed = raw_round(
+                    raw_conn, uuid.UUID(pid), dt.date(1900, 1, 1) + dt.timedelta(days=BATCH * r)
+                )
                 if r >= 2:
                     sync_times.append(elapsed)
                     raw_times.append(raw_elapsed)

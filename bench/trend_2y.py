@@ -55,25 +55,49 @@ def run(url: str, n: int) -> None:
 
     upgrade_to_head(url)
     client = TestClient(create_app())
-    r = client.post("/v1/auth/register", json={"email": "bench@example.org",
-                                               "password": "bench-password-1",
-                                               "display_name": "Bench", "timezone": "UTC"})
+    r = client.post(
+        "/v1/auth/register",
+        json={
+            "email": "bench@example.org",
+            "password": "bench-password-1",
+            "display_name": "Bench",
+            "timezone": "UTC",
+        },
+    )
     pid = uuid.UUID(r.json()["id"])
-    token = client.post("/v1/auth/token", data={"username": "bench@example.org",
-                                                "password": "bench-password-1"}).json()
+    token = client.post(
+        "/v1/auth/token", data={"username": "bench@example.org", "password": "bench-password-1"}
+    ).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     today = dt.datetime.now(dt.UTC).date()
-    rows = [{"id": uuid.uuid4(), "pid": pid, "d": today - dt.timedelta(days=k),
-             "l": k % 11, "r": (k * 3) % 11} for k in range(730)]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "pid": pid,
+            "d": today - dt.timedelta(days=k),
+            "l": k % 11,
+            "r": (k * 3) % 11,
+        }
+        for k in range(730)
+    ]
     with get_engine().begin() as c:
-        c.execute(text("INSERT INTO symptom_entries (id, patient_id, entry_date, version, "
-                       "left_pain, right_pain, recorded_at, created_at, updated_at) VALUES "
-                       "(:id, :pid, :d, 1, :l, :r, now(), now(), now())"), rows)
-        c.execute(text("INSERT INTO exercise_sessions (patient_id, id, version, activity, "
-                       "started_at, utc_offset_minutes, local_date, duration_minutes, "
-                       "created_at, updated_at) VALUES (:pid, :id, 1, 'backward_walking', "
-                       "now(), 0, :d, 15, now(), now())"),
-                  [r for k, r in enumerate(rows) if k % 7 in (0, 2, 4, 5)])
+        c.execute(
+            text(
+                "INSERT INTO symptom_entries (id, patient_id, entry_date, version, "
+                "left_pain, right_pain, recorded_at, created_at, updated_at) VALUES "
+                "(:id, :pid, :d, 1, :l, :r, now(), now(), now())"
+            ),
+            rows,
+        )
+        c.execute(
+            text(
+                "INSERT INTO exercise_sessions (patient_id, id, version, activity, "
+                "started_at, utc_offset_minutes, local_date, duration_minutes, "
+                "created_at, updated_at) VALUES (:pid, :id, 1, 'backward_walking', "
+                "now(), 0, :d, 15, now(), now())"
+            ),
+            [r for k, r in enumerate(rows) if k % 7 in (0, 2, 4, 5)],
+        )
         c.execute(text("ANALYZE"))
     params = {"from": str(today - dt.timedelta(days=729)), "bucket": "day"}
     for path in ("/v1/patients/me/trends/pain", "/v1/patients/me/trends"):
@@ -86,9 +110,11 @@ def run(url: str, n: int) -> None:
             times.append((time.perf_counter() - t0) * 1000)
             assert resp.status_code == 200
         times.sort()
-        print(f"{path} (730 days): n={n} median {statistics.median(times):.1f} ms, "
-              f"p95 {times[int(0.95 * (n - 1))]:.1f} ms, points "
-              f"{len(resp.json().get('points', []))}")
+        print(
+            f"{path} (730 days): n={n} median {statistics.median(times):.1f} ms, "
+            f"p95 {times[int(0.95 * (n - 1))]:.1f} ms, points "
+            f"{len(resp.json().get('points', []))}"
+        )
 
 
 if __name__ == "__main__":
