@@ -53,6 +53,7 @@ def test_every_operation_conforms(case):
     case.call_and_validate()
 
 
+@pytest.mark.stateful_inprocess
 def test_stateful_scenarios_conform(api_schema):
     """Sequences of calls that follow the OpenAPI links (write, then read / delete / list the
     revisions of the same record), each answer checked like above."""
