@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import selectors
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import DateTime, Dialect, MetaData, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
@@ -189,18 +191,34 @@ def get_engine() -> Engine:
     return build_engine()
 
 
-def get_session() -> Iterator[Session]:
-    """One unit of work per request: commit once after the endpoint, before the response."""
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
+def _finish(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
             session.commit()
-        except BaseException as exc:
-            if getattr(exc, "keep_changes", False):
-                session.commit()
-            else:
-                session.rollback()
-            raise
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """One unit of work per request: commit once after the endpoint, before the response.
+
+    An async dependency: making the session touches no database (a connection is checked out
+    at the first statement, in the endpoint's or another dependency's thread), so only the
+    commit takes a threadpool hop. The finish is shielded from cancellation, so that a client
+    that goes away never leaves a connection checked out with an open transaction."""
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
+        yield session
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(
+                _finish, session, commit=bool(getattr(exc, "keep_changes", False))
+            )
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_finish, session, commit=True)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -35,7 +35,7 @@ from app.middleware import (
 from app.notes.router import router as notes_router
 from app.openapi import PROBLEM_RESPONSES, install_openapi
 from app.questionnaires.router import router as questionnaire_router
-from app.ratelimit import get_rate_limits
+from app.ratelimit import build_rate_limits
 from app.routes import iter_api_routes
 from app.sync.router import router as sync_router
 from app.trends.router import router as trends_router
@@ -92,7 +92,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         from app.migrate import upgrade_to_head
 
         upgrade_to_head()
-    get_rate_limits()  # built once here, not raced by the first requests' threads
+    build_rate_limits()  # built once here, not raced by the first requests' threads
     if not settings.is_sqlite:
         # As many request threads as database connections: under overload, requests queue
         # for a thread (no deadline) instead of holding a thread while they wait for a pooled

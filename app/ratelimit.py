@@ -69,7 +69,8 @@ def build_storage(redis_url: str | None, key_prefix: str) -> Storage:
 
 
 @lru_cache
-def get_rate_limits() -> RateLimits:
+def build_rate_limits() -> RateLimits:
+    """The process's limiter, built once (at start-up: see `app.main.lifespan`)."""
     s = get_settings()
     return RateLimits(
         build_storage(s.redis_url, s.rate_limit_key_prefix),
@@ -79,6 +80,11 @@ def get_rate_limits() -> RateLimits:
             "token_account": s.rate_limit_token_account,
         },
     )
+
+
+async def get_rate_limits() -> RateLimits:
+    """The dependency (on the event loop: no threadpool hop for a cached object)."""
+    return build_rate_limits()
 
 
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]

@@ -10,14 +10,14 @@ def reset_caches() -> None:
     from app.auth.security import password_hasher
     from app.config import get_settings
     from app.db import get_engine
-    from app.ratelimit import get_rate_limits
+    from app.ratelimit import build_rate_limits
 
     with contextlib.suppress(Exception):
         get_engine().dispose()
     get_settings.cache_clear()
     get_engine.cache_clear()
     password_hasher.cache_clear()
-    get_rate_limits.cache_clear()
+    build_rate_limits.cache_clear()
 
 
 def entry(pain: int = 3, **extra: Any) -> dict[str, Any]:

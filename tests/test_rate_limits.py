@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.ratelimit import RateLimits, build_storage, get_rate_limits
+from app.ratelimit import RateLimits, build_rate_limits, build_storage, get_rate_limits
 from tests.conftest import PASSWORD
 from tests.helpers import assert_problem
 
@@ -152,10 +152,10 @@ def test_default_store_follows_redis_url(monkeypatch):
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     reset_caches()
     try:
-        assert isinstance(get_rate_limits().storage, RedisStorage)
+        assert isinstance(build_rate_limits().storage, RedisStorage)
         monkeypatch.delenv("REDIS_URL")
         reset_caches()
-        assert isinstance(get_rate_limits().storage, MemoryStorage)
+        assert isinstance(build_rate_limits().storage, MemoryStorage)
     finally:
         monkeypatch.undo()
         reset_caches()

@@ -63,9 +63,9 @@ def event_for(
 
 
 def record(session: Session, event: AuditEvent) -> None:
-    """Within the request's unit of work (committed with it)."""
+    """Within the request's unit of work: written when it commits, with its rows (a failure to
+    write it fails the commit, and so the request)."""
     session.add(event)
-    session.flush()
 
 
 def record_reads(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import exists, or_, select, update
 from sqlmodel import Session, col
@@ -19,7 +20,7 @@ from app.auth.security import decode_access_token, keyed_hash
 from app.config import get_settings
 from app.db import SessionDep, utcnow
 from app.errors import Forbidden, Unauthorized
-from app.ratelimit import RateLimitsDep
+from app.ratelimit import RateLimits, RateLimitsDep
 
 ALL_SCOPES = frozenset({"read", "write", "export"})
 SCOPE_EXTENSION = "x-api-key-scope"
@@ -154,12 +155,24 @@ def required_scope(request: Request) -> str:
 SESSION_RESOLVERS: list[Callable[[Request, Session], Actor | None]] = []
 
 
-def get_current_actor(
+async def get_current_actor(
     request: Request,
     session: SessionDep,
     limits: RateLimitsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Actor:
+    """The caller, in one threadpool hop (the lookup, the rate limit and a refusal's audit
+    event all touch the database or Redis)."""
+    return await run_in_threadpool(_authenticate, request, session, limits, credentials, api_key)
+
+
+def _authenticate(
+    request: Request,
+    session: Session,
+    limits: RateLimits,
+    credentials: HTTPAuthorizationCredentials | None,
+    api_key: str | None,
 ) -> Actor:
     bearer = credentials is not None and credentials.scheme.lower() == "bearer"
     if bearer and api_key:
@@ -198,7 +211,7 @@ CurrentActor = Annotated[Actor, Depends(get_current_actor)]
 
 
 def require_role(*roles: str) -> object:
-    def _check(actor: CurrentActor) -> Actor:
+    async def _check(actor: CurrentActor) -> Actor:
         if actor.role not in roles:
             raise Forbidden(f"This operation is for the role(s): {', '.join(roles)}")
         return actor

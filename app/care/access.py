@@ -14,10 +14,13 @@ refused attempt on a patient's record passes through here, so it is recorded in 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -102,18 +105,16 @@ def _only_a_clinician(actor: Actor, _patient: Patient) -> None:
         raise Forbidden("Only a clinician on the care team may change this")
 
 
-def _audited(
+def _authorise(
     request: Request,
-    response: Response,
     session: Session,
     actor: Actor,
     pid: str,
-    check: Callable[[Actor, Patient], None] | None = None,
-) -> Iterator[Patient]:
-    """Authorise, hand the patient to the route, and record the attempt and its outcome: an
-    allowed request's event commits with the request's own rows; a refused or failed one is
-    rolled back and its event committed on its own (see app/audit/service.py)."""
-    action = required_scope(request)
+    action: str,
+    check: Callable[[Actor, Patient], None] | None,
+) -> Patient:
+    """The patient at `{pid}` if the actor may act on it; else the refusal is recorded and
+    raised."""
     try:
         patient = load_readable(session, actor, pid)
         if check is not None:
@@ -129,6 +130,27 @@ def _audited(
         )
         audit.record_apart(session, event)
         raise
+    return patient
+
+
+@asynccontextmanager
+async def _audited(
+    request: Request,
+    response: Response,
+    session: Session,
+    actor: Actor,
+    pid: str,
+    check: Callable[[Actor, Patient], None] | None = None,
+) -> AsyncIterator[Patient]:
+    """Authorise, hand the patient to the route, and record the attempt and its outcome: an
+    allowed request's event commits with the request's own rows; a refused or failed one is
+    rolled back and its event committed on its own (see app/audit/service.py).
+
+    On the event loop but for the two steps that touch the database (authorising, and a
+    failed request's event): one threadpool hop for an allowed request. Its event is only
+    added to the unit of work here, and written when that commits."""
+    action = required_scope(request)
+    patient = await run_in_threadpool(_authorise, request, session, actor, pid, action, check)
     try:
         yield patient
     except Exception as exc:
@@ -142,7 +164,13 @@ def _audited(
                 outcome="failed",
                 status=status,
             )
-            audit.record_apart(session, event, keep_changes=getattr(exc, "keep_changes", False))
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(
+                    audit.record_apart,
+                    session,
+                    event,
+                    keep_changes=getattr(exc, "keep_changes", False),
+                )
         raise
     route_status = getattr(request.scope.get("route"), "status_code", None)
     event = audit.event_for(
@@ -156,35 +184,39 @@ def _audited(
     audit.record(session, event)
 
 
-def readable_patient(
+async def readable_patient(
     pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
-) -> Iterator[Patient]:
+) -> AsyncIterator[Patient]:
     """Anyone who may read the record: the patient, or a clinician on the care team."""
-    yield from _audited(request, response, session, actor, pid)
+    async with _audited(request, response, session, actor, pid) as patient:
+        yield patient
 
 
-def owned_patient(
+async def owned_patient(
     pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
-) -> Iterator[Patient]:
+) -> AsyncIterator[Patient]:
     """The patient themself, for writes to their own diary and account. A clinician on the care
     team may see the record, so is told 403 rather than 404."""
-    yield from _audited(request, response, session, actor, pid, _only_the_patient)
+    async with _audited(request, response, session, actor, pid, _only_the_patient) as patient:
+        yield patient
 
 
-def care_team_patient(
+async def care_team_patient(
     pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
-) -> Iterator[Patient]:
+) -> AsyncIterator[Patient]:
     """A clinician on the patient's care team, for clinical content (plans, notes)."""
-    yield from _audited(request, response, session, actor, pid, _only_a_clinician)
+    async with _audited(request, response, session, actor, pid, _only_a_clinician) as patient:
+        yield patient
 
 
-def exportable_patient(
+async def exportable_patient(
     pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
-) -> Iterator[Patient]:
+) -> AsyncIterator[Patient]:
     """Like `readable_patient`, for exports: an API key needs the `export` scope (not `read`),
     and the audit record says `export`. Routes using it are marked at start-up
     (`mark_api_key_scopes`), so that `CurrentActor` asks for that scope."""
-    yield from _audited(request, response, session, actor, pid)
+    async with _audited(request, response, session, actor, pid) as patient:
+        yield patient
 
 
 def is_readable(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:

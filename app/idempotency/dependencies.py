@@ -162,7 +162,7 @@ def _guard(
     )
 
 
-def _for_actor(
+async def _for_actor(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
@@ -170,25 +170,37 @@ def _for_actor(
     now: Now,
     key: KeyHeader = None,
 ) -> None:
-    _guard(
-        request,
-        session,
-        key=key,
-        body=body,
-        scope=str(actor.user_id),
-        user_id=actor.user_id,
-        # Only 2xx answers are stored, i.e. after the access policy let the caller at `{pid}`.
-        patient_id=actor.resolve_pid(request.path_params["pid"])
-        if "pid" in request.path_params
-        else None,
-        now=now,
+    if key is None:  # nothing to claim: no threadpool hop
+        return
+    await run_in_threadpool(
+        functools.partial(
+            _guard,
+            request,
+            session,
+            key=key,
+            body=body,
+            scope=str(actor.user_id),
+            user_id=actor.user_id,
+            # Only 2xx answers are stored, i.e. after the access policy let the caller at
+            # `{pid}`.
+            patient_id=actor.resolve_pid(request.path_params["pid"])
+            if "pid" in request.path_params
+            else None,
+            now=now,
+        )
     )
 
 
-def _for_anonymous(
+async def _for_anonymous(
     request: Request, session: SessionDep, body: RawBody, now: Now, key: KeyHeader = None
 ) -> None:
-    _guard(request, session, key=key, body=body, scope=ANONYMOUS, user_id=None, now=now)
+    if key is None:
+        return
+    await run_in_threadpool(
+        functools.partial(
+            _guard, request, session, key=key, body=body, scope=ANONYMOUS, user_id=None, now=now
+        )
+    )
 
 
 Idempotent: Any = Depends(_for_actor)
