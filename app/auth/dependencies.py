@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlmodel import Session, col
 
 from app.audit import service as audit
@@ -77,29 +77,48 @@ class Actor:
             raise Forbidden(f"This API key lacks the '{scope}' scope")
 
 
-def _actor_from_bearer(session: SessionDep, token: str) -> Actor:
+@dataclass(frozen=True)
+class BearerSession:
+    """What a well-formed access token claims: whose it is and which sign-in it belongs to."""
+
+    user_id: uuid.UUID
+    family_id: uuid.UUID
+
+    def is_active(self) -> ColumnElement[bool]:
+        """A filter on `User`: the account exists and this sign-in was not ended."""
+        revoked = exists().where(
+            col(RefreshToken.family_id) == self.family_id,
+            col(RefreshToken.revoked_at).is_not(None),
+        )
+        return and_(col(User.id) == self.user_id, ~revoked)
+
+    def actor(self, role: str, display_name: str) -> Actor:
+        return Actor(
+            user_id=self.user_id, role=role, display_name=display_name, session_id=self.family_id
+        )
+
+
+def bearer_session(token: str) -> BearerSession:
     claims = decode_access_token(token)
     if claims is None:
         raise Unauthorized("Invalid or expired access token")
     try:
-        user_id = uuid.UUID(claims["sub"])
-        family_id = uuid.UUID(claims["sid"])
+        return BearerSession(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]))
     except (ValueError, TypeError) as exc:
         raise Unauthorized("Invalid or expired access token") from exc
-    revoked = exists().where(
-        col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_not(None)
-    )
+
+
+def actor_from_bearer(session: Session, token: str) -> Actor:
+    claimed = bearer_session(token)
     row = session.execute(
-        select(col(User.role), col(User.display_name)).where(col(User.id) == user_id, ~revoked)
+        select(col(User.role), col(User.display_name)).where(claimed.is_active())
     ).first()
     if row is None:  # account erased, or signed out
         raise Unauthorized("Invalid or expired access token")
-    return Actor(
-        user_id=user_id, role=row.role, display_name=row.display_name, session_id=family_id
-    )
+    return claimed.actor(row.role, row.display_name)
 
 
-def _actor_from_api_key(session: SessionDep, key: str) -> Actor:
+def _actor_from_api_key(session: Session, key: str) -> Actor:
     row = session.execute(
         select(
             col(ApiKey.id),
@@ -155,40 +174,68 @@ def required_scope(request: Request) -> str:
 SESSION_RESOLVERS: list[Callable[[Request, Session], Actor | None]] = []
 
 
-async def get_current_actor(
-    request: Request,
-    session: SessionDep,
+@dataclass(frozen=True)
+class Credentials:
+    """What the request presents, before any lookup."""
+
+    bearer: str | None
+    api_key: str | None
+    limits: RateLimits
+
+
+async def get_credentials(
     limits: RateLimitsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> Actor:
-    """The caller, in one threadpool hop (the lookup, the rate limit and a refusal's audit
-    event all touch the database or Redis)."""
-    return await run_in_threadpool(_authenticate, request, session, limits, credentials, api_key)
-
-
-def _authenticate(
-    request: Request,
-    session: Session,
-    limits: RateLimits,
-    credentials: HTTPAuthorizationCredentials | None,
-    api_key: str | None,
-) -> Actor:
+) -> Credentials:
     bearer = credentials is not None and credentials.scheme.lower() == "bearer"
     if bearer and api_key:
         raise Unauthorized("Send either a bearer token or an API key, not both")
-    if credentials is not None and bearer:
-        actor = _actor_from_bearer(session, credentials.credentials)
-    elif api_key:
-        actor = _actor_from_api_key(session, api_key)
+    return Credentials(
+        bearer=credentials.credentials if credentials is not None and bearer else None,
+        api_key=api_key or None,
+        limits=limits,
+    )
+
+
+CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
+
+
+async def get_current_actor(
+    request: Request, session: SessionDep, credentials: CredentialsDep
+) -> Actor:
+    """The caller, in one threadpool hop (the lookup, the rate limit and a refusal's audit
+    event all touch the database or Redis); at no cost when the access policy
+    (app/care/access.py) has already authenticated this request."""
+    known: Actor | None = getattr(request.state, "actor", None)
+    if known is not None:
+        return known
+    return await run_in_threadpool(authenticate, request, session, credentials)
+
+
+def authenticate(
+    request: Request, session: Session, credentials: Credentials, *, found: Actor | None = None
+) -> Actor:
+    """Who is calling (`found`: already looked up by the caller), counted against their rate
+    limit and checked against the API key's scopes. Once per request: the actor is kept in
+    `request.state.actor`."""
+    known: Actor | None = getattr(request.state, "actor", None)
+    if known is not None:
+        return known
+    if found is not None:
+        actor = found
+    elif credentials.bearer is not None:
+        actor = actor_from_bearer(session, credentials.bearer)
+    elif credentials.api_key:
+        actor = _actor_from_api_key(session, credentials.api_key)
     else:
-        found = (resolve(request, session) for resolve in SESSION_RESOLVERS)
-        resolved = next((a for a in found if a is not None), None)
-        if resolved is None:
+        resolved = (resolve(request, session) for resolve in SESSION_RESOLVERS)
+        resolved_actor = next((a for a in resolved if a is not None), None)
+        if resolved_actor is None:
             raise Unauthorized()
-        actor = resolved
+        actor = resolved_actor
     request.state.actor = actor
-    limits.hit("principal", actor.principal)
+    credentials.limits.hit("principal", actor.principal)
     needed = required_scope(request)
     if needed not in actor.scopes:
         if "pid" in request.path_params:

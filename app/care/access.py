@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy import ColumnElement, exists, false, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 from starlette.exceptions import HTTPException
@@ -33,10 +33,15 @@ from app.audit import service as audit
 from app.auth.dependencies import (
     SCOPE_EXTENSION,
     Actor,
-    CurrentActor,
+    Credentials,
+    CredentialsDep,
+    authenticate,
+    bearer_session,
     get_current_actor,
     required_scope,
 )
+from app.auth.models import User
+from app.care.locks import mark_locked, takes_row_locks
 from app.care.models import CareTeamMember, Patient
 from app.db import SessionDep
 from app.errors import AppError, Forbidden, NotFound
@@ -59,15 +64,69 @@ def readable_patients_clause(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
-def load_readable(session: Session, actor: Actor, pid: str) -> Patient:
+def _readable_by_user() -> ColumnElement[bool]:
+    """`readable_patients_clause` for the `User` of the same statement, whose role the
+    statement reads."""
+    return or_(
+        and_(col(User.role) == "patient", col(Patient.id) == col(User.id)),
+        and_(
+            col(User.role) == "clinician",
+            exists().where(
+                col(CareTeamMember.patient_id) == col(Patient.id),
+                col(CareTeamMember.clinician_id) == col(User.id),
+                col(CareTeamMember.revoked_at).is_(None),
+            ),
+        ),
+    )
+
+
+def _bearer_with_patient(
+    session: Session, token: str, pid: str, *, lock: bool
+) -> tuple[Actor, Patient] | None:
+    """The caller of a bearer token and the patient at `{pid}` in one statement, when the
+    token is valid and the caller may read that record; None otherwise (the caller then
+    takes the usual two steps, which tell 401 from 404)."""
+    claimed = bearer_session(token)
+    if pid == "me":
+        patient_id: uuid.UUID | None = claimed.user_id
+    else:
+        try:
+            patient_id = uuid.UUID(pid)
+        except ValueError:
+            patient_id = None
+    if patient_id is None:
+        return None
+    query = (
+        select(col(User.role), col(User.display_name), Patient)
+        .join(Patient, and_(col(Patient.id) == patient_id, _readable_by_user()))
+        .where(claimed.is_active())
+    )
+    lock = lock and takes_row_locks(session)
+    row = session.execute(query.with_for_update(of=Patient) if lock else query).first()
+    if row is None:
+        return None
+    if pid == "me" and row.role != "patient":
+        return None
+    if lock:
+        mark_locked(session, patient_id)
+    patient: Patient = row.Patient
+    return claimed.actor(row.role, row.display_name), patient
+
+
+def load_readable(session: Session, actor: Actor, pid: str, *, lock: bool = False) -> Patient:
+    """The patient at `{pid}` if the actor may read the record, else 404. With `lock`, the
+    patient's write lock (app/care/locks.py) is taken by the same statement, which saves a
+    writer a round trip."""
     patient_id = actor.resolve_pid(pid)
     if patient_id is None:
         raise NotFound()
-    patient = session.scalars(
-        select(Patient).where(col(Patient.id) == patient_id, readable_patients_clause(actor))
-    ).first()
+    query = select(Patient).where(col(Patient.id) == patient_id, readable_patients_clause(actor))
+    lock = lock and takes_row_locks(session)
+    patient = session.scalars(query.with_for_update(of=Patient) if lock else query).first()
     if patient is None:
         raise NotFound()
+    if lock:
+        mark_locked(session, patient.id)
     return patient
 
 
@@ -108,15 +167,21 @@ def _only_a_clinician(actor: Actor, _patient: Patient) -> None:
 def _authorise(
     request: Request,
     session: Session,
-    actor: Actor,
+    credentials: Credentials,
     pid: str,
     action: str,
     check: Callable[[Actor, Patient], None] | None,
-) -> Patient:
-    """The patient at `{pid}` if the actor may act on it; else the refusal is recorded and
-    raised."""
+) -> tuple[Actor, Patient]:
+    """Who is calling and the patient at `{pid}`, if the caller may act on it; else the
+    refusal is recorded and raised. A write's patient is locked as it is read (the endpoint
+    would lock it next); a bearer token and the patient are read in one statement."""
+    lock = action == "write"
+    found = None
+    if credentials.bearer is not None and getattr(request.state, "actor", None) is None:
+        found = _bearer_with_patient(session, credentials.bearer, pid, lock=lock)
+    actor = authenticate(request, session, credentials, found=found[0] if found else None)
     try:
-        patient = load_readable(session, actor, pid)
+        patient = found[1] if found else load_readable(session, actor, pid, lock=lock)
         if check is not None:
             check(actor, patient)
     except AppError as exc:
@@ -130,7 +195,7 @@ def _authorise(
         )
         audit.record_apart(session, event)
         raise
-    return patient
+    return actor, patient
 
 
 @asynccontextmanager
@@ -138,7 +203,7 @@ async def _audited(
     request: Request,
     response: Response,
     session: Session,
-    actor: Actor,
+    credentials: Credentials,
     pid: str,
     check: Callable[[Actor, Patient], None] | None = None,
 ) -> AsyncIterator[Patient]:
@@ -150,7 +215,9 @@ async def _audited(
     failed request's event): one threadpool hop for an allowed request. Its event is only
     added to the unit of work here, and written when that commits."""
     action = required_scope(request)
-    patient = await run_in_threadpool(_authorise, request, session, actor, pid, action, check)
+    actor, patient = await run_in_threadpool(
+        _authorise, request, session, credentials, pid, action, check
+    )
     try:
         yield patient
     except Exception as exc:
@@ -185,37 +252,53 @@ async def _audited(
 
 
 async def readable_patient(
-    pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
+    pid: PidPath,
+    credentials: CredentialsDep,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> AsyncIterator[Patient]:
     """Anyone who may read the record: the patient, or a clinician on the care team."""
-    async with _audited(request, response, session, actor, pid) as patient:
+    async with _audited(request, response, session, credentials, pid) as patient:
         yield patient
 
 
 async def owned_patient(
-    pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
+    pid: PidPath,
+    credentials: CredentialsDep,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> AsyncIterator[Patient]:
     """The patient themself, for writes to their own diary and account. A clinician on the care
     team may see the record, so is told 403 rather than 404."""
-    async with _audited(request, response, session, actor, pid, _only_the_patient) as patient:
+    async with _audited(request, response, session, credentials, pid, _only_the_patient) as patient:
         yield patient
 
 
 async def care_team_patient(
-    pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
+    pid: PidPath,
+    credentials: CredentialsDep,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> AsyncIterator[Patient]:
     """A clinician on the patient's care team, for clinical content (plans, notes)."""
-    async with _audited(request, response, session, actor, pid, _only_a_clinician) as patient:
+    async with _audited(request, response, session, credentials, pid, _only_a_clinician) as patient:
         yield patient
 
 
 async def exportable_patient(
-    pid: PidPath, actor: CurrentActor, session: SessionDep, request: Request, response: Response
+    pid: PidPath,
+    credentials: CredentialsDep,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> AsyncIterator[Patient]:
     """Like `readable_patient`, for exports: an API key needs the `export` scope (not `read`),
     and the audit record says `export`. Routes using it are marked at start-up
     (`mark_api_key_scopes`), so that `CurrentActor` asks for that scope."""
-    async with _audited(request, response, session, actor, pid) as patient:
+    async with _audited(request, response, session, credentials, pid) as patient:
         yield patient
 
 
@@ -249,7 +332,7 @@ def mark_api_key_scopes(routes: Iterable[APIRoute]) -> None:
     `ExportablePatient`, otherwise `read` for GET and `write` for other methods."""
     for route in routes:
         calls = _calls(route.dependant)
-        if get_current_actor not in calls:
+        if get_current_actor not in calls and not calls & set(ACCESS_DEPENDENCIES):
             continue
         extra = route.openapi_extra or {}
         if exportable_patient in calls:

@@ -82,20 +82,6 @@ def update_profile(
     return patient_out(patient, user, with_email=True)
 
 
-def lock_patient(session: Session, patient_id: uuid.UUID) -> None:
-    """Serialise writers of one patient's record, so that versions, ETags and the order of
-    changes are decided one writer at a time. (SQLite: every write transaction is already
-    BEGIN IMMEDIATE.)"""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    held: dict[uuid.UUID, object] = session.info.setdefault("locked_patients", {})
-    transaction = session.get_transaction()
-    if transaction is not None and held.get(patient_id) is transaction:
-        return  # already held by this transaction (the lock lasts until it ends)
-    session.execute(select(col(Patient.id)).where(col(Patient.id) == patient_id).with_for_update())
-    held[patient_id] = session.get_transaction()
-
-
 def erase_patient(session: Session, patient: Patient, password: str) -> None:
     user = session.get_one(User, patient.id)
     if not verify_password(user.password_hash, password):

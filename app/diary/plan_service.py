@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.care.locks import lock_patient
 from app.care.models import Patient
-from app.care.service import lock_patient
 from app.diary.models import ExercisePlan
 from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
 from app.diary.versioned import (

@@ -19,7 +19,7 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel, col
 
-from app.care.service import lock_patient
+from app.care.locks import lock_patient
 from app.diary.models import Revision
 from app.diary.schemas import RevisionOut
 from app.errors import NotFound, PreconditionFailed

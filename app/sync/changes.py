@@ -28,7 +28,7 @@ import orjson
 from sqlalchemy import JSON, Table, insert, select
 from sqlmodel import Session, col
 
-from app.care.service import lock_patient
+from app.care.locks import lock_patient
 from app.errors import Unprocessable
 from app.pagination import decode_cursor, encode_cursor
 from app.sync.models import Change

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import ARRAY, any_, bindparam, select, update
 from sqlmodel import Session
 
+from app.care.locks import lock_patient
 from app.care.models import Patient
-from app.care.service import lock_patient
 from app.diary import exercise_service as sessions
 from app.diary import service as entries
 from app.diary.models import Revision
