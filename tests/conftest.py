@@ -25,6 +25,9 @@ os.environ.setdefault("KNEETRACK_RATE_LIMIT_TOKEN_IP", "100000/minute")
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_PRINCIPAL", "100000/minute")
 # Shared accounts (the demo clinician) sign in from several tests within a minute.
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_TOKEN_ACCOUNT", "100000/minute")
+# Session-wide accounts (the admin) sign in once: their access tokens must outlive a slow run
+# of the whole suite (tests of expiry set their own clock or lifetime).
+os.environ.setdefault("KNEETRACK_ACCESS_TOKEN_MINUTES", "240")
 # When REDIS_URL is set (CI), this run's counters stay apart from any other run's.
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_KEY_PREFIX", f"kneetrack-test-{os.getpid()}")
 
