@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, groupby, repeat
+from math import fsum
+from operator import add, sub, truediv
 from statistics import fmean
 from typing import Literal
 
@@ -68,25 +72,90 @@ class Point:
     rolling_mean_7d: float | None = None
 
 
-def points(series: Series, bucket: Bucket, context: Series | None = None) -> list[Point]:
-    """One point per bucket that holds at least one daily value, in date order. Day buckets
-    carry the gap-safe 7-day rolling mean, read from `context` (the series including the days
-    before the window) when given."""
-    around = series if context is None else context
-    groups: dict[dt.date, list[float]] = {}
-    for d in sorted(series):
-        groups.setdefault(bucket_start(d, bucket), []).append(series[d])
-    return [
-        Point(
-            period_start=start,
-            n=len(vals),
-            mean=fmean(vals),
-            min=min(vals),
-            max=max(vals),
-            rolling_mean_7d=rolling_mean(around, start) if bucket == "day" else None,
+@dataclass(frozen=True)
+class PointColumns:
+    """The points of a series as one list per field (cheaper than an object per point)."""
+
+    period_start: list[dt.date]
+    n: list[int]
+    mean: list[float]
+    min: list[float]
+    max: list[float]
+    rolling_mean_7d: list[float | None]
+
+    def rows(self) -> Iterator[tuple[dt.date, int, float, float, float, float | None]]:
+        return zip(
+            self.period_start,
+            self.n,
+            self.mean,
+            self.min,
+            self.max,
+            self.rolling_mean_7d,
+            strict=True,
         )
-        for start, vals in groups.items()
-    ]
+
+
+def point_columns(
+    series: Series,
+    bucket: Bucket,
+    window: tuple[dt.date, dt.date] | None = None,
+    rolling_days: int = 7,
+) -> PointColumns:
+    """One point per bucket that holds at least one daily value of `series` within `window`
+    (all of it when None), in date order. Day buckets carry the gap-safe rolling mean
+    (`rolling_mean`), which also reads the days of `series` before the window."""
+    dates = sorted(series)
+    vals = list(map(series.__getitem__, dates))
+    i, j = (0, len(dates)) if window is None else _slice_of(dates, *window)
+    if bucket == "day":
+        # One value a day: its minimum and maximum are the value, and so is its mean,
+        # fmean([v]) == v + 0.0 (which is 0.0 for -0.0, as fsum's).
+        day_vals = vals[i:j]
+        means = list(map(add, day_vals, repeat(0.0)))
+        rolling = _rolling_means(dates, vals, i, j, rolling_days)
+        return PointColumns(dates[i:j], [1] * (j - i), means, day_vals, day_vals, rolling)
+    cols = PointColumns([], [], [], [], [], [])
+    pairs = zip(dates[i:j], vals[i:j], strict=True)
+    for start, group in groupby(pairs, key=lambda pair: bucket_start(pair[0], bucket)):
+        group_vals = [v for _, v in group]
+        cols.period_start.append(start)
+        cols.n.append(len(group_vals))
+        cols.mean.append(fsum(group_vals) / len(group_vals))
+        cols.min.append(min(group_vals))
+        cols.max.append(max(group_vals))
+        cols.rolling_mean_7d.append(None)
+    return cols
+
+
+def _slice_of(dates: list[dt.date], start: dt.date, end: dt.date) -> tuple[int, int]:
+    return bisect_left(dates, start), bisect_right(dates, end)
+
+
+def _rolling_means(
+    dates: list[dt.date], vals: list[float], i: int, j: int, days: int
+) -> list[float | None]:
+    """`rolling_mean` of each of dates[i:j] over the sorted `dates` and their `vals`, in C
+    loops: day k's window is vals[lo_k : k + 1], lo_k found by binary search. The result is
+    `fmean`'s to the last bit: `fsum` of a slice is correctly rounded whatever the order, and
+    when every value is a (not too large) integer, prefix sums are exact, so a difference of
+    two of them is that same correctly rounded sum."""
+    ords = list(map(dt.date.toordinal, dates))
+    los = list(map(bisect_left, repeat(ords), map(sub, ords[i:j], repeat(days - 1))))
+    ends = range(i + 1, j + 1)
+    counts = map(sub, ends, los)
+    if all(map(float.is_integer, vals)) and fsum(map(abs, vals)) < 2.0**53:
+        prefix = list(accumulate(vals, initial=0.0))
+        sums: Iterator[float] = map(sub, prefix[i + 1 : j + 1], map(prefix.__getitem__, los))
+    else:
+        sums = map(fsum, map(vals.__getitem__, map(slice, los, ends)))
+    return list(map(truediv, sums, counts))
+
+
+def points(
+    series: Series, bucket: Bucket, window: tuple[dt.date, dt.date] | None = None
+) -> list[Point]:
+    """`point_columns` as one `Point` per bucket."""
+    return [Point(*row) for row in point_columns(series, bucket, window).rows()]
 
 
 def ols_slope(series: Series, min_n: int = 7) -> float | None:

@@ -8,9 +8,10 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col
 
@@ -115,6 +116,38 @@ def symptom_days(
         .order_by(col(E.patient_id), col(E.entry_date))
     )
     return session.execute(q).all()
+
+
+@cache
+def _series_statement(metric: str, knee: str) -> Any:
+    """One metric's daily values for one patient and a date range (bound at execution): built
+    once per metric and knee, not on every request."""
+    return (
+        select(col(E.entry_date), *symptom_columns([METRICS[metric]], [knee]))
+        .where(
+            col(E.patient_id) == bindparam("pid"),
+            col(E.entry_date) >= bindparam("start"),
+            col(E.entry_date) <= bindparam("end"),
+            col(E.deleted_at).is_(None),
+        )
+        .order_by(col(E.entry_date))
+    )
+
+
+def symptom_values(
+    session: Session,
+    patient_id: uuid.UUID,
+    start: dt.date,
+    end: dt.date,
+    spec: MetricSpec,
+    knee: str,
+) -> Sequence[Sequence[Any]]:
+    """One diary metric of one patient (`symptom_columns`): rows of (entry_date, value[,
+    method]) in date order, from start to end, run as a Core statement (no ORM row handling,
+    no patient id to parse on every row)."""
+    stmt = _series_statement(spec.name, knee)
+    params = {"pid": patient_id, "start": start, "end": end}
+    return session.connection().execute(stmt, params).all()
 
 
 def exercise_days(session: Session, window: Window) -> Sequence[Row[Any]]:

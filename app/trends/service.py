@@ -7,9 +7,10 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlmodel import Session
 
 from app.care.models import Patient
@@ -154,23 +155,68 @@ def _period_out(p: an.Period) -> PeriodOut:
     return PeriodOut(from_=p.start, to=p.end, n=p.n, mean=p.mean)
 
 
+class TrendParams(TypedDict):
+    """What a trend asks for: the query of GET /v1/patients/{pid}/trends/{metric}."""
+
+    metric: str
+    knee: str
+    bucket: an.Bucket
+    date_from: dt.date | None
+    date_to: dt.date | None
+    baseline_from: dt.date | None
+    baseline_to: dt.date | None
+
+
 def metric_trend(
-    session: Session,
-    patient: Patient,
-    now: dt.datetime,
-    *,
-    metric: str,
-    knee: str,
-    bucket: an.Bucket,
-    date_from: dt.date | None,
-    date_to: dt.date | None,
-    baseline_from: dt.date | None,
-    baseline_to: dt.date | None,
+    session: Session, patient: Patient, now: dt.datetime, **params: Unpack[TrendParams]
 ) -> TrendOut:
+    summary, cols = _trend(session, patient, now, params)
+    return TrendOut(
+        **summary.model_dump(by_alias=False),
+        bucket=params["bucket"],
+        # Built from our own numbers: no need to validate each of up to ~1,100 points again.
+        points=[
+            PointOut.model_construct(
+                period_start=d, n=n, mean=mean, min=lo, max=hi, rolling_mean_7d=rolling
+            )
+            for d, n, mean, lo, hi, rolling in cols.rows()
+        ],
+    )
+
+
+def metric_trend_json(
+    session: Session, patient: Patient, now: dt.datetime, **params: Unpack[TrendParams]
+) -> bytes:
+    """`metric_trend` as the JSON bytes FastAPI would write for its `TrendOut`, without a
+    Pydantic object per point: the summary is dumped by Pydantic, the points by orjson (both
+    write floats as the shortest round-trip decimal, and dates in ISO format)."""
+    summary, cols = _trend(session, patient, now, params)
+    head = summary.model_dump_json(by_alias=True).encode()
+    points = orjson.dumps(
+        [
+            {
+                "period_start": d,
+                "n": n,
+                "mean": mean,
+                "min": lo,
+                "max": hi,
+                "rolling_mean_7d": rolling,
+            }
+            for d, n, mean, lo, hi, rolling in cols.rows()
+        ]
+    )
+    bucket = orjson.dumps(params["bucket"])
+    return b"".join((head[:-1], b',"bucket":', bucket, b',"points":', points, b"}"))
+
+
+def _trend(
+    session: Session, patient: Patient, now: dt.datetime, params: TrendParams
+) -> tuple[SummaryOut, an.PointColumns]:
+    metric, knee = params["metric"], params["knee"]
     spec = METRICS[metric]
     today = today_for(patient, now)
-    window = resolve_window(today, date_from, date_to)
-    baseline = resolve_baseline(window, baseline_from, baseline_to)
+    window = resolve_window(today, params["date_from"], params["date_to"])
+    baseline = resolve_baseline(window, params["baseline_from"], params["baseline_to"])
     # The 6 days before the window feed the first rolling means; an explicit baseline may
     # start earlier still.
     lead = window.start - 6 * DAY
@@ -178,17 +224,12 @@ def metric_trend(
     methods: list[str | None] = []
     series: dict[dt.date, float]
     if spec.source in ("knee", "entry"):
-        cols = q.symptom_columns([spec], [knee])
-        rows = q.symptom_days(session, [fetch], cols)
-        label = spec.name if spec.source == "entry" else f"{spec.name}_{knee}"
-        series = {
-            r.entry_date: float(r._mapping[label]) for r in rows if r._mapping[label] is not None
-        }
+        # Rows are (entry_date, value[, method]), in date order: read by position.
+        rows = q.symptom_values(session, patient.id, fetch.start, fetch.end, spec, knee)
+        series = {r[0]: float(r[1]) for r in rows if r[1] is not None}
         if spec.is_rom:
             methods = [
-                r._mapping[f"{label}_method"]
-                for r in rows
-                if r._mapping[label] is not None and window.start <= r.entry_date <= window.end
+                r[2] for r in rows if r[1] is not None and window.start <= r[0] <= window.end
             ]
     elif spec.source == "exercise":
         first = q.record_dates(session, [patient.id])[patient.id].first_record
@@ -197,23 +238,7 @@ def metric_trend(
     else:
         series = {r.day: float(r.score) for r in q.koos_jr_days(session, fetch)}
     summary = _summary_out(spec, knee if spec.per_knee else None, series, window, baseline, methods)
-    pts = an.points(an.restrict(series, window.start, window.end), bucket, context=series)
-    return TrendOut(
-        **summary.model_dump(by_alias=False),
-        bucket=bucket,
-        # Built from our own numbers: no need to validate each of up to ~1,100 points again.
-        points=[
-            PointOut.model_construct(
-                period_start=p.period_start,
-                n=p.n,
-                mean=p.mean,
-                min=p.min,
-                max=p.max,
-                rolling_mean_7d=p.rolling_mean_7d,
-            )
-            for p in pts
-        ],
-    )
+    return summary, an.point_columns(series, params["bucket"], (window.start, window.end))
 
 
 def _exercise_rows(session: Session, window: q.Window) -> list[ExerciseDay]:

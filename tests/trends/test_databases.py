@@ -177,7 +177,11 @@ def test_series_queries_use_the_patient_index(client, backend, engine):
     exercise = (select(col(ExerciseSession.local_date))
                 .where(col(ExerciseSession.patient_id) == ids[17],
                        col(ExerciseSession.local_date) >= window.start))
-    for stmt, table in ((series, "symptom_entries"), (exercise, "exercise_sessions")):
+    trend = q._series_statement("pain", "worse").params(
+        pid=ids[17], start=window.start, end=window.end
+    )
+    for stmt, table in ((series, "symptom_entries"), (trend, "symptom_entries"),
+                        (exercise, "exercise_sessions")):
         sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
         with engine.connect() as conn:
             plan = conn.execute(text(f"EXPLAIN (FORMAT JSON) {sql}")).scalar_one()
