@@ -7,21 +7,24 @@ tune a rule with KNEETRACK_THRESHOLDS without a code change."""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import compress
 from statistics import median
 from typing import Any, Literal
 
 from app.clinical import threshold
 from app.trends.analysis import (
     DAY,
+    Period,
     PlanInfo,
     Series,
     WeekAdherence,
     combined_adherence,
     count_scored_weeks,
     mean,
-    period,
     weekly_adherence,
 )
 from app.trends.metrics import rom_error
@@ -68,33 +71,30 @@ class PatientData:
     last_entry: dt.date | None = None
     _cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    def daily(self, label: str) -> Daily:
+        """The non-null values of a column as a `Daily` (built once)."""
+        key = ("daily", label)
+        if key not in self._cache:
+            self._cache[key] = Daily.of_column(self.dates, self.columns.get(label, ()))
+        out: Daily = self._cache[key]
+        return out
+
     def series(self, label: str) -> dict[dt.date, float]:
         key = ("series", label)
         if key not in self._cache:
-            self._cache[key] = {
-                d: float(v)
-                for d, v in zip(self.dates, self.columns.get(label, ()), strict=False)
-                if v is not None
-            }
+            self._cache[key] = self.daily(label).series()
         out: dict[dt.date, float] = self._cache[key]
         return out
 
     def values(self, label: str) -> dict[dt.date, Any]:
         key = ("values", label)
         if key not in self._cache:
-            self._cache[key] = {
-                d: v
-                for d, v in zip(self.dates, self.columns.get(label, ()), strict=False)
-                if v is not None
-            }
+            column = self.columns.get(label, ())
+            mask = [v is not None for v in column]
+            self._cache[key] = dict(
+                zip(compress(self.dates, mask), compress(column, mask), strict=False)
+            )
         out: dict[dt.date, Any] = self._cache[key]
-        return out
-
-    def daily(self, label: str) -> Daily:
-        key = ("daily", label)
-        if key not in self._cache:
-            self._cache[key] = Daily.of(self.series(label))
-        out: Daily = self._cache[key]
         return out
 
     def weeks(self, plan: PlanInfo) -> list[WeekAdherence]:
@@ -110,16 +110,43 @@ class PatientData:
 
 @dataclass(frozen=True)
 class Daily:
-    """A series as parallel lists in date order: dates, their day numbers and values."""
+    """A series as parallel lists in date order (one value per date)."""
 
     dates: list[dt.date]
-    ords: list[int]
     vals: list[float]
 
     @classmethod
     def of(cls, series: Series) -> Daily:
         dates = sorted(series)
-        return cls(dates, [d.toordinal() for d in dates], [series[d] for d in dates])
+        return cls(dates, [series[d] for d in dates])
+
+    @classmethod
+    def of_column(cls, dates: Sequence[dt.date], column: Sequence[Any]) -> Daily:
+        """The non-null values of `column` (aligned with ascending `dates`) as floats."""
+        if None not in column:
+            return cls(list(dates[: len(column)]), [float(v) for v in column])
+        mask = [v is not None for v in column]
+        return cls(list(compress(dates, mask)), [float(v) for v in compress(column, mask)])
+
+    @cached_property
+    def ords(self) -> list[int]:
+        return [d.toordinal() for d in self.dates]
+
+    def series(self) -> dict[dt.date, float]:
+        return dict(zip(self.dates, self.vals, strict=True))
+
+    def bounds(self, start: dt.date, end: dt.date) -> tuple[int, int]:
+        """The slice of the dates from `start` to `end`, both included."""
+        return bisect_left(self.dates, start), bisect_right(self.dates, end)
+
+    def period(self, start: dt.date, end: dt.date) -> Period:
+        """`analysis.period` of the series (same values, same order)."""
+        i, j = self.bounds(start, end)
+        return Period(start, end, j - i, mean(self.vals[i:j]))
+
+    def restrict(self, start: dt.date, end: dt.date) -> dict[dt.date, float]:
+        i, j = self.bounds(start, end)
+        return dict(zip(self.dates[i:j], self.vals[i:j], strict=True))
 
 
 def _p(key: str) -> float:
@@ -240,9 +267,12 @@ def new_swelling(data: PatientData) -> list[Flag]:
     level, within = _p("swelling_level"), _i("swelling_within_days")
     out: list[Flag] = []
     for knee in ("left", "right"):
+        daily = data.daily(f"swelling_{knee}")
+        if not any(v >= level for v in daily.vals):
+            continue
         sw = data.series(f"swelling_{knee}")
         warm = data.values(f"warmth_{knee}")
-        for d, v in sorted(sw.items()):
+        for d, v in zip(daily.dates, daily.vals, strict=True):
             if v < level:
                 continue
             zero = [d - i * DAY for i in range(1, within + 1) if sw.get(d - i * DAY) == 0]
@@ -299,17 +329,19 @@ def rom_loss(data: PatientData, start: dt.date) -> list[Flag]:
     base_days, cur_days, min_n = _i("rom_baseline_days"), _i("rom_current_days"), _i("rom_min_n")
     out: list[Flag] = []
     for knee in ("left", "right"):
-        flex = data.series(f"flexion_{knee}")
-        methods = data.values(f"flexion_{knee}_method")
-        base = period(flex, start - base_days * DAY, start - DAY)
-        cur = period(flex, data.today - (cur_days - 1) * DAY, data.today)
+        flex = data.daily(f"flexion_{knee}")
+        base = flex.period(start - base_days * DAY, start - DAY)
+        cur = flex.period(data.today - (cur_days - 1) * DAY, data.today)
         if base.n < min_n or cur.n < min_n or base.mean is None or cur.mean is None:
             continue
-        used = {methods.get(d) for d in flex if base.start <= d <= base.end or d >= cur.start}
+        methods = data.values(f"flexion_{knee}_method")
+        b0, b1 = flex.bounds(base.start, base.end)
+        c0 = bisect_left(flex.dates, cur.start)
+        used = {methods.get(d) for d in flex.dates[b0:b1] + flex.dates[c0:]}
         error = rom_error(used)
         loss = base.mean - cur.mean
         if error is not None and loss >= error - 1e-12:
-            dates = sorted(d for d in flex if d >= cur.start)
+            dates = flex.dates[c0:]
             out.append(
                 Flag(
                     "rom_loss",
@@ -336,19 +368,19 @@ def falls(data: PatientData) -> list[Flag]:
     return out
 
 
-def plan_pain_change(pain: Series, plan: PlanInfo, today: dt.date) -> tuple[float, float] | None:
+def plan_pain_change(pain: Daily, plan: PlanInfo, today: dt.date) -> tuple[float, float] | None:
     """Mean pain before the plan (the 7 days before its start, else its first 7 days) and over
     the last 7 days; None with fewer than 3 values in either."""
-    base = period(pain, plan.start_date - 7 * DAY, plan.start_date - DAY)
+    base = pain.period(plan.start_date - 7 * DAY, plan.start_date - DAY)
     if base.n < 3:
-        base = period(pain, plan.start_date, plan.start_date + 6 * DAY)
-    cur = period(pain, today - 6 * DAY, today)
+        base = pain.period(plan.start_date, plan.start_date + 6 * DAY)
+    cur = pain.period(today - 6 * DAY, today)
     if base.n < 3 or cur.n < 3 or base.mean is None or cur.mean is None:
         return None
     return base.mean, cur.mean
 
 
-def not_improving(data: PatientData, pain: Series) -> list[Flag]:
+def not_improving(data: PatientData, pain: Daily) -> list[Flag]:
     weeks_needed, min_adherence = _i("not_improving_weeks"), _p("not_improving_adherence")
     mcid = threshold("pain_mcid")
     out = []
@@ -397,15 +429,13 @@ def evaluate(data: PatientData, *, active_days: int | None = None) -> list[Flag]
     """Every rule. Event rules (episodes on dates) count when their last date lies in the
     look-back window; state rules (stiffness, ROM, plan, engagement) are judged as of today."""
     start = active_from(data.today, active_days)
-    pain = data.series("pain_worse")
-    daily = data.daily("pain_worse")
-    events: list[Flag] = [f for rule in EVENT_RULES for f in rule(daily)]
+    pain = data.daily("pain_worse")
+    events: list[Flag] = [f for rule in EVENT_RULES for f in rule(pain)]
     events += new_swelling(data)
     events += falls(_within(data, start))
     flags = [f for f in events if f.dates[-1] >= start]
-    flags += prolonged_morning_stiffness(
-        {d: v for d, v in data.series("morning_stiffness").items() if d >= start}
-    )
+    stiffness = data.daily("morning_stiffness")
+    flags += prolonged_morning_stiffness(stiffness.restrict(start, dt.date.max))
     flags += rom_loss(data, start)
     flags += not_improving(data, pain)
     flags += disengaged(data)

@@ -487,10 +487,10 @@ def panel_numbers(
     loaded = load_patients(session, patients, now, since_days=since, flags_only=True)
     out = {}
     for pid, data in loaded.items():
-        pain = data.series("pain_worse")
+        pain = data.daily("pain_worse")
         t = data.today
-        cur = an.period(pain, t - 6 * DAY, t)
-        before = an.period(pain, t - 34 * DAY, t - 28 * DAY)
+        cur = pain.period(t - 6 * DAY, t)
+        before = pain.period(t - 34 * DAY, t - 28 * DAY)
         change = (
             cur.mean - before.mean
             if cur.n >= 3 and before.n >= 3 and cur.mean is not None and before.mean is not None
@@ -500,7 +500,7 @@ def panel_numbers(
         out[pid] = PanelNumbers(
             pain_mean_7d=cur.mean,
             pain_change_28d=change,
-            pain_slope_per_week=an.slope_per_week(an.restrict(pain, t - 27 * DAY, t)),
+            pain_slope_per_week=an.slope_per_week(pain.restrict(t - 27 * DAY, t)),
             adherence_4w=an.combined_adherence(weeks),
             flags=evaluate(data),
         )
