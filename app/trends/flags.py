@@ -137,7 +137,8 @@ class Daily:
 
     def bounds(self, start: dt.date, end: dt.date) -> tuple[int, int]:
         """The slice of the dates from `start` to `end`, both included."""
-        return bisect_left(self.dates, start), bisect_right(self.dates, end)
+        i = bisect_left(self.dates, start)
+        return i, max(i, bisect_right(self.dates, end))
 
     def period(self, start: dt.date, end: dt.date) -> Period:
         """`analysis.period` of the series (same values, same order)."""
