@@ -75,13 +75,13 @@ def record_reads(
     one round trip, so that each patient's access log shows it."""
     if not patient_ids:
         return
-    rows = [
-        event_for(request, actor, patient_id=pid, action="read", outcome="allowed", status=200)
-        for pid in patient_ids
-    ]
+    # The same event for each patient but for `patient_id` and `at`: built once, then copied.
+    first = event_for(
+        request, actor, patient_id=None, action="read", outcome="allowed", status=200
+    ).model_dump(exclude={"id"})
     session.execute(
         insert(AuditEvent),
-        [r.model_dump(exclude={"id"}) for r in rows],
+        [{**first, "patient_id": pid, "at": utcnow()} for pid in patient_ids],
     )
 
 

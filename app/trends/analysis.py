@@ -283,19 +283,33 @@ class WeekAdherence:
     adherence: float
 
 
-def scored_weeks(plan: PlanInfo, today: dt.date) -> list[dt.date]:
-    """Mondays of the ISO weeks that lie wholly within the plan's dates and have ended by
-    `today` (a partial first or last week and the week in progress are not scored)."""
+def _first_scored_week(plan: PlanInfo) -> dt.date:
     first = bucket_start(plan.start_date, "week")
-    if first < plan.start_date:
-        first += 7 * DAY
-    last_day = min(plan.end_date or today, today - DAY)
+    return first + 7 * DAY if first < plan.start_date else first
+
+
+def _last_scored_day(plan: PlanInfo, today: dt.date) -> dt.date:
+    return min(plan.end_date or today, today - DAY)
+
+
+def scored_weeks(plan: PlanInfo, today: dt.date, since: dt.date | None = None) -> list[dt.date]:
+    """Mondays of the ISO weeks that lie wholly within the plan's dates and have ended by
+    `today` (a partial first or last week and the week in progress are not scored); only
+    those from `since` on, when given."""
+    monday = _first_scored_week(plan)
+    if since is not None and monday < since:
+        monday += -(-(since - monday).days // 7) * 7 * DAY  # the first one on or after `since`
+    last_day = _last_scored_day(plan, today)
     out = []
-    monday = first
     while monday + 6 * DAY <= last_day:
         out.append(monday)
         monday += 7 * DAY
     return out
+
+
+def count_scored_weeks(plan: PlanInfo, today: dt.date) -> int:
+    """len(scored_weeks(plan, today)), without listing them."""
+    return max(0, ((_last_scored_day(plan, today) - _first_scored_week(plan)).days - 6) // 7 + 1)
 
 
 def weekly_adherence(
@@ -308,13 +322,10 @@ def weekly_adherence(
     sessions of the plan's activity lasting ≥ 80 % of the prescribed minutes (counted in SQL
     into `qualifying`, per local date) ÷ prescribed, capped at 1."""
     out = []
-    for monday in scored_weeks(plan, today):
-        if since is not None and monday < since:
-            continue
-        n = sum(qualifying.get(monday + i * DAY, 0) for i in range(7))
-        out.append(
-            WeekAdherence(monday, n, plan.sessions_per_week, min(1.0, n / plan.sessions_per_week))
-        )
+    per_week = plan.sessions_per_week
+    for monday in scored_weeks(plan, today, since):
+        n = sum(qualifying.get(monday + i * DAY, 0) for i in range(7)) if qualifying else 0
+        out.append(WeekAdherence(monday, n, per_week, min(1.0, n / per_week)))
     return out
 
 

@@ -7,20 +7,24 @@ tune a rule with KNEETRACK_THRESHOLDS without a code change."""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import compress
 from statistics import median
 from typing import Any, Literal
 
 from app.clinical import threshold
 from app.trends.analysis import (
     DAY,
+    Period,
     PlanInfo,
     Series,
+    WeekAdherence,
     combined_adherence,
+    count_scored_weeks,
     mean,
-    period,
-    scored_weeks,
     weekly_adherence,
 )
 from app.trends.metrics import rom_error
@@ -49,10 +53,15 @@ class ExerciseDay:
 
 @dataclass
 class PatientData:
-    """Everything the rules and summaries read for one patient, as built by a few queries."""
+    """Everything the rules and summaries read for one patient, as built by a few queries.
+
+    The diary rows are held column by column: `dates` (ascending, one per entry) and, per
+    label, the values aligned with them. Each series is built once and then reused by every
+    rule and summary that reads it (callers must not change what they are given)."""
 
     today: dt.date
-    rows: Sequence[Mapping[str, Any]] = ()
+    dates: Sequence[dt.date] = ()
+    columns: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     exercise: Sequence[ExerciseDay] = ()
     koos_jr: dict[dt.date, float] = field(default_factory=dict)
     plans: Sequence[PlanInfo] = ()
@@ -60,12 +69,85 @@ class PatientData:
     since: dt.date | None = None  # rows, exercise and adherence were read from this date
     first_record: dt.date | None = None
     last_entry: dt.date | None = None
+    _cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def daily(self, label: str) -> Daily:
+        """The non-null values of a column as a `Daily` (built once)."""
+        key = ("daily", label)
+        if key not in self._cache:
+            self._cache[key] = Daily.of_column(self.dates, self.columns.get(label, ()))
+        out: Daily = self._cache[key]
+        return out
 
     def series(self, label: str) -> dict[dt.date, float]:
-        return {r["entry_date"]: float(r[label]) for r in self.rows if r[label] is not None}
+        key = ("series", label)
+        if key not in self._cache:
+            self._cache[key] = self.daily(label).series()
+        out: dict[dt.date, float] = self._cache[key]
+        return out
 
     def values(self, label: str) -> dict[dt.date, Any]:
-        return {r["entry_date"]: r[label] for r in self.rows if r[label] is not None}
+        key = ("values", label)
+        if key not in self._cache:
+            column = self.columns.get(label, ())
+            mask = [v is not None for v in column]
+            self._cache[key] = dict(
+                zip(compress(self.dates, mask), compress(column, mask), strict=False)
+            )
+        out: dict[dt.date, Any] = self._cache[key]
+        return out
+
+    def weeks(self, plan: PlanInfo) -> list[WeekAdherence]:
+        """The plan's scored weeks since `since` (computed once, read by flags and summaries)."""
+        key = ("weeks", plan.id)
+        if key not in self._cache:
+            self._cache[key] = weekly_adherence(
+                plan, self.qualifying.get(plan.id, {}), self.today, self.since
+            )
+        out: list[WeekAdherence] = self._cache[key]
+        return out
+
+
+@dataclass(frozen=True)
+class Daily:
+    """A series as parallel lists in date order (one value per date)."""
+
+    dates: list[dt.date]
+    vals: list[float]
+
+    @classmethod
+    def of(cls, series: Series) -> Daily:
+        dates = sorted(series)
+        return cls(dates, [series[d] for d in dates])
+
+    @classmethod
+    def of_column(cls, dates: Sequence[dt.date], column: Sequence[Any]) -> Daily:
+        """The non-null values of `column` (aligned with ascending `dates`) as floats."""
+        if None not in column:
+            return cls(list(dates[: len(column)]), [float(v) for v in column])
+        mask = [v is not None for v in column]
+        return cls(list(compress(dates, mask)), [float(v) for v in compress(column, mask)])
+
+    @cached_property
+    def ords(self) -> list[int]:
+        return [d.toordinal() for d in self.dates]
+
+    def series(self) -> dict[dt.date, float]:
+        return dict(zip(self.dates, self.vals, strict=True))
+
+    def bounds(self, start: dt.date, end: dt.date) -> tuple[int, int]:
+        """The slice of the dates from `start` to `end`, both included."""
+        i = bisect_left(self.dates, start)
+        return i, max(i, bisect_right(self.dates, end))
+
+    def period(self, start: dt.date, end: dt.date) -> Period:
+        """`analysis.period` of the series (same values, same order)."""
+        i, j = self.bounds(start, end)
+        return Period(start, end, j - i, mean(self.vals[i:j]))
+
+    def restrict(self, start: dt.date, end: dt.date) -> dict[dt.date, float]:
+        i, j = self.bounds(start, end)
+        return dict(zip(self.dates[i:j], self.vals[i:j], strict=True))
 
 
 def _p(key: str) -> float:
@@ -98,19 +180,9 @@ def _fmt(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def _runs(days: Sequence[dt.date]) -> list[list[dt.date]]:
-    """Consecutive-day runs in sorted dates."""
-    out: list[list[dt.date]] = []
-    for d in days:
-        if out and out[-1][-1] + DAY == d:
-            out[-1].append(d)
-        else:
-            out.append([d])
-    return out
-
-
-def flare(pain: Series) -> list[Flag]:
-    """Pain ≥ the median of the 7 days before the episode + 2, on ≥ 2 consecutive days."""
+def flare(pain: Daily) -> list[Flag]:
+    """Pain ≥ the median of the 7 days before the episode + 2, on ≥ 2 consecutive days. Days
+    inside an episode already found do not start another."""
     rise, span, need, min_n = (
         _p("flare_rise"),
         _i("flare_median_days"),
@@ -118,36 +190,51 @@ def flare(pain: Series) -> list[Flag]:
         _i("flare_median_min_n"),
     )
     out: list[Flag] = []
-    ordered = sorted(pain)
-    covered: set[dt.date] = set()
-    for d in ordered:
-        if d in covered:
-            continue
-        before = [pain[x] for i in range(1, span + 1) if (x := d - i * DAY) in pain]
-        if len(before) < min_n:
-            continue
-        base = median(before)
-        run = [d]
-        while (nxt := run[-1] + DAY) in pain and pain[nxt] >= base + rise:
-            run.append(nxt)
-        if pain[d] >= base + rise and len(run) >= need:
-            covered.update(run)
-            peak = max(pain[x] for x in run)
-            out.append(
-                Flag(
-                    "flare",
-                    "warning",
-                    run,
-                    f"Pain up to {_fmt(peak)} on {len(run)} "
-                    f"consecutive days, against a median of {_fmt(base)} in the "
-                    f"{span} days before",
-                )
-            )
+    dates, ords, vals = pain.dates, pain.ords, pain.vals
+    n = len(vals)
+    lo = i = 0
+    while i < n:
+        first = ords[i] - span
+        while ords[lo] < first:
+            lo += 1
+        # vals[lo:i] are the values of the `span` days before (the dates are unique, sorted).
+        # The median is no less than the minimum, so a value below minimum + rise cannot
+        # start an episode and the median need not be taken.
+        if i - lo >= max(min_n, 1) and vals[i] >= min(vals[lo:i]) + rise:
+            base = median(vals[lo:i])
+            limit = base + rise
+            if vals[i] >= limit:
+                k = i + 1
+                while k < n and ords[k] == ords[k - 1] + 1 and vals[k] >= limit:
+                    k += 1
+                if k - i >= need:
+                    out.append(
+                        Flag(
+                            "flare",
+                            "warning",
+                            dates[i:k],
+                            f"Pain up to {_fmt(max(vals[i:k]))} on {k - i} "
+                            f"consecutive days, against a median of {_fmt(base)} in the "
+                            f"{span} days before",
+                        )
+                    )
+                    i = k
+                    continue
+        i += 1
     return out
 
 
-def sustained_severe_pain(pain: Series) -> list[Flag]:
+def sustained_severe_pain(pain: Daily) -> list[Flag]:
     level, need = _p("severe_pain"), _i("severe_pain_days")
+    runs: list[list[dt.date]] = []
+    last = 0
+    for d, o, v in zip(pain.dates, pain.ords, pain.vals, strict=True):
+        if v >= level:
+            if runs and last == o - 1:
+                runs[-1].append(d)
+            else:
+                runs.append([d])
+            last = o
     return [
         Flag(
             "sustained_severe_pain",
@@ -155,22 +242,23 @@ def sustained_severe_pain(pain: Series) -> list[Flag]:
             run,
             f"Pain {_fmt(level)} or more on {len(run)} consecutive days",
         )
-        for run in _runs(sorted(d for d, v in pain.items() if v >= level))
+        for run in runs
         if len(run) >= need
     ]
 
 
-def rapid_worsening(pain: Series) -> list[Flag]:
+def rapid_worsening(pain: Daily) -> list[Flag]:
     rise = _p("rapid_rise")
+    dates, ords, vals = pain.dates, pain.ords, pain.vals
     return [
         Flag(
             "rapid_worsening",
             "warning",
-            [d - DAY, d],
-            f"Pain rose from {_fmt(pain[d - DAY])} to {_fmt(v)} from one day to the next",
+            [dates[i - 1], dates[i]],
+            f"Pain rose from {_fmt(vals[i - 1])} to {_fmt(vals[i])} from one day to the next",
         )
-        for d, v in sorted(pain.items())
-        if d - DAY in pain and v - pain[d - DAY] >= rise
+        for i in range(1, len(vals))
+        if ords[i] == ords[i - 1] + 1 and vals[i] - vals[i - 1] >= rise
     ]
 
 
@@ -180,9 +268,12 @@ def new_swelling(data: PatientData) -> list[Flag]:
     level, within = _p("swelling_level"), _i("swelling_within_days")
     out: list[Flag] = []
     for knee in ("left", "right"):
+        daily = data.daily(f"swelling_{knee}")
+        if not any(v >= level for v in daily.vals):
+            continue
         sw = data.series(f"swelling_{knee}")
         warm = data.values(f"warmth_{knee}")
-        for d, v in sorted(sw.items()):
+        for d, v in zip(daily.dates, daily.vals, strict=True):
             if v < level:
                 continue
             zero = [d - i * DAY for i in range(1, within + 1) if sw.get(d - i * DAY) == 0]
@@ -239,17 +330,19 @@ def rom_loss(data: PatientData, start: dt.date) -> list[Flag]:
     base_days, cur_days, min_n = _i("rom_baseline_days"), _i("rom_current_days"), _i("rom_min_n")
     out: list[Flag] = []
     for knee in ("left", "right"):
-        flex = data.series(f"flexion_{knee}")
-        methods = data.values(f"flexion_{knee}_method")
-        base = period(flex, start - base_days * DAY, start - DAY)
-        cur = period(flex, data.today - (cur_days - 1) * DAY, data.today)
+        flex = data.daily(f"flexion_{knee}")
+        base = flex.period(start - base_days * DAY, start - DAY)
+        cur = flex.period(data.today - (cur_days - 1) * DAY, data.today)
         if base.n < min_n or cur.n < min_n or base.mean is None or cur.mean is None:
             continue
-        used = {methods.get(d) for d in flex if base.start <= d <= base.end or d >= cur.start}
+        methods = data.values(f"flexion_{knee}_method")
+        b0, b1 = flex.bounds(base.start, base.end)
+        c0 = bisect_left(flex.dates, cur.start)
+        used = {methods.get(d) for d in flex.dates[b0:b1] + flex.dates[c0:]}
         error = rom_error(used)
         loss = base.mean - cur.mean
         if error is not None and loss >= error - 1e-12:
-            dates = sorted(d for d in flex if d >= cur.start)
+            dates = flex.dates[c0:]
             out.append(
                 Flag(
                     "rom_loss",
@@ -276,28 +369,27 @@ def falls(data: PatientData) -> list[Flag]:
     return out
 
 
-def plan_pain_change(pain: Series, plan: PlanInfo, today: dt.date) -> tuple[float, float] | None:
+def plan_pain_change(pain: Daily, plan: PlanInfo, today: dt.date) -> tuple[float, float] | None:
     """Mean pain before the plan (the 7 days before its start, else its first 7 days) and over
     the last 7 days; None with fewer than 3 values in either."""
-    base = period(pain, plan.start_date - 7 * DAY, plan.start_date - DAY)
+    base = pain.period(plan.start_date - 7 * DAY, plan.start_date - DAY)
     if base.n < 3:
-        base = period(pain, plan.start_date, plan.start_date + 6 * DAY)
-    cur = period(pain, today - 6 * DAY, today)
+        base = pain.period(plan.start_date, plan.start_date + 6 * DAY)
+    cur = pain.period(today - 6 * DAY, today)
     if base.n < 3 or cur.n < 3 or base.mean is None or cur.mean is None:
         return None
     return base.mean, cur.mean
 
 
-def not_improving(data: PatientData, pain: Series) -> list[Flag]:
+def not_improving(data: PatientData, pain: Daily) -> list[Flag]:
     weeks_needed, min_adherence = _i("not_improving_weeks"), _p("not_improving_adherence")
     mcid = threshold("pain_mcid")
     out = []
     for plan in data.plans:
         if plan.start_date > data.today or (plan.end_date and plan.end_date < data.today):
             continue
-        on_plan = len(scored_weeks(plan, data.today))
-        weeks = weekly_adherence(plan, data.qualifying.get(plan.id, {}), data.today, data.since)
-        adherence = combined_adherence([weeks], last_weeks=weeks_needed)
+        on_plan = count_scored_weeks(plan, data.today)
+        adherence = combined_adherence([data.weeks(plan)], last_weeks=weeks_needed)
         if on_plan < weeks_needed or adherence is None or adherence < min_adherence:
             continue
         change = plan_pain_change(pain, plan, data.today)
@@ -331,21 +423,20 @@ def disengaged(data: PatientData) -> list[Flag]:
     ]
 
 
-EVENT_RULES: list[Callable[[Series], list[Flag]]] = [flare, sustained_severe_pain, rapid_worsening]
+EVENT_RULES: list[Callable[[Daily], list[Flag]]] = [flare, sustained_severe_pain, rapid_worsening]
 
 
 def evaluate(data: PatientData, *, active_days: int | None = None) -> list[Flag]:
     """Every rule. Event rules (episodes on dates) count when their last date lies in the
     look-back window; state rules (stiffness, ROM, plan, engagement) are judged as of today."""
     start = active_from(data.today, active_days)
-    pain = data.series("pain_worse")
+    pain = data.daily("pain_worse")
     events: list[Flag] = [f for rule in EVENT_RULES for f in rule(pain)]
     events += new_swelling(data)
     events += falls(_within(data, start))
     flags = [f for f in events if f.dates[-1] >= start]
-    flags += prolonged_morning_stiffness(
-        {d: v for d, v in data.series("morning_stiffness").items() if d >= start}
-    )
+    stiffness = data.daily("morning_stiffness")
+    flags += prolonged_morning_stiffness(stiffness.restrict(start, dt.date.max))
     flags += rom_loss(data, start)
     flags += not_improving(data, pain)
     flags += disengaged(data)

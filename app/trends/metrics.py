@@ -80,7 +80,7 @@ def rom_error(methods: Iterable[str | None]) -> float | None:
     """The measurement error of the ROM methods used: the largest among them (a change must
     exceed the least precise method's error); a value without a method counts as a self
     estimate. None when no ROM value was given."""
-    errors = [threshold(f"rom_error_{m or ROM_METHOD_DEFAULT}") for m in methods]
+    errors = [threshold(f"rom_error_{m or ROM_METHOD_DEFAULT}") for m in set(methods)]
     return max(errors) if errors else None
 
 

@@ -11,8 +11,21 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.engine import Row
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
 from app.care.models import Patient
@@ -106,16 +119,67 @@ FLAG_COLUMNS: list[Any] = [
 ]
 
 
+def _rows(session: Session, statement: Executable) -> Sequence[Row[Any]]:
+    """Plain rows of column values, read on the session's connection: no ORM loading step
+    (these queries select columns, never entities), after the session's pending changes."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement).all()
+
+
+def _merged(windows: Sequence[Window]) -> list[tuple[uuid.UUID, dt.date, dt.date]]:
+    """The windows as (patient, first, last) ranges that neither overlap nor touch."""
+    spans = sorted((pid, w.start, w.end) for w in windows for pid in w.patient_ids)
+    out: list[tuple[uuid.UUID, dt.date, dt.date]] = []
+    for pid, lo, hi in spans:
+        if out and out[-1][0] == pid and lo <= out[-1][2] + dt.timedelta(days=1):
+            if hi > out[-1][2]:
+                out[-1] = (pid, out[-1][1], hi)
+        else:
+            out.append((pid, lo, hi))
+    return out
+
+
+def _window_table(windows: Sequence[Window]) -> Any:
+    """PostgreSQL: the windows as a derived table (pid, lo, hi) of three array parameters
+    (an OR of hundreds of ranges costs more to build than to run)."""
+    pids, los, his = zip(*_merged(windows), strict=True)
+    return (
+        text(
+            "SELECT * FROM unnest(CAST(:w_pids AS uuid[]), CAST(:w_los AS date[]), "
+            "CAST(:w_his AS date[])) AS w (pid, lo, hi)"
+        )
+        .bindparams(w_pids=list(pids), w_los=list(los), w_his=list(his))
+        .columns(pid=Uuid(), lo=Date(), hi=Date())
+        .subquery("w")
+    )
+
+
 def symptom_days(
     session: Session, windows: Sequence[Window], columns: Sequence[Any]
 ) -> Sequence[Row[Any]]:
     """One row per patient and local date with a (live) diary entry, in date order."""
-    q = (
-        select(col(E.patient_id), col(E.entry_date), *columns)
-        .where(_entry_windows(windows), col(E.deleted_at).is_(None))
-        .order_by(col(E.patient_id), col(E.entry_date))
+    picked = [col(E.patient_id), col(E.entry_date), *columns]
+    live = col(E.deleted_at).is_(None)
+    if len(windows) == 1 or session.get_bind().dialect.name != "postgresql":
+        q = select(*picked).where(_entry_windows(windows), live)
+        return _rows(session, q.order_by(col(E.patient_id), col(E.entry_date)))
+    # One index range scan per window: a LATERAL subquery that OFFSET 0 keeps the planner
+    # from turning into a hash join over the whole table.
+    w = _window_table(windows)
+    inside = (
+        select(*picked)
+        .where(
+            col(E.patient_id) == w.c.pid,
+            col(E.entry_date) >= w.c.lo,
+            col(E.entry_date) <= w.c.hi,
+            live,
+        )
+        .offset(0)
+        .lateral("e")
     )
-    return session.execute(q).all()
+    q = select(*inside.c).select_from(w).join(inside, true())
+    return _rows(session, q.order_by(inside.c.patient_id, inside.c.entry_date))
 
 
 @cache
@@ -150,8 +214,11 @@ def symptom_values(
     return session.connection().execute(stmt, params).all()
 
 
-def exercise_days(session: Session, window: Window) -> Sequence[Row[Any]]:
-    """Per patient, local date and activity: sessions, minutes, falls and near falls."""
+def exercise_days(
+    session: Session, window: Window, *, falls_only: bool = False
+) -> Sequence[Sequence[Any]]:
+    """Per patient, local date and activity: sessions, minutes, falls and near falls (only
+    the groups with a fall or a near fall when `falls_only`)."""
     s = ExerciseSession
     q = (
         select(
@@ -172,7 +239,14 @@ def exercise_days(session: Session, window: Window) -> Sequence[Row[Any]]:
         .group_by(col(s.patient_id), col(s.local_date), col(s.activity))
         .order_by(col(s.patient_id), col(s.local_date), col(s.activity))
     )
-    return session.execute(q).all()
+    if falls_only:
+        q = q.having(
+            or_(
+                func.coalesce(func.sum(col(s.falls)), 0) > 0,
+                func.coalesce(func.sum(col(s.near_falls)), 0) > 0,
+            )
+        )
+    return _rows(session, q)
 
 
 def koos_jr_days(session: Session, window: Window) -> Sequence[Row[Any]]:
@@ -194,12 +268,13 @@ def koos_jr_days(session: Session, window: Window) -> Sequence[Row[Any]]:
         .group_by(col(q.patient_id), col(q.completed_on))
         .order_by(col(q.patient_id), col(q.completed_on))
     )
-    return session.execute(stmt).all()
+    return _rows(session, stmt)
 
 
 def plans(session: Session, patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PlanInfo]]:
     p = ExercisePlan
-    rows = session.execute(
+    rows = _rows(
+        session,
         select(
             col(p.patient_id),
             col(p.id),
@@ -210,8 +285,8 @@ def plans(session: Session, patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID,
             col(p.end_date),
         )
         .where(_patients(col(p.patient_id), patient_ids))
-        .order_by(col(p.patient_id), col(p.start_date), col(p.id))
-    ).all()
+        .order_by(col(p.patient_id), col(p.start_date), col(p.id)),
+    )
     out: dict[uuid.UUID, list[PlanInfo]] = {}
     for r in rows:
         out.setdefault(r.patient_id, []).append(
@@ -234,7 +309,8 @@ def qualifying_sessions(
     at least `percent` % of the prescribed minutes (integer arithmetic, so 12 of 15 minutes
     is exactly 80 %)."""
     p, s = ExercisePlan, ExerciseSession
-    rows = session.execute(
+    rows = _rows(
+        session,
         select(col(p.id), col(s.local_date), func.count().label("n"))
         .join(
             s,
@@ -248,8 +324,8 @@ def qualifying_sessions(
             ),
         )
         .where(_patients(col(p.patient_id), patient_ids), col(s.local_date) >= since)
-        .group_by(col(p.id), col(s.local_date))
-    ).all()
+        .group_by(col(p.id), col(s.local_date)),
+    )
     out: dict[Any, dict[dt.date, int]] = {}
     for r in rows:
         out.setdefault(r.id, {})[r.local_date] = r.n
@@ -283,25 +359,32 @@ def record_dates(
         )
 
     s = ExerciseSession
-    rows = session.execute(
+    rows = _rows(
+        session,
         select(
             col(Patient.id),
             agg(func.min, col(E.entry_date), E).label("first_entry"),
             agg(func.max, col(E.entry_date), E).label("last_entry"),
             agg(func.min, col(s.local_date), s).label("first_session"),
-        ).where(_patients(col(Patient.id), patient_ids))
-    ).all()
+        ).where(_patients(col(Patient.id), patient_ids)),
+    )
     return {r.id: RecordDates(r.first_entry, r.last_entry, r.first_session) for r in rows}
 
 
-def loaded_symptom_columns(knee: str = "worse") -> list[Any]:
-    """What summaries for `knee` and the flag rules read: every metric for that knee, worse-knee
-    pain, and per-knee swelling, warmth and flexion (with its method)."""
-    cols = symptom_columns(SYMPTOM_METRICS, (knee,))
-    cols += symptom_columns([METRICS["pain"]], ("worse",))
+def flag_symptom_columns() -> list[Any]:
+    """What the flag rules read: worse-knee pain, morning stiffness, and per-knee swelling,
+    warmth and flexion (with its method)."""
+    cols = symptom_columns([METRICS["pain"]], ("worse",))
+    cols += symptom_columns([METRICS["morning_stiffness"]], ("worse",))
     for name in ("swelling", "flexion"):
         cols += symptom_columns([METRICS[name]], ("left", "right"))
+    return [*cols, *FLAG_COLUMNS]
+
+
+def loaded_symptom_columns(knee: str = "worse") -> list[Any]:
+    """What summaries for `knee` and the flag rules read: every metric for that knee and the
+    columns of `flag_symptom_columns`."""
     unique: dict[str, Any] = {}
-    for c in [*cols, *FLAG_COLUMNS]:
+    for c in [*symptom_columns(SYMPTOM_METRICS, (knee,)), *flag_symptom_columns()]:
         unique.setdefault(c.key, c)
     return list(unique.values())

@@ -7,7 +7,9 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict, Unpack
+from itertools import groupby
+from operator import itemgetter
+from typing import TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -255,9 +257,13 @@ def load_patients(
     *,
     since_days: int,
     knee: str = "worse",
+    flags_only: bool = False,
 ) -> dict[uuid.UUID, PatientData]:
     """Diary rows, exercise, KOOS-JR, plans and adherence for every patient, from `since_days`
-    before the earliest of their todays: six queries whatever the number of patients."""
+    before the earliest of their todays: six queries whatever the number of patients.
+
+    `flags_only` reads just what the flag rules and the panel's numbers need: the diary
+    columns the rules read and, of exercise, only the days with a fall or a near fall."""
     if not patients:
         return {}
     ids = [p.id for p in patients]
@@ -272,8 +278,9 @@ def load_patients(
             lo = plan.start_date - 7 * DAY
             if lo < since:
                 windows.append(q.Window([pid], lo, plan.start_date + 6 * DAY))
-    rows = q.symptom_days(session, windows, q.loaded_symptom_columns(knee))
-    exercise = _exercise_rows_many(session, q.Window(ids, since, until))
+    columns = q.flag_symptom_columns() if flags_only else q.loaded_symptom_columns(knee)
+    rows = q.symptom_days(session, windows, columns)
+    exercise = _exercise_rows_many(session, q.Window(ids, since, until), falls_only=flags_only)
     koos = q.koos_jr_days(session, q.Window(ids, since, until))
     percent = round(100 * threshold("adherence_session_fraction"))
     qualifying = q.qualifying_sessions(session, ids, since, percent) if plans else {}
@@ -288,11 +295,13 @@ def load_patients(
         )
         for pid in ids
     }
-    by_patient: dict[uuid.UUID, list[Any]] = {}
-    for r in rows:
-        by_patient.setdefault(r.patient_id, []).append(r._mapping)
-    for pid, rs in by_patient.items():
-        out[pid].rows = rs
+    labels = [c.key for c in columns]
+    # Rows come in (patient, date) order: one run of rows per patient, turned into columns.
+    for pid, group in groupby(rows, key=itemgetter(0)):
+        _, dates, *values = zip(*group, strict=True)
+        data = out[pid]
+        data.dates = dates
+        data.columns = dict(zip(labels, values, strict=True))
     for pid, ex in exercise.items():
         out[pid].exercise = ex
     for r in koos:
@@ -302,18 +311,14 @@ def load_patients(
     return out
 
 
-def _exercise_rows_many(session: Session, window: q.Window) -> dict[uuid.UUID, list[ExerciseDay]]:
+def _exercise_rows_many(
+    session: Session, window: q.Window, *, falls_only: bool = False
+) -> dict[uuid.UUID, list[ExerciseDay]]:
     out: dict[uuid.UUID, list[ExerciseDay]] = {}
-    for r in q.exercise_days(session, window):
-        out.setdefault(r.patient_id, []).append(
-            ExerciseDay(
-                r.local_date,
-                r.activity,
-                r.sessions,
-                int(r.minutes),
-                int(r.falls),
-                int(r.near_falls),
-            )
+    for r in q.exercise_days(session, window, falls_only=falls_only):
+        # (patient, date, activity, sessions, minutes, falls, near falls), by position
+        out.setdefault(r[0], []).append(
+            ExerciseDay(r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]))
         )
     return out
 
@@ -344,7 +349,7 @@ def adherence_out(data: PatientData) -> AdherenceOut:
     per_plan = []
     all_weeks = []
     for plan in data.plans:
-        weeks = an.weekly_adherence(plan, data.qualifying.get(plan.id, {}), data.today, data.since)
+        weeks = data.weeks(plan)
         all_weeks.append(weeks)
         per_plan.append(
             PlanAdherenceOut(
@@ -505,25 +510,23 @@ def panel_numbers(
     slope over the last 28 days, adherence over the last 4 scored weeks and active flags, for
     every patient at once."""
     since = max(PANEL_SINCE_DAYS, _flag_since_days())
-    loaded = load_patients(session, patients, now, since_days=since)
+    loaded = load_patients(session, patients, now, since_days=since, flags_only=True)
     out = {}
     for pid, data in loaded.items():
-        pain = data.series("pain_worse")
+        pain = data.daily("pain_worse")
         t = data.today
-        cur = an.period(pain, t - 6 * DAY, t)
-        before = an.period(pain, t - 34 * DAY, t - 28 * DAY)
+        cur = pain.period(t - 6 * DAY, t)
+        before = pain.period(t - 34 * DAY, t - 28 * DAY)
         change = (
             cur.mean - before.mean
             if cur.n >= 3 and before.n >= 3 and cur.mean is not None and before.mean is not None
             else None
         )
-        weeks = [
-            an.weekly_adherence(p, data.qualifying.get(p.id, {}), t, data.since) for p in data.plans
-        ]
+        weeks = [data.weeks(p) for p in data.plans]
         out[pid] = PanelNumbers(
             pain_mean_7d=cur.mean,
             pain_change_28d=change,
-            pain_slope_per_week=an.slope_per_week(an.restrict(pain, t - 27 * DAY, t)),
+            pain_slope_per_week=an.slope_per_week(pain.restrict(t - 27 * DAY, t)),
             adherence_4w=an.combined_adherence(weeks),
             flags=evaluate(data),
         )
