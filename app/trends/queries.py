@@ -371,20 +371,22 @@ def record_dates(
     return {r.id: RecordDates(r.first_entry, r.last_entry, r.first_session) for r in rows}
 
 
-def flag_symptom_columns() -> list[Any]:
+@cache
+def flag_symptom_columns() -> tuple[Any, ...]:
     """What the flag rules read: worse-knee pain, morning stiffness, and per-knee swelling,
     warmth and flexion (with its method)."""
     cols = symptom_columns([METRICS["pain"]], ("worse",))
     cols += symptom_columns([METRICS["morning_stiffness"]], ("worse",))
     for name in ("swelling", "flexion"):
         cols += symptom_columns([METRICS[name]], ("left", "right"))
-    return [*cols, *FLAG_COLUMNS]
+    return (*cols, *FLAG_COLUMNS)
 
 
-def loaded_symptom_columns(knee: str = "worse") -> list[Any]:
+@cache  # built once per knee: the expressions are immutable, and building them is not free
+def loaded_symptom_columns(knee: str = "worse") -> tuple[Any, ...]:
     """What summaries for `knee` and the flag rules read: every metric for that knee and the
     columns of `flag_symptom_columns`."""
     unique: dict[str, Any] = {}
     for c in [*symptom_columns(SYMPTOM_METRICS, (knee,)), *flag_symptom_columns()]:
         unique.setdefault(c.key, c)
-    return list(unique.values())
+    return tuple(unique.values())
