@@ -157,7 +157,6 @@ def snapshot(own_database: Engine, make_patient: Any, monkeypatch: pytest.Monkey
     return DatabaseSnapshot(own_database), load_config(monkeypatch, patient), patient
 
 
-@pytest.mark.stateful_inprocess
 def test_stateful_scenarios_conform(app, snapshot):
     """Sequences of calls that follow the OpenAPI links (write, then read / delete / list the
     revisions of the same record), each answer checked like above; every scenario starts from
