@@ -29,9 +29,6 @@ test: sync ## Run the whole test suite (SQLite; PostgreSQL too when TEST_DATABAS
 reliability: sync ## Load and outage-under-load runs on PostgreSQL (needs TEST_DATABASE_URL; LOAD_SECONDS=60)
 	KNEETRACK_LOAD_SECONDS=$${LOAD_SECONDS:-60} $(BIN)/pytest -m load -s -p no:warnings tests/test_load.py
 
-conformance-stateful: sync ## The in-process stateful Schemathesis run (not in `make test`: see docs/RELIABILITY.md)
-	$(BIN)/pytest -m stateful_inprocess -p no:warnings tests/proof/test_conformance.py
-
 lint: sync ## Lint with ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check app
@@ -66,4 +63,4 @@ bench-smoke: sync ## The benchmark's smoke run (seconds): tiny seed, 1 run of ea
 
 check: lint types migrations-check test ## Lint, types, migrations check and tests (what CI runs)
 
-.PHONY: help sync run demo test reliability conformance-stateful lint types migrations-check migration openapi fmt check bench bench-smoke
+.PHONY: help sync run demo test reliability lint types migrations-check migration openapi fmt check bench bench-smoke
