@@ -5,6 +5,9 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 BIN := .venv/bin
+# The suite runs in parallel processes (pytest-xdist): each has its own databases, accounts
+# and live servers on free ports (tests/conftest.py). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 
 help: ## List every command
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -24,7 +27,7 @@ demo: sync ## Load the demo data set (a clinician and three patients, 12 weeks)
 	$(BIN)/kneetrack demo
 
 test: sync ## Run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 reliability: sync ## Load and outage-under-load runs on PostgreSQL (needs TEST_DATABASE_URL; LOAD_SECONDS=60)
 	KNEETRACK_LOAD_SECONDS=$${LOAD_SECONDS:-60} $(BIN)/pytest -m load -s -p no:warnings tests/test_load.py
