@@ -6,12 +6,12 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
 from sqlmodel import Session, col
 
 from app.audit import service as audit
@@ -77,6 +77,23 @@ class Actor:
             raise Forbidden(f"This API key lacks the '{scope}' scope")
 
 
+def active_sign_in(user_id: Any, family_id: Any) -> ColumnElement[bool]:
+    """A filter on `User`: the account `user_id` exists and its sign-in `family_id` was not
+    ended. The ids are values, or the bound parameters below for a statement built once."""
+    revoked = exists().where(
+        col(RefreshToken.family_id) == family_id,
+        col(RefreshToken.revoked_at).is_not(None),
+    )
+    return and_(col(User.id) == user_id, ~revoked)
+
+
+BEARER_USER = bindparam("bearer_user_id", type_=User.__table__.c.id.type)  # type: ignore[attr-defined]
+BEARER_FAMILY = bindparam(
+    "bearer_family_id",
+    type_=RefreshToken.__table__.c.family_id.type,  # type: ignore[attr-defined]
+)
+
+
 @dataclass(frozen=True)
 class BearerSession:
     """What a well-formed access token claims: whose it is and which sign-in it belongs to."""
@@ -86,11 +103,11 @@ class BearerSession:
 
     def is_active(self) -> ColumnElement[bool]:
         """A filter on `User`: the account exists and this sign-in was not ended."""
-        revoked = exists().where(
-            col(RefreshToken.family_id) == self.family_id,
-            col(RefreshToken.revoked_at).is_not(None),
-        )
-        return and_(col(User.id) == self.user_id, ~revoked)
+        return active_sign_in(self.user_id, self.family_id)
+
+    def params(self) -> dict[str, uuid.UUID]:
+        """The values of `active_sign_in(BEARER_USER, BEARER_FAMILY)` in a prepared statement."""
+        return {BEARER_USER.key: self.user_id, BEARER_FAMILY.key: self.family_id}
 
     def actor(self, role: str, display_name: str) -> Actor:
         return Actor(
@@ -108,11 +125,14 @@ def bearer_session(token: str) -> BearerSession:
         raise Unauthorized("Invalid or expired access token") from exc
 
 
+_BEARER_CALLER = select(col(User.role), col(User.display_name)).where(
+    active_sign_in(BEARER_USER, BEARER_FAMILY)
+)
+
+
 def actor_from_bearer(session: Session, token: str) -> Actor:
     claimed = bearer_session(token)
-    row = session.execute(
-        select(col(User.role), col(User.display_name)).where(claimed.is_active())
-    ).first()
+    row = session.execute(_BEARER_CALLER, claimed.params()).first()
     if row is None:  # account erased, or signed out
         raise Unauthorized("Invalid or expired access token")
     return claimed.actor(row.role, row.display_name)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from functools import lru_cache
 from typing import Any
@@ -61,21 +62,32 @@ def create_access_token(
     return jwt.encode(claims, s.secret_key, algorithm=JWT_ALGORITHM), ttl
 
 
+@lru_cache(maxsize=4096)
+def _verified_claims(secret_key: str, token: str) -> dict[str, Any]:
+    """A token's claims once its signature, its algorithm and its required claims have been
+    checked; raises for a token that fails. The same token comes with every request of a
+    client for its lifetime, so the check is made once per token (the cache keeps no failure,
+    and the expiry is checked again on every use)."""
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        secret_key,
+        algorithms=[JWT_ALGORITHM],
+        options={"require": ["exp", "iat", "sub", "sid", "typ"]},
+    )
+    return claims
+
+
 def decode_access_token(token: str) -> dict[str, Any] | None:
     """The token's claims, or None when it is malformed, forged, of another type or expired.
     Only HS256 is accepted, so `alg: none` and algorithm confusion are refused."""
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            get_settings().secret_key,
-            algorithms=[JWT_ALGORITHM],
-            options={"require": ["exp", "iat", "sub", "sid", "typ"]},
-        )
+        claims = _verified_claims(get_settings().secret_key, token)
     except jwt.PyJWTError:
         return None
-    if claims.get("typ") != ACCESS_TOKEN_TYPE:
+    # PyJWT's rule for `exp` (an integer, checked by the decode): expired once now >= exp.
+    if claims["exp"] <= time.time() or claims.get("typ") != ACCESS_TOKEN_TYPE:
         return None
-    return claims
+    return dict(claims)
 
 
 def new_secret(prefix: str, nbytes: int = 32) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Annotated
 
 import anyio
@@ -24,17 +25,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 from starlette.exceptions import HTTPException
 
 from app.audit import service as audit
 from app.auth.dependencies import (
+    BEARER_FAMILY,
+    BEARER_USER,
     SCOPE_EXTENSION,
     Actor,
     Credentials,
     CredentialsDep,
+    active_sign_in,
     authenticate,
     bearer_session,
     get_current_actor,
@@ -80,6 +84,21 @@ def _readable_by_user() -> ColumnElement[bool]:
     )
 
 
+_PATIENT = bindparam("patient_id", type_=Patient.__table__.c.id.type)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=2)
+def _caller_and_patient(*, lock: bool) -> Select[str, str, Patient]:
+    """The statement of `_bearer_with_patient`, built once: its parameters are bound at each
+    execution (SQLAlchemy then reuses the statement's cache key and compiled form)."""
+    query = (
+        select(col(User.role), col(User.display_name), Patient)
+        .join(Patient, and_(col(Patient.id) == _PATIENT, _readable_by_user()))
+        .where(active_sign_in(BEARER_USER, BEARER_FAMILY))
+    )
+    return query.with_for_update(of=Patient) if lock else query
+
+
 def _bearer_with_patient(
     session: Session, token: str, pid: str, *, lock: bool
 ) -> tuple[Actor, Patient] | None:
@@ -96,13 +115,10 @@ def _bearer_with_patient(
             patient_id = None
     if patient_id is None:
         return None
-    query = (
-        select(col(User.role), col(User.display_name), Patient)
-        .join(Patient, and_(col(Patient.id) == patient_id, _readable_by_user()))
-        .where(claimed.is_active())
-    )
     lock = lock and takes_row_locks(session)
-    row = session.execute(query.with_for_update(of=Patient) if lock else query).first()
+    row = session.execute(
+        _caller_and_patient(lock=lock), {**claimed.params(), _PATIENT.key: patient_id}
+    ).first()
     if row is None:
         return None
     if pid == "me" and row.role != "patient":

@@ -14,9 +14,10 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlmodel import Session, SQLModel, col
 
 from app.care.locks import lock_patient
@@ -144,16 +145,26 @@ class VersionedKind(Generic[M]):
     change: Callable[..., ChangeRecord]
 
 
+@lru_cache(maxsize=16)
+def _row_statement(kind: VersionedKind[Any], *, for_update: bool) -> Select[Any]:
+    """A kind's row by patient and key, built once (bound at each execution)."""
+    model: Any = kind.model
+    table = model.__table__
+    q = select(model).where(
+        col(model.patient_id) == bindparam("patient_id", type_=table.c.patient_id.type),
+        col(getattr(model, kind.key_column))
+        == bindparam("key", type_=table.c[kind.key_column].type),
+    )
+    return q.with_for_update() if for_update else q
+
+
 def get_versioned_row(
     session: Session, kind: VersionedKind[M], patient_id: uuid.UUID, key: Any, *, for_update: bool
 ) -> M | None:
-    model: Any = kind.model
-    q = select(model).where(
-        col(model.patient_id) == patient_id, col(getattr(model, kind.key_column)) == key
-    )
-    if for_update:
-        q = q.with_for_update()
-    return session.scalars(q).first()
+    row: M | None = session.scalars(
+        _row_statement(kind, for_update=for_update), {"patient_id": patient_id, "key": key}
+    ).first()
+    return row
 
 
 def save_superseded(
@@ -206,12 +217,16 @@ def put_versioned(
         save_superseded(session, kind, row, key, "replaced", now=now, actor_id=actor_id)
     values = written_values(row, columns, now)
     if row is None:
+        # A new record: one plain INSERT of its columns (the ORM's flush of a new object costs
+        # several times more); the object answered is not attached to the session.
         row = kind.model(patient_id=patient_id, **{kind.key_column: key}, **values)
+        table: Any = kind.model.__table__  # type: ignore[attr-defined]
+        session.execute(insert(table), [{c.key: getattr(row, c.key) for c in table.columns}])
     else:
         for k, v in values.items():
             setattr(row, k, v)
-    session.add(row)
-    session.flush()
+        session.add(row)
+        session.flush()
     record_changes(session, patient_id, [kind.change(row)], now=now)
     return row, outcome
 

@@ -46,12 +46,14 @@ class ChangeRecord:
 
 
 def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """A bulk INSERT of rows that all have the same keys, in one round trip: COPY on PostgreSQL
-    (a plain executemany would send one statement per row), executemany on SQLite (in-process,
-    already fast). Values must be what the column types would bind (aware UTC datetimes, …)."""
+    """A bulk INSERT of rows that all have the same keys: COPY on PostgreSQL (a plain
+    executemany would send one statement per row), executemany on SQLite (in-process, already
+    fast), one INSERT for one row. Values must be what the column types would bind (aware UTC
+    datetimes, …)."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
+    # A single row goes as one INSERT: COPY takes two round trips (the COPY, then the data).
+    if len(rows) == 1 or session.get_bind().dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
     # Columns null in every row are left out (they have no server default, so stay null).

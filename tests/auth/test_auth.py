@@ -184,3 +184,24 @@ def test_more_forged_and_misused_tokens_are_401(client, make_patient):
         assert_problem(client.get("/v1/patients/me", headers={"Authorization": scheme}), 401)
     # The genuine token still works: the 401s above were not a broken fixture.
     assert client.get("/v1/patients/me", headers=p.headers).status_code == 200
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(client, make_patient):
+    """A token's signature is checked once and remembered (app/auth/security.py); its expiry
+    is checked on every use, so a token that worked a moment ago is refused once `exp` has
+    passed, and a refused token is never remembered as good."""
+    import time
+
+    p = make_patient()
+    claims = jwt.decode(p.token, options={"verify_signature": False})
+    soon = int(time.time()) + 2
+    token = _sign({**claims, "exp": soon})
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/v1/patients/me", headers=headers).status_code == 200
+    assert client.get("/v1/patients/me", headers=headers).status_code == 200  # remembered
+    time.sleep(max(0.0, soon - time.time()) + 0.05)
+    assert_problem(client.get("/v1/patients/me", headers=headers), 401)
+    forged = token.rsplit(".", 1)[0] + "." + "A" * 43
+    for _ in range(2):
+        assert_problem(client.get("/v1/patients/me",
+                                  headers={"Authorization": f"Bearer {forged}"}), 401)
