@@ -123,7 +123,7 @@ BENCH_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/kneetrack_bench"
 @cli.command()
 def bench(
     quick: Annotated[
-        bool, typer.Option(help="Smoke run for CI: tiny seed, 1 worker, 1 run of 2 s")
+        bool, typer.Option(help="Smoke run for CI: tiny seed, 1 worker, 1 run of 1 s")
     ] = False,
     database_url: Annotated[
         str | None,
@@ -172,7 +172,7 @@ def bench(
         patients=40 if quick else patients,
         small=20 if quick else 200,
         writers=64 if quick else 2048,
-        duration=2 if quick else duration,
+        duration=1 if quick else duration,
         runs=1 if quick else runs,
         warmup=0 if quick else 1,
         workers=(1,) if quick else tuple(int(w) for w in workers.split(",") if w.strip()),
