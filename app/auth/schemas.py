@@ -4,6 +4,7 @@ import datetime as dt
 import re
 import uuid
 import zoneinfo
+from functools import cache
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
@@ -68,7 +69,7 @@ class StrictModel(BaseModel):
             _check_text(value)
         if info.field_name is None:
             return value
-        kind = _json_kind(cls.model_fields[info.field_name].annotation)
+        kind = _field_kind(cls, info.field_name)
         if kind == "number" and isinstance(value, bool | str | bytes):
             raise PydanticCustomError("number_type", "Input should be a JSON number")
         if kind == "bool" and value is not None and not isinstance(value, bool):
@@ -76,6 +77,11 @@ class StrictModel(BaseModel):
         if kind == "date" and value is not None:
             return _iso_date(value)
         return value
+
+
+@cache  # a few hundred (model, field) pairs; a batch validates thousands
+def _field_kind(model: type[BaseModel], field_name: str) -> str | None:
+    return _json_kind(model.model_fields[field_name].annotation)
 
 
 def _iso_date(value: Any) -> Any:

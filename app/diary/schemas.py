@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from operator import attrgetter
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -38,6 +39,7 @@ KNEE_MEASURES = (
     "flexion_degrees",
     "extension_degrees",
 )
+_read_measures = attrgetter(*KNEE_MEASURES)
 
 
 class Knee(StrictModel):
@@ -58,7 +60,8 @@ class Knee(StrictModel):
     rom_method: RomMethod | None = None
 
     def has_measure(self) -> bool:
-        return any(getattr(self, m) is not None for m in KNEE_MEASURES)
+        values = _read_measures(self)
+        return values.count(None) < len(values)
 
 
 class Knees(StrictModel):

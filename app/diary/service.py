@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,6 +119,14 @@ def same_entry(cols: dict[str, Any], recorded_at: dt.datetime | None) -> Callabl
     return lambda row: same_content(row, cols, recorded_at)
 
 
+# One knee's columns in API field order, read in one call (entry_json runs once per item of a
+# batch).
+_KNEE_FIELDS = tuple(KNEE_COLUMNS)
+_SIDE_READERS = {
+    side: attrgetter(*(column for _f, column in pairs)) for side, pairs in SIDE_COLUMNS.items()
+}
+
+
 @lru_cache(maxsize=256)  # a batch stamps most rows with the same instant
 def _instant_json(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
@@ -127,9 +136,12 @@ def entry_json(row: Any) -> dict[str, Any]:
     """`entry_out(row).model_dump(mode="json")` built directly: the batch sync makes hundreds
     per call (a test holds the two equal)."""
     knees: dict[str, Any] = {}
-    for side, pairs in SIDE_COLUMNS.items():
-        knee = {f: getattr(row, column) for f, column in pairs}
-        knees[side] = None if all(v is None for v in knee.values()) else knee
+    for side, read in _SIDE_READERS.items():
+        values = read(row)
+        if values.count(None) == len(values):
+            knees[side] = None
+        else:
+            knees[side] = dict(zip(_KNEE_FIELDS, values, strict=True))
     return {
         "entry_date": row.entry_date.isoformat(),
         "knees": knees,
