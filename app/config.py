@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     db_lock_timeout_seconds: float = Field(default=3.0, gt=0)
     db_idle_in_transaction_seconds: float = Field(default=30.0, gt=0)
     retry_after_seconds: int = Field(default=5, ge=1)
+    # glibc malloc arenas per worker process (app/memory.py); 0 keeps glibc's default.
+    malloc_arenas: int = Field(default=2, ge=0, le=64)
     # Shared store for rate limits; without it they are counted in process memory.
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "KNEETRACK_REDIS_URL")

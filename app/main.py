@@ -26,6 +26,7 @@ from app.diary.router import router as diary_router
 from app.errors import install_error_handlers
 from app.exports.router import router as exports_router
 from app.logging import configure_logging
+from app.memory import limit_malloc_arenas
 from app.metrics import MetricsMiddleware, metrics_response, worker_exiting
 from app.middleware import (
     BodySizeLimitMiddleware,
@@ -93,6 +94,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
         upgrade_to_head()
     build_rate_limits()  # built once here, not raced by the first requests' threads
+    _app.state.malloc_arenas_limited = limit_malloc_arenas(settings.malloc_arenas)
     if not settings.is_sqlite:
         # As many request threads as database connections: under overload, requests queue
         # for a thread (no deadline) instead of holding a thread while they wait for a pooled
