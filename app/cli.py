@@ -39,6 +39,9 @@ def serve(
         proxy_headers=True,
         server_header=False,
         log_config=None,
+        # uvicorn's access log prints raw paths (patient ids, dates) and costs a log record per
+        # request even when its logger is disabled: the app writes its own (route templates).
+        access_log=False,
     )
 
 

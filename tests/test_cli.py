@@ -37,9 +37,10 @@ def test_migrate_create_admin_demo_and_serve(tmp_path):
     assert demo.returncode == 0, demo.stderr
     assert "clinician@demo.kneetrack.dev" in demo.stdout
     port = free_port()
+    log_file = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              env={**env, "KNEETRACK_LOG_LEVEL": "INFO"}, cwd=ROOT,
+                              stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base, server)
@@ -56,6 +57,14 @@ def test_migrate_create_admin_demo_and_serve(tmp_path):
         clinician = sign_in("clinician@demo.kneetrack.dev", "kneetrack-demo")
         panel = httpx.get(f"{base}/v1/clinicians/me/patients", headers=clinician).json()
         assert len(panel["items"]) >= 3
+        pid = panel["items"][0]["patient_id"]
+        assert httpx.get(f"{base}/v1/patients/{pid}/trends/pain",
+                         headers=clinician).status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=15)
+        log_file.close()
+    # The access log names route templates, never a raw path with a patient's id in it.
+    log = (tmp_path / "serve.log").read_text()
+    assert '"route": "/v1/patients/{pid}/trends/{metric}"' in log, log[-2000:]
+    assert pid not in log
