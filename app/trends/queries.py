@@ -24,7 +24,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
@@ -209,9 +209,24 @@ def symptom_values(
     """One diary metric of one patient (`symptom_columns`): rows of (entry_date, value[,
     method]) in date order, from start to end, run as a Core statement (no ORM row handling,
     no patient id to parse on every row)."""
-    stmt = _series_statement(spec.name, knee)
     params = {"pid": patient_id, "start": start, "end": end}
-    return session.connection().execute(stmt, params).all()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # The statement's SQL, compiled once, run on the driver's own cursor: its rows are
+        # tuples, without SQLAlchemy's per-row result handling (none of these columns needs a
+        # conversion). A 2-year trend reads 730 of them.
+        sql, defaults = _series_sql(spec.name, knee, conn.dialect)
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            rows: list[tuple[Any, ...]] = cur.execute(sql, defaults | params).fetchall()
+            return rows
+    return conn.execute(_series_statement(spec.name, knee), params).all()
+
+
+@cache
+def _series_sql(metric: str, knee: str, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    compiled = _series_statement(metric, knee).compile(dialect=dialect)
+    return str(compiled), dict(compiled.params)
 
 
 def exercise_days(
