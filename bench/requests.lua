@@ -1,10 +1,13 @@
 -- wrk script for `kneetrack bench`: builds each request from files the benchmark writes.
 --   wrk ... -s bench/requests.lua -- MODE PREFIX NTHREADS [PATH_TEMPLATE] [ROWS] [READ_PERCENT]
+--                                   [CONNECTION]
 -- MODE  read   cycle through PREFIX.req lines "METHOD<TAB>PATH<TAB>TOKEN"
 --       put    PUT PREFIX.body to PATH_TEMPLATE ({pid}, {date}); every request gets a fresh
 --              (patient, date) pair from PREFIX.who ("PID<TAB>TOKEN") and PREFIX.dates
 --       batch  POST a sync body of ROWS entries, fresh dates, to PATH_TEMPLATE ({pid})
 --       mixed  READ_PERCENT % of requests as in `read`, the rest as in `put`
+-- CONNECTION  "close": every request asks the server to close its connection, so wrk opens a
+--              new one for the next (reads under load: see runner.py, `reconnect`)
 -- Requests are numbered across threads (thread id set in setup), so no two threads repeat a
 -- (patient, date) pair. done() prints one JSON line prefixed BENCHJSON.
 
@@ -32,7 +35,7 @@ local function split_tab(line)
   return parts
 end
 
-local mode, nthreads, template, rows, read_percent
+local mode, nthreads, template, rows, read_percent, close
 local reqs, who, dates, body, item_tail
 local n = 0
 
@@ -43,6 +46,7 @@ function init(args)
   template = args[4] or ""
   rows = tonumber(args[5] or "500")
   read_percent = tonumber(args[6] or "70")
+  close = args[7] == "close"
   reqs = {}
   for _, line in ipairs(lines_of(prefix .. ".req")) do table.insert(reqs, split_tab(line)) end
   who = {}
@@ -55,7 +59,9 @@ function init(args)
 end
 
 local function headers(token)
-  return { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
+  local h = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
+  if close then h["Connection"] = "close" end
+  return h
 end
 
 local function read_request(g)

@@ -224,7 +224,8 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
 
     def lua_args(secs: float) -> list[str]:
         prefix = files.write(ctx, s, reads, secs)
-        return [s.mode, prefix, s.template, str(s.rows), str(READ_PERCENT)]
+        tail = ["close"] if s.reconnect else []
+        return [s.mode, prefix, s.template, str(s.rows), str(READ_PERCENT), *tail]
 
     timeout = 60 if s.rows > 1 or s.memory else 30
     if opts.warmup > 0:

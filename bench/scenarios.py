@@ -77,6 +77,10 @@ class Scenario:
     ceiling: str | None = None  # key of the ceiling it is compared with
     compare: str = "throughput"  # throughput: rows/s share; latency: p50 multiple
     memory: bool = False  # export: peak RSS vs idle
+    # A new connection for every request (reads under load). With keep-alive, uvicorn's workers
+    # accept from one shared socket and the first to wake takes every connection wrk opens at
+    # once, so a 2-worker run would measure where the connections landed.
+    reconnect: bool = False
     scales: tuple[str, ...] = ("large",)
 
 
@@ -211,6 +215,7 @@ SCENARIOS: list[Scenario] = [
         16,
         TWO,
         reads=ceiling_trend_reads,
+        reconnect=True,
     ),
     Scenario(
         "c_summary_lat",
@@ -230,6 +235,7 @@ SCENARIOS: list[Scenario] = [
         16,
         TWO,
         reads=ceiling_summary_reads,
+        reconnect=True,
     ),
     Scenario(
         "c_panel_lat",
@@ -249,6 +255,7 @@ SCENARIOS: list[Scenario] = [
         4,
         TWO,
         reads=ceiling_panel_reads,
+        reconnect=True,
     ),
     Scenario(
         "c_export_lat",
@@ -267,6 +274,7 @@ SCENARIOS: list[Scenario] = [
         8,
         TWO,
         reads=ceiling_export_reads,
+        reconnect=True,
     ),
     # the product
     Scenario(
@@ -312,6 +320,7 @@ SCENARIOS: list[Scenario] = [
         reads=trend_reads,
         route=("GET", "/v1/patients/{pid}/trends/{metric}"),
         ceiling="c_trend",
+        reconnect=True,
     ),
     Scenario(
         "summary_lat",
@@ -335,6 +344,7 @@ SCENARIOS: list[Scenario] = [
         reads=summary_reads,
         route=("GET", "/v1/patients/{pid}/trends"),
         ceiling="c_summary",
+        reconnect=True,
     ),
     Scenario(
         "panel_lat",
@@ -358,6 +368,7 @@ SCENARIOS: list[Scenario] = [
         reads=panel_reads,
         route=("GET", "/v1/clinicians/me/patients"),
         ceiling="c_panel",
+        reconnect=True,
     ),
     Scenario(
         "csv_lat",
@@ -381,6 +392,7 @@ SCENARIOS: list[Scenario] = [
         reads=csv_reads,
         route=("GET", "/v1/patients/{pid}/export.csv"),
         ceiling="c_export",
+        reconnect=True,
     ),
     Scenario(
         "fhir_lat",
@@ -404,6 +416,7 @@ SCENARIOS: list[Scenario] = [
         reads=fhir_reads,
         route=("GET", "/v1/patients/{pid}/export.fhir"),
         ceiling="c_export",
+        reconnect=True,
     ),
     Scenario(
         "mixed",

@@ -72,3 +72,52 @@ def test_the_document_keeps_what_is_written_outside_the_markers(tmp_path: Path) 
     assert text.startswith("# Benchmarks\n\nMethod.\n\n")
     assert text.endswith("## Profile\nNotes.\n")
     assert "| (a) framework: validate the diary body, no database | c_validate |" in text
+
+
+def test_reads_under_load_open_a_connection_per_request(tmp_path: Path) -> None:
+    """`reconnect` scenarios send `Connection: close`, so that each request is accepted anew
+    (by whichever worker is free) instead of riding a connection that one worker took when wrk
+    opened them all at once. Driven through the real wrk and Lua script against a server that
+    counts the connections it accepts."""
+    import shutil
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import pytest
+
+    from bench.load import run_wrk
+
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (CI installs it)")
+    peers: set[tuple[str, int]] = set()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            peers.add(self.client_address)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    prefix = tmp_path / "reads"
+    (tmp_path / "reads.req").write_text("GET\t/x\t-\n")
+    try:
+        kept = run_wrk(base, connections=4, seconds=1, args=["read", str(prefix), "", "1", "70"])
+        assert kept.requests > 20 and len(peers) <= 4
+        peers.clear()
+        fresh = run_wrk(
+            base, connections=4, seconds=1, args=["read", str(prefix), "", "1", "70", "close"]
+        )
+        assert fresh.requests > 20 and len(peers) >= 0.9 * fresh.requests
+    finally:
+        server.shutdown()
+    assert BY_KEY["panel"].reconnect and BY_KEY["c_panel"].reconnect
+    assert not BY_KEY["trend_lat"].reconnect and not BY_KEY["diary_put"].reconnect
