@@ -101,10 +101,6 @@ class BearerSession:
     user_id: uuid.UUID
     family_id: uuid.UUID
 
-    def is_active(self) -> ColumnElement[bool]:
-        """A filter on `User`: the account exists and this sign-in was not ended."""
-        return active_sign_in(self.user_id, self.family_id)
-
     def params(self) -> dict[str, uuid.UUID]:
         """The values of `active_sign_in(BEARER_USER, BEARER_FAMILY)` in a prepared statement."""
         return {BEARER_USER.key: self.user_id, BEARER_FAMILY.key: self.family_id}

@@ -207,8 +207,9 @@ def symptom_values(
     knee: str,
 ) -> Sequence[Sequence[Any]]:
     """One diary metric of one patient (`symptom_columns`): rows of (entry_date, value[,
-    method]) in date order, from start to end, run as a Core statement (no ORM row handling,
-    no patient id to parse on every row)."""
+    method]) in date order, from start to end, without ORM row handling and no patient id to
+    parse on every row (on PostgreSQL on the driver's cursor; tests/trends/test_databases.py
+    holds the numbers equal to SQLite's)."""
     params = {"pid": patient_id, "start": start, "end": end}
     conn = session.connection()
     if conn.dialect.name == "postgresql":
