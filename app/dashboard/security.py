@@ -27,6 +27,12 @@ HEADERS = [
 ]
 
 
+# This middleware is the one owner of these headers on dashboard paths: it drops any copy another
+# layer set (the API's `default-src 'none'` CSP among them), because a browser enforces every
+# Content-Security-Policy header it receives, and two policies blocked the page's stylesheet.
+OWNED = frozenset(name for name, _ in HEADERS)
+
+
 class DashboardHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,7 +44,8 @@ class DashboardHeadersMiddleware:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
+                kept = [h for h in message.get("headers", []) if h[0].lower() not in OWNED]
+                message["headers"] = [*kept, *HEADERS]
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -116,20 +116,26 @@ def _cookie(response: Response, name: str, value: str, max_age: int | None) -> N
     )
 
 
-def set_session_cookie(response: Response, family_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    max_age = get_settings().dashboard_session_hours * 3600
-    _cookie(response, session_cookie_name(), encode_session(family_id, user_id), max_age)
-    response.delete_cookie(presession_cookie_name(), path="/")
-
-
-def clear_session_cookie(response: Response) -> None:
+def _delete_cookie(response: Response, name: str) -> None:
+    # A browser ignores a Set-Cookie for a `__Host-` name without `Secure`, deletions included:
+    # the attributes must match the ones the cookie was set with.
     response.delete_cookie(
-        session_cookie_name(),
+        name,
         path="/",
         secure=get_settings().dashboard_secure_cookie,
         httponly=True,
         samesite="strict",
     )
+
+
+def set_session_cookie(response: Response, family_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    max_age = get_settings().dashboard_session_hours * 3600
+    _cookie(response, session_cookie_name(), encode_session(family_id, user_id), max_age)
+    _delete_cookie(response, presession_cookie_name())
+
+
+def clear_session_cookie(response: Response) -> None:
+    _delete_cookie(response, session_cookie_name())
 
 
 # CSRF. Signed in: a synchronizer token derived from the session (HMAC of its family id), so

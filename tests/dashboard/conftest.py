@@ -90,13 +90,58 @@ def demo(client: Any) -> Demo:
     return Demo(CLINICIAN_EMAIL, DEMO_PASSWORD, {name: str(uid) for name, uid in rows})
 
 
+def watch_console(pg: Any) -> list[str]:
+    """Every console error and uncaught page error, as the browser reports them. Chromium logs a
+    Content-Security-Policy violation (a blocked stylesheet, image or favicon) as a console
+    error, so a page that a policy breaks fails here even when its DOM is right."""
+    problems: list[str] = []
+    documents: set[str] = set()
+
+    def on_response(response: Any) -> None:
+        if response.request.resource_type == "document":
+            documents.add(response.url)
+        elif response.status >= 400:
+            problems.append(f"{response.status} for {response.url}")
+
+    def on_console(message: Any) -> None:
+        # A page served with an error status (a 404 page) is logged as a failed load of the
+        # document itself: that status is what the test asked for, not a broken asset.
+        if message.type != "error":
+            return
+        if message.text.startswith("Failed to load resource") and (
+            message.location.get("url") in documents
+        ):
+            return
+        problems.append(message.text)
+
+    pg.on("response", on_response)
+    pg.on("console", on_console)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    return problems
+
+
+def assert_styled(pg: Any) -> None:
+    """Every stylesheet the page links loaded and applies rules: a blocked sheet has none."""
+    sheets = pg.evaluate(
+        "() => Array.from(document.styleSheets, s => {"
+        " try { return [s.href, s.cssRules.length]; } catch (e) { return [s.href, -1]; } })"
+    )
+    assert sheets, "the page links no stylesheet"
+    for href, rules in sheets:
+        assert rules > 0, f"stylesheet {href} applies no rules"
+    font = pg.evaluate("() => getComputedStyle(document.body).fontFamily")
+    assert "Times" not in font, font
+
+
 @pytest.fixture()
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(10_000)
+    problems = watch_console(pg)
     yield pg
     context.close()
+    assert problems == [], problems
 
 
 @pytest.fixture(scope="session")
@@ -116,8 +161,10 @@ def signed_in_page(browser: Any, clinician_state: dict[str, Any]) -> Iterator[An
                                   storage_state=clinician_state)
     pg = context.new_page()
     pg.set_default_timeout(10_000)
+    problems = watch_console(pg)
     yield pg
     context.close()
+    assert problems == [], problems
 
 
 def sign_in(page: Any, base: str, email: str, password: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from tests.dashboard.conftest import DOCS, sign_in
+from tests.dashboard.conftest import DOCS, assert_styled, sign_in
 
 
 def test_clinician_journey(page, live_server, demo, backend):
@@ -16,6 +16,7 @@ def test_clinician_journey(page, live_server, demo, backend):
     # Concern order: Maria's fall (urgent), John's flare (warnings), Aiko's silence (info).
     assert rows.locator("th a").all_inner_texts() == [
         "Maria Improving", "John Flaring", "Aiko Quiet"]
+    assert_styled(page)
     assert "URGENT" in rows.nth(0).locator(".badge-urgent").inner_text().upper()
     assert rows.nth(1).locator(".badge-warning").count() >= 1
     if backend == "sqlite":
@@ -25,6 +26,7 @@ def test_clinician_journey(page, live_server, demo, backend):
     page.get_by_role("link", name="Maria Improving").click()
     page.wait_for_url(re.compile(r"/dashboard/patients/"))
     assert page.get_by_role("heading", level=1).inner_text() == "Maria Improving"
+    assert_styled(page)
 
     page.get_by_role("navigation", name="Period").get_by_role("link", name="4 weeks").click()
     page.wait_for_url(re.compile(r"period=4w"))

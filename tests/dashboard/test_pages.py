@@ -8,6 +8,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
+from app.dashboard.security import CSP as DASHBOARD_CSP
 from tests.conftest import PASSWORD
 
 HTML = {"Accept": "text/html"}
@@ -49,6 +50,12 @@ def test_sign_in_sets_a_secure_httponly_strict_host_cookie(browserish, make_clin
     attrs = {a.strip().lower() for a in cookie.split(";")[1:]}
     assert {"secure", "httponly", "samesite=strict", "path=/"} <= attrs
     assert not any(a.startswith("domain") for a in attrs)
+    # The pre-sign-in CSRF cookie is deleted with the attributes a browser requires of a
+    # `__Host-` name (without `Secure` the deletion is ignored and the cookie lingers).
+    deleted = next(v for v in r.headers.get_list("set-cookie")
+                   if v.startswith("__Host-kneetrack_csrf="))
+    attrs = {a.strip().lower() for a in deleted.split(";")[1:]}
+    assert {"secure", "path=/", "max-age=0"} <= attrs, deleted
     assert browserish.get("/dashboard", headers=HTML).status_code == 200
 
 
@@ -150,9 +157,14 @@ def test_dashboard_pages_carry_a_strict_csp(browserish, make_clinician, client):
                          ("/dashboard/static/dashboard.css", 200)):
         r = browserish.get(path, headers=HTML)
         assert r.status_code == status, path
-        csp = r.headers["content-security-policy"]
-        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
-        assert "script-src" not in csp and "unsafe" not in csp and "http" not in csp
+        # A browser enforces every policy it receives: exactly one, the pages' own.
+        policies = r.headers.get_list("content-security-policy")
+        assert policies == [DASHBOARD_CSP], (path, policies)
+        assert "default-src 'none'" in policies[0] and "frame-ancestors 'none'" in policies[0]
+        assert "script-src" not in policies[0] and "unsafe" not in policies[0]
+        assert "style-src 'self'" in policies[0] and "http" not in policies[0]
+        for header in ("cross-origin-resource-policy", "x-content-type-options"):
+            assert len(r.headers.get_list(header)) == 1, (path, header)
     # The API keeps its own policy (JSON only: nothing may load), not the pages' one.
     assert client.get("/healthz").headers["content-security-policy"] == (
         "default-src 'none'; frame-ancestors 'none'"
