@@ -95,16 +95,17 @@ def uvicorn_process(
         if log is not None:
             out.close()
 def wait_until_ready(base: str, server: Any, log: Any = None) -> None:
-    """Wait (60 s at most) until the server process at `base` answers /readyz with 200."""
+    """Wait (120 s at most) until the server process at `base` answers /readyz with 200. On a
+    loaded machine (several suites on 2 cores) a started server can take seconds to answer."""
     import time
     from pathlib import Path
 
     import httpx
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while True:
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{base}/readyz", timeout=10).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
