@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -114,6 +114,12 @@ class PanelItem(BaseModel):
     pain_slope_per_week: float | None = None
     adherence_4w: float | None = None
     flags: list[FlagOut] = Field(default_factory=list)
+    error: Literal["unavailable"] | None = Field(
+        default=None,
+        description="Set when this patient's numbers could not be computed (logged for the "
+        "operator); the numbers and flags are then null/empty, and every other patient is "
+        "unaffected",
+    )
 
 
 class PanelOut(BaseModel):

@@ -227,6 +227,16 @@ def panel(
     items = []
     for patient, name, last_entry in rows:
         n = numbers[patient.id]
+        if n is None:  # could not be computed (logged): listed, marked, never a 500
+            items.append(
+                PanelItem(
+                    patient_id=patient.id,
+                    display_name=name,
+                    last_entry_date=last_entry,
+                    error="unavailable",
+                )
+            )
+            continue
         items.append(
             PanelItem(
                 patient_id=patient.id,
@@ -248,8 +258,9 @@ def panel(
 
 
 def concern_key(item: PanelItem) -> tuple[float, ...]:
-    """Most concerning first: urgent flags, then warnings, then the largest 28-day rise in
-    pain, then the steepest upward pain slope, then info flags (unknown numbers last)."""
+    """Most concerning first: urgent flags, then patients whose numbers are unavailable, then
+    warnings, then the largest 28-day rise in pain, then the steepest upward pain slope, then
+    info flags (unknown numbers last)."""
 
     def count(severity: str) -> float:
         return -sum(1 for f in item.flags if f.severity == severity)
@@ -259,6 +270,9 @@ def concern_key(item: PanelItem) -> tuple[float, ...]:
 
     return (
         count("urgent"),
+        # A patient whose numbers could not be computed may hide anything: right after the
+        # urgent ones.
+        -1.0 if item.error else 0.0,
         count("warning"),
         rise(item.pain_change_28d),
         rise(item.pain_slope_per_week),

@@ -97,6 +97,7 @@ class PanelRow:
     flags: list[FlagView]
     sparkline: str
     sparkline_label: str
+    unavailable: bool = False  # the numbers could not be computed (logged)
 
     @property
     def urgent(self) -> bool:
@@ -143,13 +144,40 @@ def panel(session: Session, actor: Actor, *, now: dt.datetime) -> list[PanelRow]
         return []
     ids = [i.patient_id for i in items]
     patients = session.scalars(select(Patient).where(col(Patient.id).in_(ids))).all()
-    todays = {p.id: trends.today_for(p, now) for p in patients}
+    todays: dict[uuid.UUID, dt.date] = {}
+    for p in patients:
+        with trends.isolated(p.id, "today"):
+            todays[p.id] = trends.today_for(p, now)
     spans = [
         tq.Window([pid], t - dt.timedelta(days=SPARK_DAYS - 1), t) for pid, t in todays.items()
     ]
     pain: dict[uuid.UUID, dict[dt.date, float]] = {pid: {} for pid in ids}
     column = tq.symptom_columns([METRICS["pain"]], ["worse"])
-    for r in tq.symptom_days(session, spans, column):
+    for r in tq.symptom_days(session, spans, column) if spans else ():
         if r.pain_worse is not None:
             pain[r.patient_id][r.entry_date] = float(r.pain_worse)
-    return [_panel_row(i, todays[i.patient_id], pain[i.patient_id]) for i in items]
+    rows = []
+    for i in items:
+        row = None
+        today = todays.get(i.patient_id)
+        if today is not None and i.error is None:
+            with trends.isolated(i.patient_id, "row"):
+                row = _panel_row(i, today, pain[i.patient_id])
+        rows.append(row or _unavailable_row(i))
+    return rows
+
+
+def _unavailable_row(item: PanelItem) -> PanelRow:
+    return PanelRow(
+        patient_id=item.patient_id,
+        display_name=item.display_name,
+        last_entry_date=item.last_entry_date,
+        days_since_entry=None,
+        pain_mean_7d=None,
+        pain_change_28d=None,
+        adherence_4w=None,
+        flags=[],
+        sparkline="",
+        sparkline_label="",
+        unavailable=True,
+    )

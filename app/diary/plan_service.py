@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.auth.schemas import check_near_today
 from app.care.locks import lock_patient
 from app.care.models import Patient
 from app.diary.models import ExercisePlan
 from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
+from app.diary.service import local_today
 from app.diary.versioned import (
     VersionedKind,
     check_preconditions,
@@ -28,6 +30,16 @@ from app.sync.changes import ChangeRecord, record_changes
 
 PLAN_FIELDS = tuple(ExercisePlanIn.model_fields)
 PLAN_KIND = "exercise_plan"
+# A plan's start and end lie within 5 years of the patient's today: a programme is prescribed
+# for now or the near future, and recorded at most a few years late (docs/RELIABILITY.md).
+PLAN_NEAR_TODAY_DAYS = 5 * 365 + 1
+
+
+def check_plan_dates(patient: Patient, fields: dict[str, Any], now: dt.datetime) -> None:
+    today = local_today(patient, now)
+    for name in ("start_date", "end_date"):
+        if name in fields:
+            check_near_today(fields[name], today, loc=["body", name], days=PLAN_NEAR_TODAY_DAYS)
 
 
 def plan_out(row: ExercisePlan) -> ExercisePlanOut:
@@ -90,6 +102,7 @@ def create_plan(
     now: dt.datetime,
     clinician_id: uuid.UUID,
 ) -> ExercisePlan:
+    check_plan_dates(patient, body.model_dump(include={"start_date", "end_date"}), now)
     row = ExercisePlan(
         patient_id=patient.id,
         clinician_id=clinician_id,
@@ -122,6 +135,8 @@ def update_plan(
         raise NotFound()
     check_preconditions(row.version, if_match=if_match, if_none_match=None)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    # Only the dates sent: a plan stored before this rule can still be corrected field by field.
+    check_plan_dates(patient, changes, now)
     merged = {f: changes.get(f, getattr(row, f)) for f in PLAN_FIELDS}
     if merged["end_date"] is not None and merged["end_date"] < merged["start_date"]:
         loc = "end_date" if "end_date" in changes else "start_date"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from operator import attrgetter
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -198,6 +198,11 @@ class ExerciseSessionIn(StrictModel):
 
 class ExerciseSessionOut(ExerciseSessionIn):
     model_config = ConfigDict(extra="ignore")
+    range_checked: ClassVar[bool] = False
+
+    started_at: dt.datetime = Field(
+        description="RFC 3339 with offset; its local date is the session's date"
+    )
 
     id: uuid.UUID
     local_date: dt.date
@@ -268,6 +273,7 @@ class ExercisePlanPatch(StrictModel):
 
 class ExercisePlanOut(ExercisePlanFields):
     model_config = ConfigDict(extra="ignore")
+    range_checked: ClassVar[bool] = False
 
     id: uuid.UUID
     clinician_id: uuid.UUID | None = Field(description="The clinician who prescribed the plan")

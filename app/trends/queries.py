@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
+from app.auth.schemas import clamp_date
 from app.care.models import Patient
 from app.diary.models import ExercisePlan, ExerciseSession, SymptomEntry
 from app.questionnaires.models import QuestionnaireResponse
@@ -311,8 +312,10 @@ def plans(session: Session, patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID,
                 r.activity,
                 r.minutes_per_session,
                 r.sessions_per_week,
-                r.start_date,
-                r.end_date,
+                # Plans stored before dates were bounded: read inside the range, so that
+                # the weeks and baselines computed from them cannot overflow.
+                clamp_date(r.start_date),
+                clamp_date(r.end_date) if r.end_date is not None else None,
             )
         )
     return out
@@ -384,7 +387,14 @@ def record_dates(
             agg(func.min, col(s.local_date), s).label("first_session"),
         ).where(_patients(col(Patient.id), patient_ids)),
     )
-    return {r.id: RecordDates(r.first_entry, r.last_entry, r.first_session) for r in rows}
+
+    def clamped(d: dt.date | None) -> dt.date | None:
+        return clamp_date(d) if d is not None else None
+
+    return {
+        r.id: RecordDates(clamped(r.first_entry), clamped(r.last_entry), clamped(r.first_session))
+        for r in rows
+    }
 
 
 @cache
