@@ -57,6 +57,18 @@ def decode_cursor(cursor: str, keys: Iterable[str]) -> dict[str, Any]:
     return data
 
 
+# Sequence numbers and ids in cursors are BIGINTs this server issued: positive and below 2^63.
+# A larger number overflows the driver, and JSON `true` is a Python int that SQL cannot compare.
+_BIGINT_END = 2**63
+
+
+def cursor_int(value: Any) -> int:
+    """A cursor's integer, or 422 "Invalid cursor"."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _BIGINT_END:
+        raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
+    return value
+
+
 def keyset_page(
     session: Session,
     query: Select[M],
@@ -80,6 +92,9 @@ def keyset_page(
         if isinstance(key, dt.datetime) and key.tzinfo is None:
             # This server only issues instants with an offset; a naive one cannot be compared.
             raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
+        if isinstance(key, dt.datetime) and not _has_utc_value(key):
+            # 0001-01-01T00:00+14:00 parses but has no UTC value: it would overflow on binding.
+            raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
         query = query.where((attr > key) | ((attr == key) & (ident > last_id)))
     rows = list(session.scalars(query.order_by(attr, ident).limit(limit + 1)))
     if len(rows) <= limit:
@@ -87,6 +102,14 @@ def keyset_page(
     rows = rows[:limit]
     last = rows[-1]
     return rows, encode_cursor({"k": getattr(last, attr.key).isoformat(), "i": str(last.id)})
+
+
+def _has_utc_value(value: dt.datetime) -> bool:
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 T = TypeVar("T")

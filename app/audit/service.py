@@ -20,8 +20,7 @@ from sqlmodel import Session, col
 
 from app.audit.models import AuditEvent
 from app.db import utcnow
-from app.errors import Unprocessable
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import cursor_int, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from app.auth.dependencies import Actor
@@ -124,9 +123,7 @@ def _page(
 ) -> Page:
     """Newest first, by the event's sequence number."""
     if cursor is not None:
-        last = decode_cursor(cursor, ["id"])["id"]
-        if not isinstance(last, int):
-            raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
+        last = cursor_int(decode_cursor(cursor, ["id"])["id"])
         query = query.where(col(AuditEvent.id) < last)
     rows = list(session.execute(query.order_by(col(AuditEvent.id).desc()).limit(limit + 1)))
     nxt = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None

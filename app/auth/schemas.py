@@ -161,6 +161,17 @@ def _instant_in_range(value: dt.datetime) -> dt.datetime:
     return value
 
 
+def strict_date(text: str) -> dt.date:
+    """A date key given as text (e.g. a sync deletion's): exactly YYYY-MM-DD within the
+    range; ValueError otherwise (`date.fromisoformat` also takes 20260101 and 2026-W10-1)."""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError("not a YYYY-MM-DD date")
+    value = dt.date.fromisoformat(text)
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise ValueError(_RANGE_MSG)
+    return value
+
+
 def clamp_date(value: dt.date) -> dt.date:
     """A stored date brought into DATE_MIN…DATE_MAX before any arithmetic on it: a row
     written before the range was enforced (or straight into the database) must not make a

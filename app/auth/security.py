@@ -84,10 +84,26 @@ def decode_access_token(token: str) -> dict[str, Any] | None:
         claims = _verified_claims(get_settings().secret_key, token)
     except jwt.PyJWTError:
         return None
-    # PyJWT's rule for `exp` (an integer, checked by the decode): expired once now >= exp.
-    if claims["exp"] <= time.time() or claims.get("typ") != ACCESS_TOKEN_TYPE:
+    # PyJWT checks only that `exp` and `iat` read as integers ("1796286689" does), and not the
+    # type of `sid`: claims of another JSON type than this server writes are refused here,
+    # before any comparison or UUID parse could fail with a 500.
+    if not _claim_types_ok(claims):
+        return None
+    # PyJWT's rule for `exp`: expired once now >= exp.
+    if claims["exp"] <= time.time() or claims["typ"] != ACCESS_TOKEN_TYPE:
         return None
     return dict(claims)
+
+
+def _claim_types_ok(claims: dict[str, Any]) -> bool:
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    return (
+        is_int(claims["exp"])
+        and is_int(claims["iat"])
+        and all(isinstance(claims[k], str) for k in ("sub", "sid", "typ"))
+    )
 
 
 def new_secret(prefix: str, nbytes: int = 32) -> str:

@@ -2,7 +2,11 @@
 
 Spreadsheet formula injection (OWASP "CSV Injection"): a *text* cell that begins with `=`,
 `+`, `-`, `@`, a tab or a carriage return is prefixed with a single quote, so a spreadsheet
-shows it as text instead of running it. Numbers are written as numbers and never prefixed:
+shows it as text instead of running it. Beyond OWASP's list, since spreadsheets trim or
+normalise what comes first: a cell that begins with any control character (LF too), or whose
+first character after leading spaces, NBSP and other blank or invisible characters is a
+trigger, including its full-width or small forms (`＝`, `＋`, `－`, `＠`, `﹦`: every character
+whose NFKC form is a trigger), is prefixed too. Numbers are written as numbers and never prefixed:
 they come from typed columns (never from user text), so an extension of −5 stays the number
 -5, which a spreadsheet reads as a value, not a formula.
 """
@@ -12,13 +16,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from app.diary.schemas import KNEE_MEASURES
 from app.exports.queries import knee_values
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TRIGGERS = ("=", "+", "-", "@")
+FORMULA_STARTS = (*TRIGGERS, "\t", "\r")
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 SYMPTOM_HEADER = (
@@ -52,8 +58,26 @@ EXERCISE_HEADER = (
 )
 
 
+# Characters a spreadsheet may skip before reading a formula: Unicode spaces (NBSP, U+3000 …),
+# line and paragraph separators, and invisible format characters (zero-width space, BOM …).
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf"})
+
+
+def _blank(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in _BLANK_CATEGORIES
+
+
+def _formula_like(text: str) -> bool:
+    if not text:
+        return False
+    if text.startswith(FORMULA_STARTS) or unicodedata.category(text[0]) == "Cc":
+        return True
+    first = next((c for c in text if not _blank(c)), "")
+    return bool(first) and unicodedata.normalize("NFKC", first).startswith(TRIGGERS)
+
+
 def neutralise(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if _formula_like(text) else text
 
 
 def cell(value: Any) -> str | int | float:

@@ -29,8 +29,7 @@ from sqlalchemy import JSON, Table, insert, select
 from sqlmodel import Session, col
 
 from app.care.locks import lock_patient
-from app.errors import Unprocessable
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import cursor_int, decode_cursor, encode_cursor
 from app.sync.models import Change
 
 Op = Literal["upsert", "delete"]
@@ -127,10 +126,7 @@ def read_changes(
     next cursor is given even at the end, so that a device can ask again later."""
     after = 0
     if cursor is not None:
-        raw = decode_cursor(cursor, ("s",))["s"]
-        if not isinstance(raw, int) or raw < 0:
-            raise Unprocessable("Invalid cursor", loc=["query", "cursor"])
-        after = raw
+        after = cursor_int(decode_cursor(cursor, ("s",))["s"])
     t = Change.__table__  # type: ignore[attr-defined]
     rows = list(
         session.execute(

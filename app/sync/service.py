@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import ARRAY, any_, bindparam, select, update
 from sqlmodel import Session
 
+from app.auth.schemas import strict_date
 from app.care.locks import lock_patient
 from app.care.models import Patient
 from app.diary import exercise_service as sessions
@@ -256,9 +257,7 @@ def apply_batch(
         parsed: Any = None
         if item is not None:
             try:
-                parsed = (
-                    dt.date.fromisoformat(item.key) if item.kind == ENTRY else uuid.UUID(item.key)
-                )
+                parsed = strict_date(item.key) if item.kind == ENTRY else uuid.UUID(item.key)
             except ValueError:
                 errors = [
                     {
