@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.auth.dependencies import Actor
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, User
 from app.auth.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
 from app.auth.security import keyed_hash, new_secret
 from app.config import get_settings
@@ -41,6 +41,10 @@ def key_out(row: ApiKey) -> ApiKeyOut:
 
 def create_key(session: Session, actor: Actor, body: ApiKeyIn, now: dt.datetime) -> ApiKeyCreated:
     _require_signed_in(actor)
+    # Count and insert under the owner's row lock (PostgreSQL): concurrent creations are
+    # decided one at a time, so the cap holds (27 active keys were made past a cap of 25).
+    # SQLite serialises write transactions already.
+    session.execute(select(col(User.id)).where(col(User.id) == actor.user_id).with_for_update())
     active = session.scalar(
         select(func.count())
         .select_from(ApiKey)

@@ -17,6 +17,7 @@ from app.auth.models import User
 from app.auth.schemas import RegisterIn
 from app.auth.security import verify_password
 from app.care.access import readable_patients_clause
+from app.care.locks import lock_patient
 from app.care.models import CareTeamMember, Invitation, Patient
 from app.care.schemas import CareTeamMemberOut, GrantIn, PanelItem, PatientOut, PatientPatch
 from app.config import get_settings
@@ -108,7 +109,12 @@ def create_invitation(session: Session, actor: Actor, now: dt.datetime) -> Invit
 def _join(
     session: Session, patient_id: uuid.UUID, clinician_id: uuid.UUID, via: str, now: dt.datetime
 ) -> CareTeamMember:
-    member = session.get(CareTeamMember, (patient_id, clinician_id))
+    # One joiner of a patient's care team at a time (PostgreSQL): two concurrent joins of the
+    # same pair (two codes of one clinician, or a grant and a code) would both insert the
+    # member and the second would fail on its primary key. After the lock, the second sees
+    # the first's row and renews it.
+    lock_patient(session, patient_id)
+    member = session.get(CareTeamMember, (patient_id, clinician_id), populate_existing=True)
     if member is None:
         member = CareTeamMember(
             patient_id=patient_id, clinician_id=clinician_id, granted_via=via, granted_at=now
@@ -124,7 +130,16 @@ def _join(
 def accept_invitation(
     session: Session, actor: Actor, code: str, now: dt.datetime
 ) -> CareTeamMemberOut:
-    inv = session.get(Invitation, code.strip().upper())
+    # The patient's row first, then the code's (PostgreSQL), both until this transaction
+    # ends: of several patients accepting one code at once exactly one finds it open and the
+    # others then read it accepted (404); one patient's several codes join one at a time.
+    # In this order, since marking a code accepted takes a key-share lock on the patient's row
+    # (foreign key), which would deadlock with a patient lock taken after it.
+    # (SQLite serialises write transactions already.)
+    lock_patient(session, actor.user_id)
+    inv = session.get(
+        Invitation, code.strip().upper(), with_for_update=True, populate_existing=True
+    )
     if inv is None or inv.accepted_at is not None or inv.expires_at <= now:
         raise NotFound("No such open invitation")
     inv.accepted_by, inv.accepted_at = actor.user_id, now
