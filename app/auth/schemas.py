@@ -4,6 +4,7 @@ import datetime as dt
 import re
 import uuid
 import zoneinfo
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
@@ -15,12 +16,13 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    GetJsonSchemaHandler,
     NaiveDatetime,
     ValidationInfo,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from app.errors import Unprocessable
 
@@ -190,9 +192,45 @@ def check_near_today(
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_date_in_range)]
+
+
+# The range is published in the OpenAPI document with the `formatMinimum`/`formatMaximum`
+# keywords (JSON Schema's format-range vocabulary, read by ajv-formats and by the test suite's
+# request generator), so a client generated from it knows the bounds.
+@dataclass(frozen=True)
+class WithJsonSchemaExtra:
+    """Annotated metadata adding keywords to the JSON Schema Pydantic generates for a type."""
+
+    items: tuple[tuple[str, str], ...]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.update(self.items)
+        return schema
+
+
+_DATE_RANGE_SCHEMA = WithJsonSchemaExtra(
+    (("formatMinimum", DATE_MIN.isoformat()), ("formatMaximum", DATE_MAX.isoformat()))
+)
+_INSTANT_RANGE_SCHEMA = WithJsonSchemaExtra(
+    (
+        ("formatMinimum", "1900-01-01T00:00:00Z"),
+        ("formatExclusiveMaximum", "2101-01-01T00:00:00Z"),
+    )
+)
+IsoDate = Annotated[
+    dt.date,
+    BeforeValidator(_iso_date),
+    AfterValidator(_date_in_range),
+    _DATE_RANGE_SCHEMA,
+]
 IsoDateTime = Annotated[
-    AwareDatetime, BeforeValidator(_iso_instant), AfterValidator(_instant_in_range)
+    AwareDatetime,
+    BeforeValidator(_iso_instant),
+    AfterValidator(_instant_in_range),
+    _INSTANT_RANGE_SCHEMA,
 ]
 
 
