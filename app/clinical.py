@@ -20,6 +20,12 @@ class Threshold:
     unit: str
     meaning: str
     source: str
+    population: str = "none: a product rule or parameter, not derived in patients"
+
+    @property
+    def cited(self) -> str:
+        """The source and the population the value was derived in, as the API states them."""
+        return f"{self.source} [population: {self.population}]"
 
 
 SPEC = "KneeTrack SPEC §4"
@@ -43,20 +49,87 @@ _MOSTAFAEE = (
     "important change of the Knee injury and Osteoarthritis Outcome Score in patients with knee "
     "osteoarthritis following physiotherapy. Physiother Theory Pract 2021 (anchor-based MIC)"
 )
+_FARRAR_PERCENT = (
+    "Farrar JT et al. Pain 2001;94(2):149-158: a 30 % reduction on the pain NRS matched "
+    "'much improved'; adopted as the relative threshold for pain by OMERACT-OARSI (Pham T et "
+    "al. Osteoarthritis Cartilage 2004;12(5):389-399)"
+)
+_TUBACH = (
+    "Tubach F, Ravaud P, Baron G, Falissard B, Logeart I, Bellamy N, et al. Evaluation of "
+    "clinically relevant states in patient reported outcomes in knee and hip osteoarthritis: "
+    "the patient acceptable symptom state. Ann Rheum Dis 2005;64(1):34-37 (knee OA, pain PASS "
+    "32.3 mm on a 0-100 mm VAS, 1362 outpatients starting an NSAID; read here as 3.23 on the "
+    "0-10 NRS, assuming the two scales agree once rescaled)"
+)
+_THOMEE = (
+    "Thomeé R. A comprehensive treatment approach for patellofemoral pain syndrome in young "
+    "women. Phys Ther 1997;77(12):1690-1703 (the pain-monitoring model: pain up to 5 on a "
+    "0-10 scale during and after exercise is acceptable, and pain the next morning should not "
+    "exceed the level before; used for knee-OA exercise programmes since)"
+)
 _LYMAN_2018 = (
     "Lyman S, Lee YY, McLawhorn AS, Islam W, MacLean CH. What are the minimal and substantial "
     "improvements in the HOOS and KOOS and JR versions after total joint replacement? Clin "
     "Orthop Relat Res 2018;476(12):2432-2441 (anchor-based, after knee replacement)"
 )
 
+# The populations the values were derived in.
+_FARRAR_POP = (
+    "adults with chronic pain in pregabalin trials (Farrar); knee/hip OA outpatients (Salaffi)"
+)
+_HANCOCK_POP = "knees measured repeatedly by several raters (Hancock 2018); not a knee-OA cohort"
+_LYMAN_POP = "patients after total knee replacement (Lyman 2018), not exercise for knee OA"
+
 THRESHOLDS: dict[str, Threshold] = {
     t.key: t
     for t in [
         Threshold(
-            "pain_mcid", 2, "NRS points", "minimal clinically important change in pain", _FARRAR
+            "pain_mcid",
+            2,
+            "NRS points",
+            "minimal clinically important change in pain",
+            _FARRAR,
+            population=_FARRAR_POP,
         ),
         Threshold(
-            "pain_mdc", 1.33, "NRS points", "minimum detectable change, knee OA pain", _ALGHADIR
+            "pain_mdc",
+            1.33,
+            "NRS points",
+            "minimum detectable change, knee OA pain",
+            _ALGHADIR,
+            population="adults with knee OA (Alghadir 2018)",
+        ),
+        Threshold(
+            "pain_mcid_percent",
+            30,
+            "% of baseline",
+            "relative important change in pain",
+            _FARRAR_PERCENT,
+            population="chronic pain trials (Farrar); hip/knee OA trials (OMERACT-OARSI)",
+        ),
+        Threshold(
+            "pain_pass",
+            3.23,
+            "NRS points",
+            "patient-acceptable symptom state (PASS), knee-OA pain: at or below it",
+            _TUBACH,
+            population="knee OA outpatients starting an NSAID, n = 1362 (Tubach 2005)",
+        ),
+        Threshold(
+            "session_pain_limit",
+            5,
+            "NRS points",
+            "pain-monitoring model: pain after exercise above this is over the limit",
+            _THOMEE,
+            population="young women with patellofemoral pain (Thomee 1997); not knee OA",
+        ),
+        Threshold(
+            "stiffness_mcid_percent",
+            30,
+            "% of baseline",
+            "relative important change in stiffness",
+            f"{SPEC}; carried over from pain ({_FARRAR_PERCENT})",
+            population="none: borrowed from pain",
         ),
         Threshold(
             "stiffness_mcid",
@@ -65,24 +138,32 @@ THRESHOLDS: dict[str, Threshold] = {
             "important change in stiffness",
             f"{SPEC}; no published MCID for a stiffness NRS was found (carried over from "
             "the pain NRS)",
+            population="none: borrowed from pain",
         ),
         Threshold(
-            "swelling_mcid",
+            "swelling_mdc",
             1,
             "grade",
-            "important change in swelling (0–3)",
+            "smallest change taken as real in swelling (one grade of 0–3); not an MCID",
             f"{SPEC}; no published MCID found. Scale reliability: Sturgill LP et al. "
             "J Orthop Sports Phys Ther 2009;39(12):845-849",
+            population="none published: the scale's smallest step",
         ),
         Threshold(
-            "morning_stiffness_mcid",
+            "morning_stiffness_mdc",
             15,
             "minutes",
-            "important change in morning stiffness duration",
+            "smallest change taken as real in morning stiffness duration; not an MCID",
             f"{SPEC}; no published MCID for knee OA was found",
+            population="none published",
         ),
         Threshold(
-            "rom_error_inclinometer", 6, "degrees", "ROM measurement error, inclinometer", _HANCOCK
+            "rom_error_inclinometer",
+            6,
+            "degrees",
+            "ROM measurement error, inclinometer",
+            _HANCOCK,
+            population=_HANCOCK_POP,
         ),
         Threshold(
             "rom_error_goniometer",
@@ -90,6 +171,7 @@ THRESHOLDS: dict[str, Threshold] = {
             "degrees",
             "ROM measurement error, goniometer",
             _HANCOCK + " (long-arm goniometer)",
+            population=_HANCOCK_POP,
         ),
         Threshold(
             "rom_error_smartphone_app",
@@ -97,6 +179,7 @@ THRESHOLDS: dict[str, Threshold] = {
             "degrees",
             "ROM measurement error, smartphone app",
             _HANCOCK,
+            population=_HANCOCK_POP,
         ),
         Threshold(
             "rom_error_self_estimate",
@@ -105,16 +188,48 @@ THRESHOLDS: dict[str, Threshold] = {
             "ROM measurement error, estimate",
             _HANCOCK + " (visual estimation by a clinician; a patient's own estimate "
             "is likely less precise: Borgbjerg J et al. J Knee Surg 2017;30(8):829-834)",
+            population=_HANCOCK_POP,
         ),
-        Threshold("koos_pain_mic", 15, "KOOS points", "KOOS pain subscale MIC", _MOSTAFAEE),
         Threshold(
-            "koos_symptoms_mic", 12.5, "KOOS points", "KOOS symptoms subscale MIC", _MOSTAFAEE
+            "koos_pain_mic",
+            15,
+            "KOOS points",
+            "KOOS pain subscale MIC",
+            _MOSTAFAEE,
+            population="knee OA patients after physiotherapy (Mostafaee 2021)",
         ),
-        Threshold("koos_adl_mic", 15.5, "KOOS points", "KOOS ADL subscale MIC", _MOSTAFAEE),
         Threshold(
-            "koos_sport_rec_mic", 17.5, "KOOS points", "KOOS sport/recreation MIC", _MOSTAFAEE
+            "koos_symptoms_mic",
+            12.5,
+            "KOOS points",
+            "KOOS symptoms subscale MIC",
+            _MOSTAFAEE,
+            population="knee OA patients after physiotherapy (Mostafaee 2021)",
         ),
-        Threshold("koos_qol_mic", 12.5, "KOOS points", "KOOS quality-of-life MIC", _MOSTAFAEE),
+        Threshold(
+            "koos_adl_mic",
+            15.5,
+            "KOOS points",
+            "KOOS ADL subscale MIC",
+            _MOSTAFAEE,
+            population="knee OA patients after physiotherapy (Mostafaee 2021)",
+        ),
+        Threshold(
+            "koos_sport_rec_mic",
+            17.5,
+            "KOOS points",
+            "KOOS sport/recreation MIC",
+            _MOSTAFAEE,
+            population="knee OA patients after physiotherapy (Mostafaee 2021)",
+        ),
+        Threshold(
+            "koos_qol_mic",
+            12.5,
+            "KOOS points",
+            "KOOS quality-of-life MIC",
+            _MOSTAFAEE,
+            population="knee OA patients after physiotherapy (Mostafaee 2021)",
+        ),
         Threshold(
             "koos_jr_mcid",
             14,
@@ -122,6 +237,7 @@ THRESHOLDS: dict[str, Threshold] = {
             "KOOS-JR minimal clinically important improvement",
             _LYMAN_2018 + "; the figure 14 is as cited by later registry "
             "work and was not checked against the full text here",
+            population=_LYMAN_POP,
         ),
     ]
 }
@@ -157,6 +273,7 @@ FLAG_PARAMETERS = [
         "fraction",
         "a session counts toward adherence if it lasts this share of the prescribed minutes",
         "KneeTrack SPEC §2 (exercise plans)",
+        population="none: a product rule",
     ),
 ]
 THRESHOLDS.update({t.key: t for t in FLAG_PARAMETERS})

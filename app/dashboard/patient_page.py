@@ -22,11 +22,32 @@ from app.trends.schemas import ExerciseResponseOut, PlanAdherenceOut, TrendOut
 
 STATUS_WORDS = {
     "improved": "improved by a clinically important amount",
-    "worsened": "worsened by a clinically important amount",
+    "worsened": "worsened beyond measurement error",
     "no_important_change": "no clinically important change",
-    "insufficient_data": "not enough data to judge (fewer than 3 days in the baseline or "
-    "the last 7 days)",
+    "insufficient_data": "not enough data to judge (too few values in the baseline or "
+    "the last days)",
 }
+# Metrics judged by measurement error alone (no published MCID): never "clinically important".
+MDC_STATUS_WORDS = {
+    **STATUS_WORDS,
+    "improved": "improved beyond measurement error",
+    "no_important_change": "no change beyond measurement error",
+}
+BASIS_WORDS = {
+    "plan": "anchored to the exercise plan's start",
+    "treatment": "anchored to the latest treatment",
+    "intake": "the first days of the record",
+    "window": "the first days of this period",
+    "custom": "chosen dates",
+}
+
+
+def status_words(t: TrendOut) -> str | None:
+    if t.status is None:
+        return None
+    return (MDC_STATUS_WORDS if t.threshold_kind == "mdc" else STATUS_WORDS)[t.status]
+
+
 ACTIVITY_LABELS = {
     "backward_walking": "Backward walking",
     "backward_treadmill": "Backward walking (treadmill)",
@@ -90,6 +111,7 @@ def _trend(
         bucket="day",
         date_from=w.start,
         date_to=w.end,
+        baseline="auto",
         baseline_from=None,
         baseline_to=None,
     )
@@ -105,17 +127,31 @@ def _summary(t: TrendOut, unit: str) -> str:
         what = "KOOS-JR questionnaires" if t.metric == "koos_jr" else "entries"
         return f"No {what} in this period."
     parts = [
-        f"Baseline {ch.fmt(base.mean)}{unit} ({_days(base.n)} from {base.from_:%-d %b})",
+        f"Baseline {ch.fmt(base.mean)}{unit} ({_days(base.n)} from {base.from_:%-d %b %Y}, "
+        f"{BASIS_WORDS[base.basis]})",
         f"last 7 days {ch.fmt(cur.mean)}{unit} ({_days(cur.n)})",
     ]
     text = "; ".join(parts)
     if t.change is not None:
         sign = "+" if t.change > 0 else "−" if t.change < 0 else "±"
         text += f": change {sign}{ch.fmt(abs(t.change))}{unit}"
-    if t.status:
-        text += f", {STATUS_WORDS[t.status]}"
-        if t.mcid is not None and t.status != "insufficient_data":
-            text += f" (threshold {ch.fmt(t.mcid)}{unit})"
+    words = status_words(t)
+    if words:
+        text += f", {words}"
+        th = t.thresholds
+        if t.status != "insufficient_data":
+            if t.threshold_kind == "mcid" and th.mcid is not None:
+                bar = f"{ch.fmt(th.mcid)}{unit}"
+                if th.mcid_percent is not None:
+                    bar += f" or {ch.fmt(th.mcid_percent)} %"
+                text += f" (important change: {bar})"
+            elif th.mdc is not None:
+                text += f" (measurement error {ch.fmt(th.mdc)}{unit})"
+        if t.acceptable_state is not None and th.acceptable is not None:
+            text += (
+                f"; the last 7 days are {'within' if t.acceptable_state else 'above'} the "
+                f"acceptable symptom state ({ch.fmt(th.acceptable)}{unit})"
+            )
     return text + "."
 
 
@@ -182,7 +218,11 @@ def _metric_view(
             ch.HLine(frame.y(t.baseline.mean), f"baseline {ch.fmt(t.baseline.mean)}", "baseline")
         )
         chart.legend.append(
-            ch.LegendItem("baseline (mean of the first 7 days)", "baseline", "dashed")
+            ch.LegendItem(
+                f"baseline ({BASIS_WORDS[t.baseline.basis]}, {t.baseline.from_:%-d %b %Y})",
+                "baseline",
+                "dashed",
+            )
         )
     chart.markers = ch.markers_for(frame, events)
     if chart.markers:
@@ -223,11 +263,12 @@ def _koos_view(t: TrendOut, w: Window) -> MetricView:
         if len(t.points) > 1:
             change = t.points[-1].mean - t.points[0].mean
             summary += f" Change since the first: {'+' if change > 0 else ''}{ch.fmt(change)}"
-            if t.mcid is not None:
-                important = abs(change) >= t.mcid
+            mcid = t.thresholds.mcid
+            if mcid is not None:
+                important = abs(change) >= mcid
                 summary += (
                     f" ({'at least' if important else 'less than'} the minimal important "
-                    f"change of {ch.fmt(t.mcid)})"
+                    f"change of {ch.fmt(mcid)})"
                 )
             summary += "."
     table: list[tuple[dt.date, float, float | None]] = [
@@ -300,46 +341,46 @@ def _exercise_chart(
 def _response_view(r: ExerciseResponseOut, knee: str) -> ResponseView:
     activity = ACTIVITY_LABELS.get(r.activity, r.activity).lower()
     lag = "the day after" if r.lag_days == 1 else f"{r.lag_days} days after"
-    act, rest = r.after_activity, r.after_rest
+    d = r.descriptive
+    act, rest = d.after_activity, d.after_rest
     where = f"pain ({KNEES[knee].lower()})"
-    if not r.enough_data or r.difference is None or act.mean is None or rest.mean is None:
+    if act.mean is None or rest.mean is None or d.difference is None:
         sentence = (
             f"Not enough days to compare {where} {lag} {activity} with {lag} a rest day "
-            f"({act.n} and {rest.n} days; 3 of each are needed)."
+            f"({act.n} and {rest.n} days)."
         )
-        interval = ""
     else:
-        gap = ch.fmt(abs(r.difference))
-        direction = (
-            "no difference"
-            if gap == "0"
-            else f"{gap} points {'lower' if r.difference < 0 else 'higher'} after {activity}"
-        )
         sentence = (
             f"{lag.capitalize()} {activity}, {where} averaged {ch.fmt(act.mean)} "
             f"({act.n} days); {lag} a day without exercise it averaged {ch.fmt(rest.mean)} "
-            f"({rest.n} days): {direction}."
+            f"({rest.n} days). These raw means are not adjusted for anything."
         )
-        interval = ""
-        if r.ci95 is not None:
-            low, high = r.ci95
-            crosses = low <= 0 <= high
-            interval = (
-                f"95 % confidence interval of the difference: {ch.fmt(low)} to {ch.fmt(high)} "
-                "points. "
-                + (
-                    "It includes zero, so these days are compatible with no difference."
-                    if crosses
-                    else "It excludes zero."
-                )
+    if not r.enough_data or r.effect is None or r.ci95 is None:
+        interval = (
+            f"Too few days for the adjusted estimate ({r.n} modelled days, "
+            f"{r.activity_days} after {activity}; 28 days with 5 after the activity and 5 "
+            "without are needed)."
+        )
+    else:
+        low, high = r.ci95
+        crosses = low <= 0 <= high
+        interval = (
+            f"Adjusted for the trend over time and the previous day's pain, {activity} is "
+            f"associated with {ch.fmt(r.effect)} points of pain {lag} (95 % interval "
+            f"{ch.fmt(low)} to {ch.fmt(high)}, {r.n} days). "
+            + (
+                "The interval includes zero: no effect is shown."
+                if crosses
+                else "The interval excludes zero."
             )
+        )
     before_after = None
     ba = r.before_after
     if ba is not None and ba.before.mean is not None and ba.after.mean is not None:
         before_after = (
             f"Since the plan started on {ba.plan_start:%-d %b %Y}: pain averaged "
             f"{ch.fmt(ba.before.mean)} in the 14 days before it and {ch.fmt(ba.after.mean)} "
-            f"in the last 14 days."
+            f"in the last 14 days (uncontrolled: pain may change on its own)."
         )
     return ResponseView(activity, sentence, interval, before_after)
 
@@ -385,7 +426,11 @@ def patient_page(
     ):
         t = _trend(session, patient, now, w, m)
         # For range of motion the trend's threshold is the method's measurement error.
-        rom.append(_metric_view(t, w, title=title, unit="°", y_range=None, events=[], band=t.mcid))
+        rom.append(
+            _metric_view(
+                t, w, title=title, unit="°", y_range=None, events=[], band=t.thresholds.mdc
+            )
+        )
     # KOOS-JR is completed every few weeks: show the last year at least, whatever the period.
     koos_window = Window(period, knee, min(w.start, w.end - dt.timedelta(days=364)), w.end)
     koos = _koos_view(_trend(session, patient, now, koos_window, "koos_jr"), koos_window)

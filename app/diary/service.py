@@ -49,11 +49,18 @@ def local_today(patient: Patient, now: dt.datetime) -> dt.date:
     return now.astimezone(ZoneInfo(patient.timezone)).date()
 
 
+# The earliest time zone on Earth (Kiribati, UTC+14): its "today" is the latest date any
+# phone can show (SPEC §2).
+EARLIEST_ZONE = dt.timezone(dt.timedelta(hours=14))
+
+
 def check_not_future(patient: Patient, entry_date: dt.date, now: dt.datetime) -> None:
-    today = local_today(patient, now)
-    if entry_date > today:
+    """An entry date may not be later than today in UTC+14: a travelling phone's "today" is
+    accepted; the profile's time zone still defines day boundaries for trends."""
+    latest = now.astimezone(EARLIEST_ZONE).date()
+    if entry_date > latest:
         raise Unprocessable(
-            f"entry_date is after today ({today.isoformat()}) in the patient's time zone",
+            f"entry_date is after today in the earliest time zone (UTC+14: {latest.isoformat()})",
             loc=["path", "entry_date"],
         )
 

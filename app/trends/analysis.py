@@ -1,7 +1,7 @@
 """Pure maths over daily series: buckets, rolling means, least-squares slopes, baselines,
-MCID status, weekly adherence and the Welch interval. No database here: the SQL in
-`queries.py` builds the daily series, these functions interpret them, so SQLite and
-PostgreSQL give the same numbers for the same data.
+status against clinical thresholds, weekly adherence and the adjusted exercise response. No
+database here: the SQL in `queries.py` builds the daily series, these functions interpret
+them, so SQLite and PostgreSQL give the same numbers for the same data.
 
 A *series* maps a local calendar date to that day's value; days without data are absent.
 """
@@ -23,6 +23,7 @@ Series = Mapping[dt.date, float]
 Bucket = Literal["day", "week", "month"]
 Direction = Literal["lower_is_better", "higher_is_better"]
 Status = Literal["improved", "worsened", "no_important_change", "insufficient_data"]
+ThresholdKind = Literal["mcid", "mdc"]
 DAY = dt.timedelta(days=1)
 
 
@@ -189,18 +190,63 @@ def period(series: Series, start: dt.date, end: dt.date) -> Period:
     return Period(start, end, len(vals), mean(vals))
 
 
-def important_change(
-    change: float | None, *, threshold: float | None, direction: Direction
+@dataclass(frozen=True)
+class Limits:
+    """The thresholds that judge a change (SPEC §4) and where each comes from."""
+
+    mcid: float | None
+    mcid_percent: float | None
+    mdc: float | None
+    worsening: float | None
+    acceptable: float | None
+    kind: ThresholdKind | None
+    sources: Mapping[str, str]
+
+
+EPS = 1e-12
+
+
+def status_of(
+    change: float | None, baseline: float | None, *, limits: Limits, direction: Direction
 ) -> Status | None:
-    """Direction-aware status; None when the metric has no clinical threshold."""
+    """`improved` when the change in the better direction reaches the MCID or the relative
+    MCID (a share of the baseline), and the MDC; `worsened` when the change in the worse
+    direction reaches `worsening`; else `no_important_change`. For metrics judged by their
+    MDC alone (kind "mdc") the MDC decides both ways. None when the metric has no threshold."""
     if change is None:
         return "insufficient_data"
-    if threshold is None:
+    if limits.kind is None:
         return None
-    if abs(change) + 1e-12 < threshold:
-        return "no_important_change"
-    better = change < 0 if direction == "lower_is_better" else change > 0
-    return "improved" if better else "worsened"
+    gain = -change if direction == "lower_is_better" else change
+    if gain > 0:
+        bars = []
+        if limits.kind == "mdc":
+            bars.append(limits.mdc is not None and gain + EPS >= limits.mdc)
+        else:
+            by_mcid = limits.mcid is not None and gain + EPS >= limits.mcid
+            by_percent = (
+                limits.mcid_percent is not None
+                and baseline is not None
+                and baseline != 0
+                and gain + EPS >= limits.mcid_percent / 100 * abs(baseline)
+            )
+            bars.append(by_mcid or by_percent)
+            if limits.mdc is not None:
+                bars.append(gain + EPS >= limits.mdc)
+        if all(bars):
+            return "improved"
+    if gain < 0 and limits.worsening is not None and -gain + EPS >= limits.worsening:
+        return "worsened"
+    return "no_important_change"
+
+
+def acceptable_state(current: float | None, *, limits: Limits, direction: Direction) -> bool | None:
+    """Whether the current level is at or better than the patient-acceptable symptom state."""
+    if current is None or limits.acceptable is None:
+        return None
+    if direction == "lower_is_better":
+        return current <= limits.acceptable + EPS
+    return current + EPS >= limits.acceptable
 
 
 @dataclass(frozen=True)
@@ -211,54 +257,69 @@ class Summary:
     change_percent: float | None
     slope_per_week: float | None
     status: Status | None
+    acceptable_state: bool | None
+
+
+def sparse_period(series: Series, start: dt.date, end: dt.date) -> Period:
+    """Every value from `start` to `end`; when there is none, the last value before `start`
+    (a per-visit measure carries forward until it is measured again)."""
+    p = period(series, start, end)
+    if p.n:
+        return p
+    before = [d for d in series if d < start]
+    if not before:
+        return p
+    last = max(before)
+    return Period(last, last, 1, series[last])
 
 
 def summarise(
     series: Series,
     *,
     window: tuple[dt.date, dt.date],
-    baseline: tuple[dt.date, dt.date] | None,
+    baseline: tuple[dt.date, dt.date],
     direction: Direction,
-    threshold: float | None,
-    min_n: int = 3,
+    limits: Limits,
     sparse: bool = False,
 ) -> Summary:
-    """Baseline, current, change, slope and status of a series over a window.
+    """Baseline, current, change, slope and status of a series (SPEC §4).
 
-    Default baseline: the first 7 days of the window from its first date with data; current:
-    the window's last 7 days. For a `sparse` series (questionnaires) the defaults are the
-    first and the last date with data in the window instead, so that two scores a month
-    apart can be compared."""
+    `baseline` is the anchored period the caller resolved (it does not depend on the window).
+    Current: the window's last 7 days; daily metrics need at least 3 values in each. A
+    `sparse` metric (measured weekly or per visit) reads 14-day periods instead — the baseline's
+    first 14 days (else its last earlier value) and the window's last 14 days — and needs one
+    value in each. Either way the current period needs that many values dated after the
+    baseline."""
     start, end = window
     inside = restrict(series, start, end)
-    first = min(inside) if inside else start
     if sparse:
-        last = max(inside) if inside else end
-        base_range = baseline or (first, first)
-        cur_range = (last, last)
+        base = sparse_period(series, baseline[0], max(baseline[1], baseline[0] + 13 * DAY))
+        cur = period(inside, max(end - 13 * DAY, start), end)
+        min_n = 1
     else:
-        base_range = baseline or (first, min(first + 6 * DAY, end))
-        cur_range = (max(end - 6 * DAY, start), end)
-    base = period(series, *base_range)
-    cur = period(inside, *cur_range)
-    enough = base.n >= min_n and cur.n >= min_n
-    if sparse and baseline is None and base_range[0] >= cur_range[0]:
-        enough = False
+        base = period(series, *baseline)
+        cur = period(inside, max(end - 6 * DAY, start), end)
+        min_n = 3
+    # The current period must hold new values: those dated after the baseline (a single
+    # KOOS-JR score compared with itself, or a first week compared with itself, is no change).
+    fresh = period(inside, max(cur.start, base.end + DAY), end).n if cur.n else 0
+    enough = base.n >= min_n and cur.n >= min_n and fresh >= min_n
     change = (
         (cur.mean - base.mean)
         if enough and cur.mean is not None and base.mean is not None
         else None
     )
-    percent = None
-    if change is not None and base.mean:
-        percent = 100 * change / base.mean
+    percent = 100 * change / base.mean if change is not None and base.mean else None
     return Summary(
         baseline=base,
         current=cur,
         change=change,
         change_percent=percent,
         slope_per_week=slope_per_week(inside),
-        status=important_change(change, threshold=threshold, direction=direction),
+        status=status_of(change, base.mean, limits=limits, direction=direction),
+        acceptable_state=acceptable_state(
+            cur.mean if cur.n >= min_n else None, limits=limits, direction=direction
+        ),
     )
 
 
@@ -346,99 +407,52 @@ def combined_adherence(
     return done / prescribed if prescribed else None
 
 
-# --- Welch ------------------------------------------------------------------------------------
+# --- the exercise response ------------------------------------------------------------------
 
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the regularised incomplete beta (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 1000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-16:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """The regularised incomplete beta function I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    ln_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    front = math.exp(ln_front)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def t_cdf(t: float, df: float) -> float:
-    """Student's t distribution function (any real df > 0)."""
-    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t >= 0 else tail
-
-
-def t_quantile(p: float, df: float) -> float:
-    """Inverse of `t_cdf`, by bisection to the last bit (0 < p < 1)."""
-    if not 0.0 < p < 1.0 or df <= 0:
-        raise ValueError("need 0 < p < 1 and df > 0")
-    if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < p:
-        lo, hi = hi, hi * 2.0
-    for _ in range(200):
-        mid = (lo + hi) / 2.0
-        if mid in (lo, hi):
-            break
-        if t_cdf(mid, df) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2.0
+HAC_LAGS = 7
+RESPONSE_METHOD = "ols_trend_ar1_hac7"
+MIN_MODELLED_DAYS = 28
+MIN_GROUP_DAYS = 5
 
 
 @dataclass(frozen=True)
-class Welch:
-    difference: float
-    low: float
-    high: float
-    df: float
+class Response:
+    effect: float | None
+    ci95: tuple[float, float] | None
+    n: int
+    activity_days: int
+    other_days: int
+    enough_data: bool
 
 
-def welch_interval(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Welch | None:
-    """Confidence interval of mean(a) − mean(b) without assuming equal variances: Welch's t
-    with Welch–Satterthwaite degrees of freedom. None when either side has fewer than two
-    values or both have zero variance (the interval is undefined)."""
-    if len(a) < 2 or len(b) < 2:
-        return None
-    ma, mb = fmean(a), fmean(b)
-    va = math.fsum((x - ma) ** 2 for x in a) / (len(a) - 1)
-    vb = math.fsum((x - mb) ** 2 for x in b) / (len(b) - 1)
-    qa, qb = va / len(a), vb / len(b)
-    se2 = qa + qb
-    if se2 == 0.0:
-        return None
-    df = se2 * se2 / (qa * qa / (len(a) - 1) + qb * qb / (len(b) - 1))
-    half = t_quantile(0.5 + level / 2.0, df) * math.sqrt(se2)
-    diff = ma - mb
-    return Welch(diff, diff - half, diff + half, df)
+def exercise_response(
+    series: Series, activity_days: set[dt.date], start: dt.date, end: dt.date, lag_days: int
+) -> Response:
+    """The activity's association with the metric adjusted for time trend and yesterday's
+    value (SPEC §4): OLS of y_t on [1, a_{t-lag}, t, y_{t-1}] over the window's days with
+    y_t and y_{t-1}; Newey–West (HAC) standard errors with 7 lags; normal-quantile 95 %
+    interval of a's coefficient. Fitted by statsmodels."""
+    rows = []
+    for d in days(start, end):
+        y, prev = series.get(d), series.get(d - DAY)
+        if y is None or prev is None:
+            continue
+        a = 1.0 if d - lag_days * DAY in activity_days else 0.0
+        rows.append((y, a, float((d - start).days), prev))
+    n = len(rows)
+    active = sum(1 for r in rows if r[1] == 1.0)
+    other = n - active
+    enough = n >= MIN_MODELLED_DAYS and active >= MIN_GROUP_DAYS and other >= MIN_GROUP_DAYS
+    if not enough:
+        return Response(None, None, n, active, other, False)
+    import numpy as np
+    import statsmodels.api as sm
+
+    data = np.array(rows)
+    exog = np.column_stack([np.ones(n), data[:, 1:]])
+    fit = sm.OLS(data[:, 0], exog).fit(cov_type="HAC", cov_kwds={"maxlags": HAC_LAGS})
+    effect = float(fit.params[1])
+    low, high = (float(v) for v in fit.conf_int(alpha=0.05)[1])
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return Response(effect, None, n, active, other, True)
+    return Response(effect, (low, high), n, active, other, True)

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from app.clinical import threshold
-from app.trends.analysis import Direction
+from app.clinical import THRESHOLDS, threshold
+from app.trends.analysis import Direction, Limits, ThresholdKind
 
 Metric = Literal[
     "pain",
@@ -26,7 +26,7 @@ Metric = Literal[
 SymptomMetric = Literal[
     "pain", "stiffness", "swelling", "morning_stiffness", "flexion", "extension"
 ]
-KneeChoice = Literal["left", "right", "worse"]
+KneeChoice = Literal["left", "right", "worse", "index"]
 Source = Literal["knee", "entry", "exercise", "questionnaire"]
 ROM_METHOD_DEFAULT = "self_estimate"
 
@@ -39,10 +39,17 @@ class MetricSpec:
     direction: Direction
     mcid_key: str | None = None
     mdc_key: str | None = None
+    mcid_percent_key: str | None = None
+    acceptable_key: str | None = None
 
     @property
     def per_knee(self) -> bool:
         return self.source == "knee"
+
+    @property
+    def sparse(self) -> bool:
+        """Measured weekly or per visit (SPEC §4): judged on 14-day periods, 1 value each."""
+        return self.is_rom or self.source == "questionnaire"
 
     @property
     def is_rom(self) -> bool:
@@ -59,10 +66,26 @@ HIGHER: Direction = "higher_is_better"
 METRICS: dict[str, MetricSpec] = {
     m.name: m
     for m in [
-        MetricSpec("pain", "knee", "NRS 0-10", LOWER, "pain_mcid", "pain_mdc"),
-        MetricSpec("stiffness", "knee", "NRS 0-10", LOWER, "stiffness_mcid"),
-        MetricSpec("swelling", "knee", "grade 0-3", LOWER, "swelling_mcid"),
-        MetricSpec("morning_stiffness", "entry", "minutes", LOWER, "morning_stiffness_mcid"),
+        MetricSpec(
+            "pain",
+            "knee",
+            "NRS 0-10",
+            LOWER,
+            "pain_mcid",
+            "pain_mdc",
+            "pain_mcid_percent",
+            "pain_pass",
+        ),
+        MetricSpec(
+            "stiffness",
+            "knee",
+            "NRS 0-10",
+            LOWER,
+            "stiffness_mcid",
+            mcid_percent_key="stiffness_mcid_percent",
+        ),
+        MetricSpec("swelling", "knee", "grade 0-3", LOWER, mdc_key="swelling_mdc"),
+        MetricSpec("morning_stiffness", "entry", "minutes", LOWER, mdc_key="morning_stiffness_mdc"),
         MetricSpec("flexion", "knee", "degrees", HIGHER),
         MetricSpec("extension", "knee", "degrees", LOWER),
         MetricSpec("exercise_minutes", "exercise", "minutes per day", HIGHER),
@@ -84,22 +107,36 @@ def rom_error(methods: Iterable[str | None]) -> float | None:
     return max(errors) if errors else None
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    mcid: float | None
-    mdc: float | None
-
-    @property
-    def decisive(self) -> float | None:
-        """A change must reach the MCID and, where known, the measurement error."""
-        known = [t for t in (self.mcid, self.mdc) if t is not None]
-        return max(known) if known else None
+def rom_error_key(methods: Iterable[str | None]) -> str | None:
+    """The table key of the largest measurement error among the ROM methods used."""
+    keys = {f"rom_error_{m or ROM_METHOD_DEFAULT}" for m in methods}
+    return max(keys, key=threshold) if keys else None
 
 
-def thresholds_for(spec: MetricSpec, rom_methods: Iterable[str | None] = ()) -> Thresholds:
-    if spec.is_rom:
-        return Thresholds(mcid=rom_error(rom_methods), mdc=None)
-    return Thresholds(
-        mcid=threshold(spec.mcid_key) if spec.mcid_key else None,
-        mdc=threshold(spec.mdc_key) if spec.mdc_key else None,
+def thresholds_for(spec: MetricSpec, rom_methods: Iterable[str | None] = ()) -> Limits:
+    """The thresholds that judge a change of `spec` (SPEC §4), each with its source.
+
+    `worsening` is the MDC where one is known (a change beyond measurement error, a smaller bar
+    than improvement, for safety), else the MCID. Metrics without a published MCID (ROM,
+    swelling, morning stiffness) are judged by their MDC alone: `kind` "mdc"."""
+    keys: dict[str, str | None] = {
+        "mcid": spec.mcid_key,
+        "mcid_percent": spec.mcid_percent_key,
+        "mdc": rom_error_key(rom_methods) if spec.is_rom else spec.mdc_key,
+        "acceptable": spec.acceptable_key,
+    }
+    values = {name: threshold(k) if k else None for name, k in keys.items()}
+    sources = {name: THRESHOLDS[k].cited for name, k in keys.items() if k}
+    mcid, mdc = values["mcid"], values["mdc"]
+    kind: ThresholdKind | None = (
+        "mcid" if mcid is not None else ("mdc" if mdc is not None else None)
+    )
+    return Limits(
+        mcid=mcid,
+        mcid_percent=values["mcid_percent"],
+        mdc=mdc,
+        worsening=mdc if mdc is not None else mcid,
+        acceptable=values["acceptable"],
+        kind=kind,
+        sources=sources,
     )

@@ -266,6 +266,23 @@ def exercise_days(
     return _rows(session, q)
 
 
+def session_pains(
+    session: Session, patient_id: uuid.UUID, start: dt.date, end: dt.date, activity: str | None
+) -> Sequence[Row[Any]]:
+    """A patient's live sessions from `start` to `end` (local dates), with their pain before
+    and after, in date order."""
+    s = ExerciseSession
+    q = select(col(s.local_date), col(s.activity), col(s.pain_before), col(s.pain_after)).where(
+        col(s.patient_id) == patient_id,
+        col(s.local_date) >= start,
+        col(s.local_date) <= end,
+        col(s.deleted_at).is_(None),
+    )
+    if activity is not None:
+        q = q.where(col(s.activity) == activity)
+    return _rows(session, q.order_by(col(s.local_date), col(s.started_at), col(s.id)))
+
+
 def koos_jr_days(session: Session, window: Window) -> Sequence[Row[Any]]:
     """Per patient and completion date: the mean KOOS-JR score (usually one a day)."""
     q = QuestionnaireResponse

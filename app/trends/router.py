@@ -13,7 +13,14 @@ from app.openapi import PROBLEM_RESPONSES
 from app.trends import service
 from app.trends.analysis import Bucket
 from app.trends.metrics import KneeChoice, Metric, SymptomMetric
-from app.trends.schemas import ExerciseResponseOut, FlagList, OverviewOut, TrendOut
+from app.trends.schemas import (
+    Basis,
+    ExerciseResponseOut,
+    FlagList,
+    OverviewOut,
+    SessionPainOut,
+    TrendOut,
+)
 
 router = APIRouter(prefix="/v1/patients/{pid}", tags=["trends"], responses=PROBLEM_RESPONSES)
 
@@ -26,7 +33,19 @@ DateTo = Annotated[
 ]
 Knee = Annotated[
     KneeChoice,
-    Query(description="left, right, or worse: the worse knee of each day (default)"),
+    Query(
+        description="left, right, worse (the worse knee of each day, which may switch), or "
+        "index (default): the patient's index knee when set, else worse"
+    ),
+]
+Baseline = Annotated[
+    Basis,
+    Query(
+        description="Where the baseline is anchored (SPEC §4): plan (the 7 days before the "
+        "current plan's start), treatment, intake (the first 7 days of the record), window "
+        "(the first 7 days of the window, v1), custom (baseline_from/baseline_to), or auto "
+        "(default): plan when the patient has one, else intake. The window never moves it."
+    ),
 ]
 
 
@@ -37,14 +56,17 @@ def trends_overview(
     now: Now,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-    knee: Knee = "worse",
+    knee: Knee = "index",
+    baseline: Baseline = "auto",
 ) -> OverviewOut:
-    return service.overview(session, patient, now, knee=knee, date_from=date_from, date_to=date_to)
+    return service.overview(
+        session, patient, now, knee=knee, date_from=date_from, date_to=date_to, baseline=baseline
+    )
 
 
 @router.get(
     "/trends/exercise-response",
-    summary="Symptoms on the day(s) after an activity, against after a day without exercise",
+    summary="The activity's association with a symptom, adjusted for trend and yesterday",
 )
 def exercise_response(
     patient: ReadablePatient,
@@ -54,7 +76,7 @@ def exercise_response(
     metric: Annotated[
         SymptomMetric, Query(description="A diary metric (pain, stiffness, swelling, …)")
     ] = "pain",
-    knee: Knee = "worse",
+    knee: Knee = "index",
     lag_days: Annotated[int, Query(ge=0, le=14)] = 1,
     date_from: DateFrom = None,
     date_to: DateTo = None,
@@ -73,6 +95,32 @@ def exercise_response(
 
 
 @router.get(
+    "/trends/session-pain",
+    summary="Pain before and after each session and the next day (pain-monitoring model)",
+)
+def session_pain(
+    patient: ReadablePatient,
+    session: SessionDep,
+    now: Now,
+    activity: Annotated[
+        Activity | None, Query(description="Only sessions of this activity (default: all)")
+    ] = None,
+    knee: Knee = "index",
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> SessionPainOut:
+    return service.session_pain(
+        session,
+        patient,
+        now,
+        activity=activity,
+        knee=knee,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+@router.get(
     "/trends/{metric}",
     summary="A metric's daily series, buckets and summary",
     response_model=TrendOut,
@@ -85,7 +133,8 @@ def metric_trend(
     response: Response,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-    knee: Knee = "worse",
+    knee: Knee = "index",
+    baseline: Baseline = "auto",
     bucket: Annotated[Bucket, Query(description="day, week (ISO, from Monday) or month")] = "day",
     baseline_from: IsoDate | None = None,
     baseline_to: IsoDate | None = None,
@@ -100,6 +149,7 @@ def metric_trend(
         bucket=bucket,
         date_from=date_from,
         date_to=date_to,
+        baseline=baseline,
         baseline_from=baseline_from,
         baseline_to=baseline_to,
     )

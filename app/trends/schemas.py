@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.trends.analysis import Bucket, Direction, Status
+from app.trends.analysis import Bucket, Direction, Status, ThresholdKind
 from app.trends.flags import Severity
 
 
@@ -31,6 +32,33 @@ class PeriodOut(BaseModel):
     model_config = {"populate_by_name": True}
 
 
+Basis = Literal["auto", "plan", "treatment", "intake", "window", "custom"]
+ResolvedBasis = Literal["plan", "treatment", "intake", "window", "custom"]
+
+
+class BaselineOut(PeriodOut):
+    basis: ResolvedBasis = Field(
+        description="Where the baseline was anchored (`auto` resolves to plan or intake)"
+    )
+
+
+class ThresholdsOut(BaseModel):
+    mcid: float | None = Field(description="Minimal clinically important change, if published")
+    mcid_percent: float | None = Field(
+        description="Relative MCID: this share of the baseline (%) also counts as important"
+    )
+    mdc: float | None = Field(
+        description="Minimum detectable change (measurement error): smaller changes may be noise"
+    )
+    worsening: float | None = Field(
+        description="A change this large in the worse direction is `worsened` (default: the MDC)"
+    )
+    acceptable: float | None = Field(
+        description="Patient-acceptable symptom state (PASS): at or better than it is acceptable"
+    )
+    sources: dict[str, str] = Field(description="The published source of each value above")
+
+
 class SummaryOut(BaseModel):
     metric: str
     knee: str | None
@@ -39,15 +67,27 @@ class SummaryOut(BaseModel):
     from_: dt.date = Field(alias="from", serialization_alias="from")
     to: dt.date
     n: int = Field(description="Days with data in the window")
-    baseline: PeriodOut
+    baseline: BaselineOut = Field(
+        description="Anchored to the patient (SPEC §4), not to the window: the same whatever "
+        "`from` is"
+    )
     current: PeriodOut
     change: float | None
     change_percent: float | None
-    slope_per_week: float | None
-    mcid: float | None
-    mdc: float | None = Field(description="Measurement error (minimum detectable change), if known")
+    slope_per_week: float | None = Field(
+        description="7 × the least-squares slope over the window; descriptive only"
+    )
+    thresholds: ThresholdsOut
+    threshold_kind: ThresholdKind | None = Field(
+        description="`mcid`: judged by a clinically important change; `mdc`: only by "
+        "measurement error (never called clinically important); null: no threshold (exercise)"
+    )
     status: Status | None = Field(
         description="null for metrics without a clinical threshold (exercise)"
+    )
+    acceptable_state: bool | None = Field(
+        description="Current level at or better than the patient-acceptable symptom state; "
+        "null where none is published or current data are insufficient"
     )
     last_date: dt.date | None = None
     last_value: float | None = None
@@ -116,11 +156,20 @@ class GroupOut(BaseModel):
 
 
 class BeforeAfterOut(BaseModel):
+    design: Literal["uncontrolled"] = "uncontrolled"
     plan_id: uuid.UUID
     plan_start: dt.date
     before: PeriodOut
     after: PeriodOut
     change: float | None
+
+
+class DescriptiveOut(BaseModel):
+    after_activity: GroupOut
+    after_rest: GroupOut
+    difference: float | None = Field(
+        description="Raw difference of the means: no interval, not adjusted for anything"
+    )
 
 
 class ExerciseResponseOut(BaseModel):
@@ -130,11 +179,55 @@ class ExerciseResponseOut(BaseModel):
     lag_days: int
     from_: dt.date = Field(alias="from", serialization_alias="from")
     to: dt.date
-    after_activity: GroupOut
-    after_rest: GroupOut
-    difference: float | None
-    ci95: list[float] | None = Field(description="Welch 95 % interval of the difference")
-    enough_data: bool
-    before_after: BeforeAfterOut | None
+    method: Literal["ols_trend_ar1_hac7"] = Field(
+        description="OLS of y_t on [1, a_(t-lag), t, y_(t-1)] with Newey-West (HAC, 7 lags) "
+        "standard errors"
+    )
+    effect: float | None = Field(
+        description="Association of the activity (lag_days before) with the metric, adjusted "
+        "for the time trend and yesterday's value; null without enough data"
+    )
+    ci95: list[float] | None = Field(
+        description="95 % interval of `effect` (normal quantiles, HAC errors)"
+    )
+    n: int = Field(description="Modelled days (with the metric on the day and the day before)")
+    activity_days: int = Field(description="Modelled days whose lag day had the activity")
+    enough_data: bool = Field(
+        description="At least 28 modelled days, 5 of them after the activity and 5 not"
+    )
+    descriptive: DescriptiveOut
+    before_after: BeforeAfterOut | None = Field(
+        description="Before vs after the plan's start: uncontrolled (pain may change on its own)"
+    )
+
+    model_config = {"populate_by_name": True}
+
+
+class SessionPainItem(BaseModel):
+    date: dt.date
+    activity: str
+    pain_before: int | None
+    pain_after: int | None
+    next_day_pain: float | None = Field(
+        description="The diary's pain on the next day (the knee asked for)"
+    )
+    after_above_5: bool | None
+    next_day_above_before: bool | None
+
+
+class OverLimitOut(BaseModel):
+    after_above_5: int = Field(description="Sessions with pain after above 5/10 (Thomeé 1997)")
+    next_day_above_before: int = Field(
+        description="Sessions followed by next-day pain above the pre-session level"
+    )
+
+
+class SessionPainOut(BaseModel):
+    knee: str
+    from_: dt.date = Field(alias="from", serialization_alias="from")
+    to: dt.date
+    items: list[SessionPainItem]
+    over_limit: OverLimitOut
+    source: str = Field(description="The pain-monitoring model the limits come from")
 
     model_config = {"populate_by_name": True}

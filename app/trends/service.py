@@ -18,8 +18,9 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from app.auth.schemas import DATE_MIN
 from app.care.models import Patient
-from app.clinical import threshold
+from app.clinical import THRESHOLDS, threshold
 from app.errors import Unprocessable
 from app.trends import analysis as an
 from app.trends import queries as q
@@ -27,16 +28,24 @@ from app.trends.flags import ExerciseDay, Flag, PatientData, active_from, contex
 from app.trends.metrics import METRICS, MetricSpec, thresholds_for
 from app.trends.schemas import (
     AdherenceOut,
+    BaselineOut,
+    Basis,
     BeforeAfterOut,
+    DescriptiveOut,
     ExerciseResponseOut,
     FlagList,
     FlagOut,
     GroupOut,
+    OverLimitOut,
     OverviewOut,
     PeriodOut,
     PlanAdherenceOut,
     PointOut,
+    ResolvedBasis,
+    SessionPainItem,
+    SessionPainOut,
     SummaryOut,
+    ThresholdsOut,
     TrendOut,
     WeekOut,
 )
@@ -69,10 +78,10 @@ def resolve_window(today: dt.date, date_from: dt.date | None, date_to: dt.date |
     return Range(start, end)
 
 
-def resolve_baseline(
+def resolve_custom(
     window: Range, baseline_from: dt.date | None, baseline_to: dt.date | None
 ) -> tuple[dt.date, dt.date] | None:
-    """An explicit baseline: both ends, or one end and 7 days from or to it."""
+    """A `custom` baseline: both ends, or one end and 7 days from or to it."""
     if baseline_from is None and baseline_to is None:
         return None
     start = baseline_from or (baseline_to - 6 * DAY if baseline_to else window.start)
@@ -86,6 +95,103 @@ def resolve_baseline(
     if (window.end - start).days + 1 > MAX_WINDOW_DAYS:
         raise Unprocessable("The baseline starts too early", loc=["query", "baseline_from"])
     return start, end
+
+
+def resolve_knee(patient: Patient, knee: str) -> str:
+    """`index`: the patient's index knee when set, else `worse` (SPEC §4)."""
+    if knee == "index":
+        return patient.index_knee or "worse"
+    return knee
+
+
+def anchor_plan(plans: Sequence[an.PlanInfo], today: dt.date) -> an.PlanInfo | None:
+    """The plan a `plan` baseline is anchored to: the current plan (the latest started of
+    those running today), else the latest that has started, else the first one to come."""
+    started = [p for p in plans if p.start_date <= today]
+    current = [p for p in started if p.end_date is None or p.end_date >= today]
+    for group in (current, started):
+        if group:
+            return max(group, key=lambda p: p.start_date)
+    return min(plans, key=lambda p: p.start_date) if plans else None
+
+
+def latest_treatment_date(session: Session, patient_id: uuid.UUID, knee: str) -> dt.date:
+    """The date a `treatment` baseline is anchored to. Treatments are not recorded yet
+    (SPEC §2 Treatments): until they are, the basis is refused by name."""
+    raise Unprocessable(
+        "baseline=treatment needs recorded treatments, which this server does not record yet",
+        loc=["query", "baseline"],
+    )
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """How a trend's baseline is anchored: the basis `auto` resolved to, and its date."""
+
+    basis: ResolvedBasis
+    date: dt.date | None = None  # the plan's start or the treatment's date
+    custom: tuple[dt.date, dt.date] | None = None
+
+
+def resolve_anchor(
+    session: Session,
+    patient: Patient,
+    today: dt.date,
+    window: Range,
+    *,
+    basis: Basis,
+    knee: str,
+    baseline_from: dt.date | None = None,
+    baseline_to: dt.date | None = None,
+    plans: Sequence[an.PlanInfo] | None = None,
+) -> Anchor:
+    custom = resolve_custom(window, baseline_from, baseline_to)
+    if custom is not None:
+        if basis not in ("auto", "custom"):
+            raise Unprocessable(
+                "'baseline_from'/'baseline_to' go with baseline=custom",
+                loc=["query", "baseline"],
+            )
+        return Anchor("custom", custom=custom)
+    if basis == "custom":
+        raise Unprocessable(
+            "baseline=custom needs 'baseline_from' or 'baseline_to'",
+            loc=["query", "baseline_from"],
+        )
+    if basis == "treatment":
+        return Anchor("treatment", latest_treatment_date(session, patient.id, knee))
+    if basis in ("intake", "window"):
+        return Anchor(basis)
+    if plans is None:
+        plans = q.plans(session, [patient.id]).get(patient.id, [])
+    plan = anchor_plan(plans, today)
+    if plan is None:
+        if basis == "plan":
+            raise Unprocessable("The patient has no exercise plan", loc=["query", "baseline"])
+        return Anchor("intake")
+    return Anchor("plan", plan.start_date)
+
+
+def baseline_range(
+    anchor: Anchor, series: an.Series, window: Range, *, sparse: bool
+) -> tuple[dt.date, dt.date]:
+    """The baseline period of an anchor over a metric's whole series (SPEC §4). Sparse
+    metrics read 14 days from its start (`analysis.summarise`)."""
+    if anchor.custom is not None:
+        return anchor.custom
+    if anchor.date is not None:  # plan or treatment: the 7 days before it, else its first 7
+        before = (anchor.date - 7 * DAY, anchor.date - DAY)
+        if sparse:
+            return before[0], anchor.date + 6 * DAY
+        if an.period(series, *before).n >= 3:
+            return before
+        return anchor.date, anchor.date + 6 * DAY
+    if anchor.basis == "window":
+        inside = an.restrict(series, window.start, window.end)
+        first = min(inside) if inside else window.start
+        return first, min(first + 6 * DAY, window.end)
+    first = min(series) if series else window.start  # intake: the whole record's first days
+    return first, first + 6 * DAY
 
 
 # --- series -----------------------------------------------------------------------------------
@@ -121,7 +227,7 @@ def _summary_out(
     knee: str | None,
     series: an.Series,
     window: Range,
-    baseline: tuple[dt.date, dt.date] | None,
+    anchor: Anchor,
     rom_methods: Sequence[str | None] = (),
 ) -> SummaryOut:
     inside = an.restrict(series, window.start, window.end)
@@ -129,11 +235,10 @@ def _summary_out(
     s = an.summarise(
         series,
         window=(window.start, window.end),
-        baseline=baseline,
+        baseline=baseline_range(anchor, series, window, sparse=spec.sparse),
         direction=spec.direction,
-        threshold=limits.decisive,
-        sparse=spec.source == "questionnaire",
-        min_n=1 if spec.source == "questionnaire" else 3,
+        limits=limits,
+        sparse=spec.sparse,
     )
     last = max(inside) if inside else None
     return SummaryOut(
@@ -144,14 +249,28 @@ def _summary_out(
         from_=window.start,
         to=window.end,
         n=len(inside),
-        baseline=_period_out(s.baseline),
+        baseline=BaselineOut(
+            from_=s.baseline.start,
+            to=s.baseline.end,
+            n=s.baseline.n,
+            mean=s.baseline.mean,
+            basis=anchor.basis,
+        ),
         current=_period_out(s.current),
         change=s.change,
         change_percent=s.change_percent,
         slope_per_week=s.slope_per_week,
-        mcid=limits.mcid,
-        mdc=limits.mdc,
+        thresholds=ThresholdsOut(
+            mcid=limits.mcid,
+            mcid_percent=limits.mcid_percent,
+            mdc=limits.mdc,
+            worsening=limits.worsening,
+            acceptable=limits.acceptable,
+            sources=dict(limits.sources),
+        ),
+        threshold_kind=limits.kind,
         status=s.status,
+        acceptable_state=s.acceptable_state,
         last_date=last,
         last_value=inside[last] if last else None,
     )
@@ -169,6 +288,7 @@ class TrendParams(TypedDict):
     bucket: an.Bucket
     date_from: dt.date | None
     date_to: dt.date | None
+    baseline: Basis
     baseline_from: dt.date | None
     baseline_to: dt.date | None
 
@@ -218,15 +338,25 @@ def metric_trend_json(
 def _trend(
     session: Session, patient: Patient, now: dt.datetime, params: TrendParams
 ) -> tuple[SummaryOut, an.PointColumns]:
-    metric, knee = params["metric"], params["knee"]
+    metric = params["metric"]
     spec = METRICS[metric]
+    knee = resolve_knee(patient, params["knee"])
     today = today_for(patient, now)
     window = resolve_window(today, params["date_from"], params["date_to"])
-    baseline = resolve_baseline(window, params["baseline_from"], params["baseline_to"])
-    # The 6 days before the window feed the first rolling means; an explicit baseline may
-    # start earlier still.
-    lead = window.start - 6 * DAY
-    fetch = q.Window([patient.id], min(lead, baseline[0] if baseline else lead), window.end)
+    anchor = resolve_anchor(
+        session,
+        patient,
+        today,
+        window,
+        basis=params["baseline"],
+        knee=knee,
+        baseline_from=params["baseline_from"],
+        baseline_to=params["baseline_to"],
+    )
+    # The whole record up to the window's end: the baseline is anchored to the patient
+    # (their plan, their first days), not to the window, and a sparse metric may carry its
+    # last earlier value forward. One index range scan on (patient_id, date).
+    fetch = q.Window([patient.id], DATE_MIN, window.end)
     methods: list[str | None] = []
     series: dict[dt.date, float]
     if spec.source in ("knee", "entry"):
@@ -243,7 +373,7 @@ def _trend(
         series = exercise_series(_exercise_rows(session, fetch), metric, span)
     else:
         series = {r.day: float(r.score) for r in q.koos_jr_days(session, fetch)}
-    summary = _summary_out(spec, knee if spec.per_knee else None, series, window, baseline, methods)
+    summary = _summary_out(spec, knee if spec.per_knee else None, series, window, anchor, methods)
     return summary, an.point_columns(series, params["bucket"], (window.start, window.end))
 
 
@@ -345,7 +475,8 @@ def metric_series(
         return series, used
     if spec.source == "questionnaire":
         return dict(data.koos_jr), []
-    span = exercise_span(data.first_record, window.start, window.end, data.today)
+    start = data.since if data.since is not None else window.start
+    span = exercise_span(data.first_record, start, window.end, data.today)
     return exercise_series(data.exercise, spec.name, span), []
 
 
@@ -384,16 +515,22 @@ def overview(
     knee: str,
     date_from: dt.date | None,
     date_to: dt.date | None,
+    baseline: Basis = "auto",
 ) -> OverviewOut:
+    knee = resolve_knee(patient, knee)
     today = today_for(patient, now)
     window = resolve_window(today, date_from, date_to)
-    since_days = max((today - window.start).days, _flag_since_days())
+    # The whole record: every metric's baseline is anchored to the patient, not the window.
+    since_days = max((today - DATE_MIN).days, _flag_since_days())
     data = load_patients(session, [patient], now, since_days=since_days, knee=knee)[patient.id]
+    anchor = resolve_anchor(
+        session, patient, today, window, basis=baseline, knee=knee, plans=data.plans
+    )
     metrics = {}
     for spec in METRICS.values():
         series, methods = metric_series(data, spec, knee, window)
         metrics[spec.name] = _summary_out(
-            spec, knee if spec.per_knee else None, series, window, None, methods
+            spec, knee if spec.per_knee else None, series, window, anchor, methods
         )
     return OverviewOut(
         patient_id=patient.id,
@@ -434,9 +571,12 @@ def exercise_response(
     date_from: dt.date | None,
     date_to: dt.date | None,
 ) -> ExerciseResponseOut:
-    """Symptoms `lag_days` after a day with the activity against after a day without any
-    exercise; and before vs after the start of the latest plan for the activity."""
+    """The activity's association with the metric `lag_days` later, adjusted for the time
+    trend and yesterday's value (SPEC §4, `analysis.exercise_response`); the raw means after
+    the activity and after a day without exercise, without an interval; and before vs after
+    the start of the latest plan for the activity, labelled uncontrolled."""
     spec = METRICS[metric]
+    knee = resolve_knee(patient, knee)
     today = today_for(patient, now)
     window = resolve_window(today, date_from, date_to)
     plan = next(
@@ -447,7 +587,10 @@ def exercise_response(
         ),
         None,
     )
-    start = min(window.start - lag_days * DAY, plan.start_date - 14 * DAY if plan else window.start)
+    start = min(
+        window.start - max(lag_days, 1) * DAY,
+        plan.start_date - 14 * DAY if plan else window.start,
+    )
     fetch = q.Window([patient.id], start, window.end)
     rows = q.symptom_days(session, [fetch], q.symptom_columns([spec], [knee]))
     label = spec.name if spec.source == "entry" else f"{spec.name}_{knee}"
@@ -462,7 +605,8 @@ def exercise_response(
             after_act.append(v)
         elif not acts:
             after_rest.append(v)
-    welch = an.welch_interval(after_act, after_rest)
+    active_days = {d for d, acts in did.items() if activity in acts}
+    model = an.exercise_response(series, active_days, window.start, window.end, lag_days)
     ma, mr = an.mean(after_act), an.mean(after_rest)
     before_after = None
     if plan is not None:
@@ -484,12 +628,68 @@ def exercise_response(
         lag_days=lag_days,
         from_=window.start,
         to=window.end,
-        after_activity=GroupOut(n=len(after_act), mean=ma),
-        after_rest=GroupOut(n=len(after_rest), mean=mr),
-        difference=(ma - mr) if ma is not None and mr is not None else None,
-        ci95=[welch.low, welch.high] if welch else None,
-        enough_data=len(after_act) >= 3 and len(after_rest) >= 3,
+        method=an.RESPONSE_METHOD,
+        effect=model.effect,
+        ci95=list(model.ci95) if model.ci95 else None,
+        n=model.n,
+        activity_days=model.activity_days,
+        enough_data=model.enough_data,
+        descriptive=DescriptiveOut(
+            after_activity=GroupOut(n=len(after_act), mean=ma),
+            after_rest=GroupOut(n=len(after_rest), mean=mr),
+            difference=(ma - mr) if ma is not None and mr is not None else None,
+        ),
         before_after=before_after,
+    )
+
+
+def session_pain(
+    session: Session,
+    patient: Patient,
+    now: dt.datetime,
+    *,
+    activity: str | None,
+    knee: str,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> SessionPainOut:
+    """Each session's pain before and after, the next day's diary pain, and how many sessions
+    went beyond the pain-monitoring model's limits (SPEC §4 Session pain)."""
+    knee = resolve_knee(patient, knee)
+    window = resolve_window(today_for(patient, now), date_from, date_to)
+    sessions = q.session_pains(session, patient.id, window.start, window.end, activity)
+    fetch = q.Window([patient.id], window.start, window.end + DAY)
+    spec = METRICS["pain"]
+    rows = q.symptom_days(session, [fetch], q.symptom_columns([spec], [knee]))
+    label = f"pain_{knee}"
+    pain = {r.entry_date: float(r._mapping[label]) for r in rows if r._mapping[label] is not None}
+    limit = threshold("session_pain_limit")
+    items = []
+    for r in sessions:
+        nxt = pain.get(r.local_date + DAY)
+        items.append(
+            SessionPainItem(
+                date=r.local_date,
+                activity=r.activity,
+                pain_before=r.pain_before,
+                pain_after=r.pain_after,
+                next_day_pain=nxt,
+                after_above_5=None if r.pain_after is None else r.pain_after > limit,
+                next_day_above_before=(
+                    None if nxt is None or r.pain_before is None else nxt > r.pain_before
+                ),
+            )
+        )
+    return SessionPainOut(
+        knee=knee,
+        from_=window.start,
+        to=window.end,
+        items=items,
+        over_limit=OverLimitOut(
+            after_above_5=sum(1 for i in items if i.after_above_5),
+            next_day_above_before=sum(1 for i in items if i.next_day_above_before),
+        ),
+        source=THRESHOLDS["session_pain_limit"].source,
     )
 
 

@@ -8,7 +8,13 @@ import pytest
 
 from app.dashboard import charts as ch
 from app.dashboard import patient_page, service
-from app.trends.schemas import BeforeAfterOut, ExerciseResponseOut, GroupOut, PeriodOut
+from app.trends.schemas import (
+    BeforeAfterOut,
+    DescriptiveOut,
+    ExerciseResponseOut,
+    GroupOut,
+    PeriodOut,
+)
 
 D = dt.date(2026, 3, 1)
 
@@ -64,10 +70,13 @@ def test_markers_only_inside_the_frame():
 
 
 def _response(**kw):
+    descriptive = kw.pop("descriptive", None) or DescriptiveOut(
+        after_activity=GroupOut(n=10, mean=3.0), after_rest=GroupOut(n=8, mean=4.2),
+        difference=-1.2)
     base = dict(activity="backward_walking", metric="pain", knee="worse", lag_days=1,
-                from_=day(0), to=day(27), after_activity=GroupOut(n=10, mean=3.0),
-                after_rest=GroupOut(n=8, mean=4.2), difference=-1.2, ci95=[-2.0, -0.4],
-                enough_data=True, before_after=None)
+                from_=day(0), to=day(59), method="ols_trend_ar1_hac7", effect=-0.6,
+                ci95=[-1.0, -0.2], n=59, activity_days=25, enough_data=True,
+                descriptive=descriptive, before_after=None)
     base.update(kw)
     return ExerciseResponseOut(**base)
 
@@ -76,20 +85,27 @@ def test_exercise_response_in_plain_words():
     view = patient_page._response_view(_response(), "worse")
     assert view.sentence == (
         "The day after backward walking, pain (worse knee) averaged 3 (10 days); the day after "
-        "a day without exercise it averaged 4.2 (8 days): 1.2 points lower after backward "
-        "walking.")
-    assert view.interval.startswith("95 % confidence interval of the difference: −2 to −0.4")
-    assert view.interval.endswith("It excludes zero.")
+        "a day without exercise it averaged 4.2 (8 days). These raw means are not adjusted for "
+        "anything.")
+    assert view.interval.startswith(
+        "Adjusted for the trend over time and the previous day's pain, backward walking is "
+        "associated with −0.6 points of pain the day after (95 % interval −1 to −0.2, 59 days).")
+    assert view.interval.endswith("The interval excludes zero.")
     crossing = patient_page._response_view(_response(ci95=[-1.5, 0.3]), "worse")
-    assert "compatible with no difference" in crossing.interval
+    assert crossing.interval.endswith("The interval includes zero: no effect is shown.")
 
 
 def test_exercise_response_without_enough_days_says_so():
+    few = DescriptiveOut(after_activity=GroupOut(n=10, mean=3.0),
+                         after_rest=GroupOut(n=0, mean=None), difference=None)
     view = patient_page._response_view(
-        _response(after_rest=GroupOut(n=2, mean=4.0), enough_data=False, ci95=None), "left")
+        _response(descriptive=few, enough_data=False, effect=None, ci95=None, n=20,
+                  activity_days=10), "left")
     assert view.sentence.startswith("Not enough days to compare pain (left knee)")
-    assert "(10 and 2 days; 3 of each are needed)" in view.sentence
-    assert view.interval == ""
+    assert "(10 and 0 days)" in view.sentence
+    assert view.interval == (
+        "Too few days for the adjusted estimate (20 modelled days, 10 after backward walking; "
+        "28 days with 5 after the activity and 5 without are needed).")
 
 
 def test_before_and_after_the_plan():
@@ -98,7 +114,8 @@ def test_before_and_after_the_plan():
                         after=PeriodOut(from_=day(14), to=day(27), n=14, mean=3.25), change=-2.25)
     view = patient_page._response_view(_response(before_after=ba), "worse")
     assert view.before_after == ("Since the plan started on 15 Mar 2026: pain averaged 5.5 in "
-                                 "the 14 days before it and 3.2 in the last 14 days.")
+                                 "the 14 days before it and 3.2 in the last 14 days "
+                                 "(uncontrolled: pain may change on its own).")
 
 
 def test_flags_sorted_urgent_first():

@@ -169,14 +169,15 @@ def test_bad_dates_and_bodies(client, make_patient):
         # 2026-03-01 05:00 UTC is already 19:00 on 2026-03-01 at UTC+14 ...
         ("Pacific/Kiritimati", "2026-03-01T05:00:00+00:00", "2026-03-01", True),
         ("Pacific/Kiritimati", "2026-03-01T05:00:00+00:00", "2026-03-02", False),
-        # ... and late on 2026-02-28 at UTC−10: the server's "today" is their tomorrow.
-        ("Pacific/Honolulu", "2026-03-01T05:00:00+00:00", "2026-03-01", False),
+        # SPEC v2: the limit is today at UTC+14 whatever the profile's zone (a travelling
+        # phone's "today"): late on 2026-02-28 in Honolulu, 2026-03-01 is accepted ...
+        ("Pacific/Honolulu", "2026-03-01T05:00:00+00:00", "2026-03-01", True),
         ("Pacific/Honolulu", "2026-03-01T05:00:00+00:00", "2026-02-28", True),
-        # At 10:30 UTC, Honolulu has reached 2026-03-01 (00:30 local).
-        ("Pacific/Honolulu", "2026-03-01T10:30:00+00:00", "2026-03-01", True),
-        # A daylight-saving change does not move the local date.
-        ("America/New_York", "2026-03-08T07:30:00+00:00", "2026-03-08", True),
-        ("America/New_York", "2026-03-08T03:30:00+00:00", "2026-03-08", False),
+        # ... but 2026-03-02 is not yet a date anywhere on Earth (it is 19:00 at UTC+14).
+        ("Pacific/Honolulu", "2026-03-01T05:00:00+00:00", "2026-03-02", False),
+        ("Europe/London", "2026-03-01T09:59:59+00:00", "2026-03-02", False),
+        ("Europe/London", "2026-03-01T10:00:00+00:00", "2026-03-02", True),  # 00:00 at UTC+14
+        ("America/New_York", "2026-03-08T03:30:00+00:00", "2026-03-08", True),
     ],
 )
 def test_entry_date_may_not_be_after_local_today(client, make_patient, pinned_now, tz, now,

@@ -79,7 +79,7 @@ def _responses(engine: Any, pid: uuid.UUID) -> dict[str, Any]:
                     res = service.metric_trend(
                         s, patient, NOW, metric=metric, knee=knee, bucket=bucket,
                         date_from=TODAY - dt.timedelta(days=399), date_to=None,
-                        baseline_from=None, baseline_to=None)
+                        baseline="auto", baseline_from=None, baseline_to=None)
                     out[f"{metric}/{knee}/{bucket}"] = res.model_dump(mode="json")
         out["overview"] = service.overview(s, patient, NOW, knee="worse", date_from=None,
                                            date_to=None).model_dump(mode="json")

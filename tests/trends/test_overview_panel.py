@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
-from scipy import stats
 
 from app.trends.metrics import METRICS
 from tests.helpers import assert_problem
@@ -12,7 +13,12 @@ from tests.trends.conftest import day
 TOL = 1e-9
 
 
-def test_exercise_response_against_scipy(client, seeded):
+def walked_on(d):
+    i = (d - day(-60)).days
+    return 1 <= i <= 60 and i % 3 == 0
+
+
+def test_exercise_response_against_statsmodels(client, seeded):
     p, s = seeded()
     pain = {}
     walked, rested, other = [], [], []
@@ -43,11 +49,23 @@ def test_exercise_response_against_scipy(client, seeded):
     # The first day of data (day -59) follows day -60, before the patient's first record
     # but still a day without a session: it counts as after rest.
     rested_all = [pain[day(-59)], *rested]
-    assert body["after_activity"]["n"] == len(walked)
-    assert body["after_rest"]["n"] == len(rested_all)
-    assert abs(body["difference"] - (np.mean(walked) - np.mean(rested_all))) < TOL
-    ci = stats.ttest_ind(walked, rested_all, equal_var=False).confidence_interval(0.95)
-    assert abs(body["ci95"][0] - ci.low) < TOL and abs(body["ci95"][1] - ci.high) < TOL
+    d = body["descriptive"]
+    assert d["after_activity"]["n"] == len(walked)
+    assert d["after_rest"]["n"] == len(rested_all)
+    assert abs(d["difference"] - (np.mean(walked) - np.mean(rested_all))) < TOL
+    # The adjusted model, refitted here independently with statsmodels' formula interface.
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    rows = [{"y": pain[d], "a": float(walked_on(d - dt.timedelta(days=1))),
+             "t": float((d - day(-89)).days), "prev": pain[d - dt.timedelta(days=1)]}
+            for d in sorted(pain) if d - dt.timedelta(days=1) in pain]
+    fit = smf.ols("y ~ a + t + prev", pd.DataFrame(rows)).fit(
+        cov_type="HAC", cov_kwds={"maxlags": 7})
+    assert body["method"] == "ols_trend_ar1_hac7" and body["n"] == len(rows) == 59
+    assert abs(body["effect"] - fit.params["a"]) < TOL
+    low, high = fit.conf_int().loc["a"]
+    assert abs(body["ci95"][0] - low) < TOL and abs(body["ci95"][1] - high) < TOL
     assert body["before_after"] is None
 
 
@@ -59,9 +77,10 @@ def test_exercise_response_before_after_plan_and_little_data(client, seeded):
     r = client.get("/v1/patients/me/trends/exercise-response", headers=p.headers,
                    params={"activity": "backward_walking", "lag_days": 0})
     body = r.json()
-    assert body["enough_data"] is False and body["after_activity"]["n"] == 1
-    assert body["ci95"] is None
+    assert body["enough_data"] is False and body["descriptive"]["after_activity"]["n"] == 1
+    assert body["ci95"] is None and body["effect"] is None
     ba = body["before_after"]
+    assert ba["design"] == "uncontrolled"
     assert ba["plan_start"] == str(day(-30))
     assert ba["before"] == {"from": str(day(-44)), "to": str(day(-31)), "n": 14, "mean": 6.0}
     assert ba["after"]["n"] == 14 and ba["after"]["mean"] == 4.0 and ba["change"] == -2.0

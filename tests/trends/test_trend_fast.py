@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.auth.schemas import DATE_MIN
 from app.trends import analysis as an
 from app.trends import service
 from app.trends.metrics import METRICS
@@ -142,7 +143,7 @@ def test_trend_json_is_the_bytes_of_trend_out(client, seeded, engine):
     date_from, date_to = day(-400), day(-3)
     window = service.Range(date_from, date_to)
     # Exercise days count from the first record (the first diary day) to `to`, 0 if none.
-    span = service.exercise_span(min(rows), date_from - 6 * an.DAY, date_to, TODAY)
+    span = service.exercise_span(min(rows), DATE_MIN, date_to, TODAY)
     assert span is not None
     cases: list[tuple[str, str]] = [
         (m, k) for m in ("pain", "flexion", "extension") for k in ("left", "right", "worse")
@@ -167,8 +168,11 @@ def test_trend_json_is_the_bytes_of_trend_out(client, seeded, engine):
             series = koos
         context = an.restrict(series, date_from - 6 * an.DAY, date_to)
         inside = an.restrict(series, date_from, date_to)
+        # No plan: the baseline is anchored to the record's first days (intake), read from
+        # the whole record up to `to`.
         summary = service._summary_out(
-            spec, knee if spec.per_knee else None, context, window, None, methods
+            spec, knee if spec.per_knee else None, an.restrict(series, DATE_MIN, date_to),
+            window, service.Anchor("intake"), methods,
         )
         for bucket in ("day", "week", "month"):
             expected = TrendOut(
@@ -190,7 +194,8 @@ def test_trend_json_is_the_bytes_of_trend_out(client, seeded, engine):
                 patient = session.get_one(Patient, uuid.UUID(p.id))
                 model = service.metric_trend(
                     session, patient, NOW, metric=metric, knee=knee, bucket=bucket,
-                    date_from=date_from, date_to=date_to, baseline_from=None, baseline_to=None,
+                    date_from=date_from, date_to=date_to, baseline="auto", baseline_from=None,
+                    baseline_to=None,
                 )
             assert model.model_dump_json(by_alias=True) == expected
             checked += len(r.json()["points"])

@@ -50,10 +50,18 @@ def test_day_points_rolling_mean_and_summary(client, seeded):
     body = get(client, p, "/pain")
     assert body["from"] == str(day(-89)) and body["to"] == str(day(0))
     assert body["unit"] == "NRS 0-10" and body["direction"] == "lower_is_better"
-    assert body["baseline"] == {"from": str(day(-20)), "to": str(day(-14)), "n": 7, "mean": 7.0}
+    # No plan: the baseline is the first 7 days of the record (intake).
+    assert body["baseline"] == {"from": str(day(-20)), "to": str(day(-14)), "n": 7, "mean": 7.0,
+                                "basis": "intake"}
     assert body["current"] == {"from": str(day(-6)), "to": str(day(0)), "n": 7, "mean": 3.0}
     assert body["change"] == -4 and body["change_percent"] == pytest.approx(-400 / 7, abs=TOL)
-    assert body["mcid"] == 2 and body["mdc"] == 1.33 and body["status"] == "improved"
+    th = body["thresholds"]
+    assert (th["mcid"], th["mcid_percent"], th["mdc"], th["worsening"], th["acceptable"]) == (
+        2, 30, 1.33, 1.33, 3.23)
+    assert set(th["sources"]) == {"mcid", "mcid_percent", "mdc", "acceptable"}
+    assert "Tubach" in th["sources"]["acceptable"]
+    assert body["threshold_kind"] == "mcid" and body["status"] == "improved"
+    assert body["acceptable_state"] is True  # 3.0 <= 3.23
     x = np.array([(d - day(0)).days for d in values], float)
     y = np.array(list(values.values()), float)
     assert abs(body["slope_per_week"] - 7 * np.polyfit(x, y, 1)[0]) < TOL
@@ -122,12 +130,15 @@ def test_rom_threshold_follows_the_method(client, seeded):
     p, s = seeded()
     s.entries({day(-i): {"left_flexion": 100, "left_rom_method": "inclinometer"}
                for i in range(10)})
-    assert get(client, p, "/flexion")["mcid"] == 6
+    body = get(client, p, "/flexion")
+    # Measurement error, never an MCID: judged by the MDC and never called important.
+    assert body["thresholds"]["mdc"] == 6 and body["thresholds"]["mcid"] is None
+    assert body["threshold_kind"] == "mdc" and "Hancock" in body["thresholds"]["sources"]["mdc"]
     s.entries({day(-20): {"left_flexion": 100, "left_rom_method": "smartphone_app"}})
-    assert get(client, p, "/flexion")["mcid"] == 12  # mixed: the largest error
+    assert get(client, p, "/flexion")["thresholds"]["mdc"] == 12  # mixed: the largest error
     s.entries({day(-25): {"left_flexion": 100}})  # no method: a self estimate
-    assert get(client, p, "/flexion")["mcid"] == 14
-    assert get(client, p, "/flexion", **{"from": str(day(-9))})["mcid"] == 6
+    assert get(client, p, "/flexion")["thresholds"]["mdc"] == 14
+    assert get(client, p, "/flexion", **{"from": str(day(-9))})["thresholds"]["mdc"] == 6
 
 
 def test_rom_status_uses_the_method_error(client, seeded):
@@ -140,7 +151,20 @@ def test_rom_status_uses_the_method_error(client, seeded):
     assert body["change"] == 7 and body["status"] == "improved"
     s.entries({day(-40): {"left_flexion": 100, "left_rom_method": "goniometer"}})
     body = get(client, p, "/flexion", baseline_from=str(day(-30)), baseline_to=str(day(-24)))
-    assert body["mcid"] == 10 and body["status"] == "no_important_change"
+    assert body["baseline"]["basis"] == "custom"
+    assert body["thresholds"]["mdc"] == 10 and body["status"] == "no_important_change"
+
+
+def test_weekly_rom_is_judged_on_14_day_periods(client, seeded):
+    """A goniometer reading once a week (the realistic cadence) gets a verdict."""
+    p, s = seeded()
+    s.entries({day(-7 * w): {"left_flexion": 100 + 3 * (12 - w), "left_rom_method": "goniometer"}
+               for w in range(12, -1, -1)})
+    body = get(client, p, "/flexion")
+    # Intake: the first 14 days hold weeks 12 and 11 (100, 103); the last 14 days weeks 1, 0.
+    assert body["baseline"]["n"] == 2 and body["baseline"]["mean"] == 101.5
+    assert body["current"]["n"] == 2 and body["current"]["mean"] == 134.5
+    assert body["status"] == "improved" and body["threshold_kind"] == "mdc"
 
 
 def test_exercise_series_is_zero_filled_from_the_first_record(client, seeded):
@@ -151,7 +175,8 @@ def test_exercise_series_is_zero_filled_from_the_first_record(client, seeded):
     body = get(client, p, "/exercise_minutes")
     assert [(pt["period_start"], pt["mean"]) for pt in body["points"]] == [
         (str(day(-i)), {5: 25.0, 1: 20.0}.get(i, 0.0)) for i in range(9, -1, -1)]
-    assert body["status"] is None and body["mcid"] is None
+    assert body["status"] is None and body["threshold_kind"] is None
+    assert body["thresholds"]["mcid"] is None and body["thresholds"]["sources"] == {}
     sessions = get(client, p, "/exercise_sessions", bucket="week")
     assert sum(pt["mean"] * pt["n"] for pt in sessions["points"]) == 3
     empty_p, _ = seeded()
@@ -165,7 +190,8 @@ def test_koos_jr_compares_first_and_last_score(client, seeded):
     s.koos_jr(day(-2), 66.7)
     body = get(client, p, "/koos_jr")
     assert body["baseline"]["mean"] == 50.0 and body["current"]["mean"] == 66.7
-    assert abs(body["change"] - 16.7) < TOL and body["mcid"] == 14 and body["status"] == "improved"
+    assert abs(body["change"] - 16.7) < TOL and body["thresholds"]["mcid"] == 14
+    assert body["status"] == "improved"
     one, s1 = seeded()
     s1.koos_jr(day(-2), 60.0)
     assert get(client, one, "/koos_jr")["status"] == "insufficient_data"
@@ -196,6 +222,11 @@ def test_window_uses_the_patients_time_zone(client, seeded):
     ({"baseline_from": "2026-02-10", "baseline_to": "2026-02-01"}, "baseline_from"),
     ({"baseline_from": "2026-02-10", "baseline_to": "2026-04-01"}, "baseline_to"),
     ({"from": "2010-01-01"}, "from"),
+    ({"baseline": "yesterday"}, "baseline"),
+    ({"baseline": "plan"}, "baseline"),  # no plan
+    ({"baseline": "treatment"}, "baseline"),  # treatments are not recorded yet
+    ({"baseline": "custom"}, "baseline_from"),
+    ({"baseline": "plan", "baseline_from": "2026-02-01"}, "baseline"),
 ])
 def test_invalid_parameters_name_the_field(client, seeded, params, field):
     p, _ = seeded()
@@ -239,7 +270,9 @@ def test_first_rolling_means_read_the_days_before_the_window(client, seeded):
     body = get(client, p, "/pain", **{"from": str(day(-9))})
     assert [pt["period_start"] for pt in body["points"]] == [str(day(-9))]
     assert body["points"][0]["rolling_mean_7d"] == pytest.approx((8 + 6 + 2) / 3, abs=TOL)
-    assert body["baseline"]["n"] == 1  # the baseline stays inside the window
+    # The baseline is the record's first days whatever the window: it does not move with it.
+    assert (body["baseline"]["from"], body["baseline"]["n"]) == (str(day(-12)), 3)
+    assert body["baseline"]["basis"] == "intake"
 
 
 def test_exercise_response_takes_only_diary_metrics(client, make_patient):
@@ -251,3 +284,84 @@ def test_exercise_response_takes_only_diary_metrics(client, make_patient):
                        params={"activity": "backward_walking", "metric": metric, "knee": "right"})
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["loc"] == ["query", "metric"]
+
+
+def test_the_verdict_does_not_change_with_the_zoom(client, seeded):
+    """SPEC §4: the same patient, metric and knee give the same baseline and status whatever
+    `from` is (v1 read "improved" at 12 weeks and "no change" at 4 for the same patient)."""
+    p, s = seeded()
+    s.plan("backward_walking", day(-60))
+    # Pain 7 before the plan, easing to 4 over the plan's weeks.
+    s.pain({day(-67 + i): 7 for i in range(7)})
+    s.pain({day(-60 + i): round(7 - 3 * i / 60) for i in range(61)})
+    bodies = [get(client, p, "/pain", **{"from": str(day(-n))}) for n in (27, 83, 365)]
+    for body in bodies:
+        assert body["baseline"] == {"from": str(day(-67)), "to": str(day(-61)), "n": 7,
+                                    "mean": 7.0, "basis": "plan"}
+        assert body["status"] == "improved" and body["change"] == bodies[0]["change"]
+    # The v1 rule is still there when asked for, and it does move with the window.
+    moving = [get(client, p, "/pain", baseline="window", **{"from": str(day(-n))})
+              for n in (27, 83)]
+    assert moving[0]["baseline"]["basis"] == "window"
+    assert moving[0]["baseline"]["from"] != moving[1]["baseline"]["from"]
+    # An explicit intake baseline is the record's first days.
+    assert get(client, p, "/pain", baseline="intake")["baseline"]["from"] == str(day(-67))
+
+
+def test_plan_baseline_falls_back_to_the_plans_first_week(client, seeded):
+    p, s = seeded()
+    s.plan("backward_walking", day(-30))
+    s.pain({day(-31): 8, day(-32): 8})  # 2 values before the start: fewer than 3
+    s.pain({day(-30 + i): 6 for i in range(31)})
+    body = get(client, p, "/pain", baseline="plan")
+    assert body["baseline"] == {"from": str(day(-30)), "to": str(day(-24)), "n": 7, "mean": 6.0,
+                                "basis": "plan"}
+    assert body["status"] == "no_important_change"
+
+
+def test_relative_mcid_and_acceptable_state_at_low_pain(client, seeded):
+    """A patient at 3/10 easing to about 1.6/10 (−48 %, under the 2-point MCID) has improved
+    (the 30 % rule, beyond the MDC) and is in an acceptable symptom state; a patient at 1/10
+    is not "not improving"."""
+    p, s = seeded()
+    s.pain({day(-40 + i): 3 for i in range(7)}
+           | {day(-6 + i): v for i, v in enumerate([1, 2, 1, 2, 1, 2, 2])})
+    body = get(client, p, "/pain")
+    assert body["change"] == pytest.approx(11 / 7 - 3, abs=TOL) and body["status"] == "improved"
+    assert body["acceptable_state"] is True
+    low, s2 = seeded()
+    s2.pain({day(-40 + i): 1 for i in range(7)} | {day(-6 + i): 1 for i in range(7)})
+    body = get(client, low, "/pain")
+    assert body["status"] == "no_important_change" and body["acceptable_state"] is True
+    high, s3 = seeded()
+    s3.pain({day(-40 + i): 6 for i in range(7)} | {day(-6 + i): 8 for i in range(7)})
+    body = get(client, high, "/pain")
+    assert body["status"] == "worsened" and body["acceptable_state"] is False
+
+
+def test_the_index_knee_is_the_default(client, seeded):
+    p, s = seeded()
+    s.entries({day(-i): {"left_pain": 2, "right_pain": 6} for i in range(3)})
+    assert get(client, p, "/pain")["knee"] == "worse"  # no index knee: the worse knee
+    r = client.patch("/v1/patients/me", headers={**p.headers, "If-Match": "*"},
+                     json={"index_knee": "left"})
+    assert r.status_code == 200, r.text
+    body = get(client, p, "/pain")
+    assert body["knee"] == "left" and [pt["mean"] for pt in body["points"]] == [2, 2, 2]
+    assert get(client, p, "/pain", knee="right")["knee"] == "right"
+
+
+def test_session_pain_and_the_pain_monitoring_limits(client, seeded):
+    p, s = seeded()
+    s.pain({day(-5): 3, day(-4): 5, day(-2): 2, day(-1): 2})
+    s.sessions((day(-5), "backward_walking", 15), pain_before=3, pain_after=6)
+    s.sessions((day(-2), "backward_walking", 15), pain_before=2, pain_after=3)
+    s.sessions((day(-3), "cycling", 20), pain_before=4, pain_after=4)
+    body = get(client, p, "/session-pain", activity="backward_walking")
+    assert [(i["date"], i["pain_before"], i["pain_after"], i["next_day_pain"])
+            for i in body["items"]] == [(str(day(-5)), 3, 6, 5), (str(day(-2)), 2, 3, 2)]
+    assert [(i["after_above_5"], i["next_day_above_before"]) for i in body["items"]] == [
+        (True, True), (False, False)]
+    assert body["over_limit"] == {"after_above_5": 1, "next_day_above_before": 1}
+    assert "Thomeé" in body["source"]
+    assert len(get(client, p, "/session-pain")["items"]) == 3
