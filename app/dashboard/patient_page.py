@@ -129,7 +129,7 @@ def _summary(t: TrendOut, unit: str) -> str:
     parts = [
         f"Baseline {ch.fmt(base.mean)}{unit} ({_days(base.n)} from {base.from_:%-d %b %Y}, "
         f"{BASIS_WORDS[base.basis]})",
-        f"last 7 days {ch.fmt(cur.mean)}{unit} ({_days(cur.n)})",
+        f"last {_days((cur.to - cur.from_).days + 1)} {ch.fmt(cur.mean)}{unit} ({_days(cur.n)})",
     ]
     text = "; ".join(parts)
     if t.change is not None:
@@ -149,7 +149,7 @@ def _summary(t: TrendOut, unit: str) -> str:
                 text += f" (measurement error {ch.fmt(th.mdc)}{unit})"
         if t.acceptable_state is not None and th.acceptable is not None:
             text += (
-                f"; the last 7 days are {'within' if t.acceptable_state else 'above'} the "
+                f"; the last days are {'within' if t.acceptable_state else 'above'} the "
                 f"acceptable symptom state ({ch.fmt(th.acceptable)}{unit})"
             )
     return text + "."
@@ -366,8 +366,8 @@ def _response_view(r: ExerciseResponseOut, knee: str) -> ResponseView:
         crosses = low <= 0 <= high
         interval = (
             f"Adjusted for the trend over time and the previous day's pain, {activity} is "
-            f"associated with {ch.fmt(r.effect)} points of pain {lag} (95 % interval "
-            f"{ch.fmt(low)} to {ch.fmt(high)}, {r.n} days). "
+            f"associated with {ch.fmt(r.effect, 2)} points of pain {lag} (95 % interval "
+            f"{ch.fmt(low, 2)} to {ch.fmt(high, 2)}, {r.n} days). "
             + (
                 "The interval includes zero: no effect is shown."
                 if crosses

@@ -89,7 +89,7 @@ def test_exercise_response_in_plain_words():
         "anything.")
     assert view.interval.startswith(
         "Adjusted for the trend over time and the previous day's pain, backward walking is "
-        "associated with −0.6 points of pain the day after (95 % interval −1 to −0.2, 59 days).")
+        "associated with −0.60 points of pain the day after (95 % interval −1 to −0.20, 59 days).")
     assert view.interval.endswith("The interval excludes zero.")
     crossing = patient_page._response_view(_response(ci95=[-1.5, 0.3]), "worse")
     assert crossing.interval.endswith("The interval includes zero: no effect is shown.")

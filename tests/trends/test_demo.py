@@ -26,6 +26,26 @@ def test_demo_data_shows_flags_adherence_and_exercise_response(client, app):
     trend = client.get(f"/v1/patients/{pid}/trends/pain", headers=h,
                        params={"bucket": "week"}).json()
     assert trend["status"] == "improved" and trend["slope_per_week"] < 0
+    # The same verdict at 4 and at 12 weeks: the baseline is the week before her plan.
+    import datetime as dt
+
+    today = dt.date.fromisoformat(trend["to"])
+    views = [client.get(f"/v1/patients/{pid}/trends/pain", headers=h,
+                        params={"from": str(today - dt.timedelta(days=7 * w - 1))}).json()
+             for w in (4, 12)]
+    assert views[0]["baseline"] == views[1]["baseline"]
+    assert views[0]["baseline"]["basis"] == "plan"
+    assert [v["status"] for v in views] == ["improved", "improved"]
+    # Weekly goniometer ROM gets a verdict judged by measurement error.
+    rom = client.get(f"/v1/patients/{pid}/trends/flexion", headers=h).json()
+    assert rom["status"] != "insufficient_data" and rom["threshold_kind"] == "mdc"
+    assert rom["thresholds"]["mdc"] == 10  # goniometer
+    # Nora's pain eases on its own; her walking is not credited with it.
+    nora = items["Nora Easing"]["patient_id"]
+    r = client.get(f"/v1/patients/{nora}/trends/exercise-response", headers=h,
+                   params={"activity": "backward_walking"}).json()
+    assert r["enough_data"] and r["ci95"][0] <= 0 <= r["ci95"][1]
+    assert r["descriptive"]["difference"] < -1  # what v1 reported as an effect
     resp = client.get(f"/v1/patients/{pid}/trends/exercise-response", headers=h,
                       params={"activity": "backward_walking"}).json()
     assert resp["enough_data"] is True and resp["before_after"]["before"]["n"] == 14
