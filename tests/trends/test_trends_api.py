@@ -365,3 +365,24 @@ def test_session_pain_and_the_pain_monitoring_limits(client, seeded):
     assert body["over_limit"] == {"after_above_5": 1, "next_day_above_before": 1}
     assert "Thomeé" in body["source"]
     assert len(get(client, p, "/session-pain")["items"]) == 3
+
+
+@pytest.mark.parametrize("params", [
+    {"from": "1900-01-01", "to": "1900-01-31", "baseline_from": "1900-01-01",
+     "baseline_to": "1900-01-07"},
+    {"from": "2100-12-01", "to": "2100-12-31"},
+    {"from": "2100-12-01", "to": "2100-12-31", "baseline": "window"},
+    {"from": "1900-01-01", "to": "1900-01-31", "baseline": "intake"},
+])
+@pytest.mark.parametrize("path", ["/pain", "/flexion", "/koos_jr", "/exercise_minutes",
+                                  "/session-pain", ""])
+def test_windows_and_baselines_at_the_edges_of_the_calendar(client, seeded, params, path):
+    p, s = seeded()
+    s.plan("backward_walking", day(-10))
+    s.pain({day(-i): 3 for i in range(20)})
+    if path in ("/session-pain", "") and "baseline_from" in params:
+        params = {k: v for k, v in params.items() if not k.startswith("baseline_")}
+    if path == "/session-pain":
+        params = {k: v for k, v in params.items() if k != "baseline"}
+    body = get(client, p, path, **params)
+    assert body["from"] == params["from"] and body["to"] == params["to"]
