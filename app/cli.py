@@ -21,9 +21,15 @@ def serve(
     """Start the API (with SQLite, the schema is created or upgraded first)."""
     import uvicorn
 
-    from app.config import get_settings
+    from app.config import ensure_secret_key, get_settings
     from app.metrics import prepare_multiprocess_dir
 
+    key_file = ensure_secret_key()
+    if key_file is not None:
+        typer.echo(
+            f"KNEETRACK_SECRET_KEY is not set: signing tokens with the secret kept in {key_file}",
+            err=True,
+        )
     s = get_settings()
     prepare_multiprocess_dir()
     if s.is_sqlite:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 DEFAULT_SECRET = "insecure-development-secret-change-me-please"
 
@@ -91,3 +95,46 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+SECRET_FILE_NAME = "kneetrack-secret.key"
+
+
+def secret_key_file(settings: Settings) -> Path:
+    """Where `kneetrack serve` keeps the secret it generated: beside the SQLite file, else in
+    the working directory."""
+    if settings.is_sqlite:
+        db = make_url(settings.database_url).database
+        if db and db != ":memory:":
+            return Path(db).resolve().parent / SECRET_FILE_NAME
+    return Path.cwd() / f".{SECRET_FILE_NAME}"
+
+
+def ensure_secret_key() -> Path | None:
+    """Never serve with the public development secret: when KNEETRACK_SECRET_KEY is not set,
+    use the random secret kept in `secret_key_file` (created on first start, mode 0600), so
+    tokens signed with the published default are refused. Returns the file used, or None when
+    a secret was configured. Production refuses to start without one (`Settings`)."""
+    settings = get_settings()
+    if settings.secret_key != DEFAULT_SECRET:
+        return None
+    path = secret_key_file(settings)
+    if not path.exists():
+        # Written whole to a private file, then linked into place: a process starting at the
+        # same moment either wins or reads the complete key of the one that did.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable secret: delete it to generate a new one")
+    os.environ["KNEETRACK_SECRET_KEY"] = key  # for worker processes and reloads too
+    get_settings.cache_clear()
+    return path

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("KNEETRACK_ENVIRONMENT", "test")
+# A secret of the suite's own (never the public development default, which `kneetrack serve`
+# refuses to sign with): the in-process app and the live servers the tests start share it.
+os.environ.setdefault("KNEETRACK_SECRET_KEY", "kneetrack-test-suite-secret-0123456789abcdef")
 # Cheap Argon2 parameters: tests create hundreds of accounts.
 os.environ.setdefault("KNEETRACK_PASSWORD_TIME_COST", "1")
 os.environ.setdefault("KNEETRACK_PASSWORD_MEMORY_KIB", "64")

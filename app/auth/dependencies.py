@@ -78,13 +78,19 @@ class Actor:
 
 
 def active_sign_in(user_id: Any, family_id: Any) -> ColumnElement[bool]:
-    """A filter on `User`: the account `user_id` exists and its sign-in `family_id` was not
-    ended. The ids are values, or the bound parameters below for a statement built once."""
+    """A filter on `User`: the account `user_id` exists, its sign-in `family_id` was issued
+    to it (a refresh token of that family is the account's) and was not ended. A correctly
+    signed token naming a sign-in this server never issued is refused (issue: forged `sid`).
+    The ids are values, or the bound parameters below for a statement built once."""
+    issued = exists().where(
+        col(RefreshToken.family_id) == family_id,
+        col(RefreshToken.user_id) == user_id,
+    )
     revoked = exists().where(
         col(RefreshToken.family_id) == family_id,
         col(RefreshToken.revoked_at).is_not(None),
     )
-    return and_(col(User.id) == user_id, ~revoked)
+    return and_(col(User.id) == user_id, issued, ~revoked)
 
 
 BEARER_USER = bindparam("bearer_user_id", type_=User.__table__.c.id.type)  # type: ignore[attr-defined]
