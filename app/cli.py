@@ -42,7 +42,9 @@ def serve(
         port=port or s.port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, and only from KNEETRACK_TRUSTED_PROXIES
+        # (app/client_address.py): uvicorn would trust it from loopback by default.
+        proxy_headers=False,
         server_header=False,
         log_config=None,
         # uvicorn's access log prints raw paths (patient ids, dates) and costs a log record per

@@ -1,5 +1,6 @@
 """Issue "Hardening from an outside attack", the authentication findings: tokens are not
-forgeable on a default install (finding 4)."""
+forgeable on a default install (finding 4); X-Forwarded-For is believed only from a
+configured proxy (finding 2)."""
 
 from __future__ import annotations
 
@@ -45,11 +46,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(tmp: Path, db: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+def _serve(tmp: Path, db: Path, **extra: str) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "KNEETRACK_LOG_LEVEL": "WARNING",
-           "KNEETRACK_ENVIRONMENT": "development"}
-    env.pop("KNEETRACK_SECRET_KEY", None)
+           "KNEETRACK_ENVIRONMENT": "development", **extra}
+    if "KNEETRACK_SECRET_KEY" not in extra:
+        env.pop("KNEETRACK_SECRET_KEY", None)
     log = tmp / f"serve-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -109,3 +111,88 @@ def test_serve_without_a_secret_generates_one_and_refuses_the_public_default(tmp
         assert me.status_code == 200
     finally:
         _stop(proc)
+
+
+# --- finding 2: X-Forwarded-For is trusted only from configured proxies -----------------------
+
+
+def _audit_ips(db: Path) -> list[tuple[str | None, str | None]]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as c:
+            return [tuple(r) for r in c.execute(sa.text(
+                "SELECT client_ip, forwarded_ip FROM audit_events ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def _register(base: str) -> dict[str, str]:
+    email = f"p-{uuid.uuid4().hex[:8]}@example.org"
+    r = httpx.post(f"{base}/v1/auth/register", json={
+        "email": email, "password": "a-long-test-password", "display_name": "P",
+        "timezone": "Europe/London"})
+    assert r.status_code == 201, r.text
+    return {"email": email}
+
+
+def _audited_read(base: str, email: str, forwarded_for: str) -> None:
+    t = httpx.post(f"{base}/v1/auth/token", data={
+        "username": email, "password": "a-long-test-password"}).json()
+    r = httpx.get(f"{base}/v1/patients/me/symptom-entries",
+                  headers={"Authorization": f"Bearer {t['access_token']}",
+                           "X-Forwarded-For": forwarded_for})
+    assert r.status_code == 200
+
+
+def test_forwarded_for_from_an_untrusted_peer_changes_nothing(tmp_path):
+    """Before: `kneetrack serve` trusted X-Forwarded-For from loopback: rotating it gave each
+    guess a fresh per-address budget (35 of 35 unthrottled) and forged the audit's client_ip."""
+    db = tmp_path / "k.db"
+    proc, base, _log = _serve(tmp_path, db, KNEETRACK_RATE_LIMIT_TOKEN_IP="3/minute",
+                             KNEETRACK_SECRET_KEY="s" * 40)
+    try:
+        account = _register(base)
+        statuses = [httpx.post(f"{base}/v1/auth/token",
+                               headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                               data={"username": account["email"], "password": "wrong-one-x"}
+                               ).status_code for i in range(6)]
+        assert all(s in (400, 401) for s in statuses[:3]) and statuses[3:] == [429] * 3, statuses
+        # The audit keeps the peer, and no forwarded address from an untrusted peer.
+        token = httpx.post(f"{base}/v1/auth/token", headers={"X-Forwarded-For": "10.9.9.9"},
+                           data={"username": account["email"],
+                                 "password": "a-long-test-password"})
+    finally:
+        _stop(proc)
+    assert token.status_code == 429  # the address's budget is spent, whatever it claims
+    proc, base, _log = _serve(tmp_path, db, KNEETRACK_SECRET_KEY="s" * 40)
+    try:
+        _audited_read(base, account["email"], "203.0.113.66")
+    finally:
+        _stop(proc)
+    assert _audit_ips(db)[-1] == ("127.0.0.1", None)
+
+
+def test_a_trusted_proxy_forwards_the_client_address(tmp_path):
+    db = tmp_path / "k.db"
+    proc, base, _log = _serve(tmp_path, db, KNEETRACK_TRUSTED_PROXIES="127.0.0.1/32, ::1",
+                             KNEETRACK_SECRET_KEY="s" * 40)
+    try:
+        account = _register(base)
+        # The client, then a proxy of ours: the client is the right-most untrusted address.
+        _audited_read(base, account["email"], "203.0.113.7, 127.0.0.1")
+    finally:
+        _stop(proc)
+    assert _audit_ips(db)[-1] == ("127.0.0.1", "203.0.113.7")
+
+
+def test_trusted_proxies_must_be_addresses(monkeypatch):
+    import pytest
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    monkeypatch.setenv("KNEETRACK_TRUSTED_PROXIES", "10.0.0.0/8, not-an-address")
+    with pytest.raises(ValidationError, match="not-an-address"):
+        Settings(_env_file=None)

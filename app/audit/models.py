@@ -57,5 +57,7 @@ class AuditEvent(SQLModel, table=True):
     outcome: str = Field(sa_column=Column(String(8), nullable=False))
     status: int = Field(sa_column=Column(SmallInteger, nullable=False))
     client_ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # The client behind a trusted proxy (X-Forwarded-For), kept apart from the peer address.
+    forwarded_ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     user_agent: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     request_id: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))

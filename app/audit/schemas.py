@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AccessLogItem(BaseModel):
@@ -26,7 +26,10 @@ class AuditEventOut(AccessLogItem):
     api_key_id: uuid.UUID | None
     patient_id: uuid.UUID | None
     status: int
-    client_ip: str | None
+    client_ip: str | None = Field(description="The peer address of the connection")
+    forwarded_ip: str | None = Field(
+        description="The client address a trusted proxy forwarded (KNEETRACK_TRUSTED_PROXIES)"
+    )
     user_agent: str | None
     request_id: str | None
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
 
 from app.audit.models import AuditEvent
+from app.client_address import client_address
 from app.db import utcnow
 from app.pagination import cursor_int, decode_cursor, encode_cursor
 
@@ -45,6 +46,7 @@ def event_for(
     status: int,
 ) -> AuditEvent:
     agent = request.headers.get("user-agent")
+    address = client_address(request)
     return AuditEvent(
         at=utcnow(),
         actor_id=actor.user_id,
@@ -56,7 +58,8 @@ def event_for(
         resource=resource_of(request),
         outcome=outcome,
         status=status,
-        client_ip=request.client.host[:64] if request.client else None,
+        client_ip=address.peer[:64] if address.peer else None,
+        forwarded_ip=address.forwarded,
         user_agent=agent[:USER_AGENT_CHARS] if agent else None,
         request_id=getattr(request.state, "request_id", None)
         or request.scope.get("state", {}).get("request_id"),

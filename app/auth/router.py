@@ -21,6 +21,7 @@ from app.auth.schemas import (
 )
 from app.care import service as care_service
 from app.care.schemas import PatientOut
+from app.client_address import client_address
 from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentAnonymous, IdempotentRoute
@@ -67,7 +68,7 @@ def token(
 ) -> TokenOut:
     # Per address and per account, counted before the password is checked: guessing is slowed
     # down whether it spreads over accounts or over addresses.
-    limits.hit("token_ip", request.client.host if request.client else "unknown")
+    limits.hit("token_ip", client_address(request).effective)
     limits.hit("token_account", service.normalise_email(form.username))
     user = service.authenticate(session, email=form.username, password=form.password)
     return service.sign_in(session, user=user, now=now)

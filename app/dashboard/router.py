@@ -18,6 +18,7 @@ from app.audit import service as audit
 from app.auth import service as auth_service
 from app.auth.dependencies import Actor, ClinicianActor, CurrentActor
 from app.care.access import ReadablePatient
+from app.client_address import client_address
 from app.clock import Now
 from app.dashboard import charts, patient_page, service, sessions
 from app.dashboard.sessions import PREFIX
@@ -115,7 +116,7 @@ def sign_in(
         raise Forbidden("The form has expired or did not come from this site. Please try again.")
     # The same budgets as `POST /v1/auth/token`: per address and per account, counted before
     # the password is checked.
-    limits.hit("token_ip", request.client.host if request.client else "unknown")
+    limits.hit("token_ip", client_address(request).effective)
     limits.hit("token_account", auth_service.normalise_email(email))
     error = None
     try:
