@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     rate_limit_principal: str = "600/minute;20/second"
     rate_limit_token_ip: str = "30/minute"
     rate_limit_token_account: str = "10/minute"
+    # Each sign-up runs a 64 MiB Argon2 hash: a small per-address budget (finding 3).
+    rate_limit_signup_ip: str = "5/minute;30/hour"
+    rate_limit_refresh_ip: str = "60/minute"
+    # Password checks outside sign-in (erasure, password change): a stolen token must not
+    # become a password oracle (finding 5).
+    rate_limit_password_ip: str = "10/minute"
+    rate_limit_password_account: str = "5/15minutes"
+    # At most this many Argon2 hashes at once per process; a request waits up to
+    # `password_hash_wait_seconds` for a slot, then 503 with Retry-After (finding 3).
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    password_hash_wait_seconds: float = Field(default=5.0, gt=0)
     rate_limit_key_prefix: str = "kneetrack-rl"
     api_key_last_used_resolution_seconds: int = Field(default=60, ge=0)
     max_api_keys_per_user: int = Field(default=25, ge=1)

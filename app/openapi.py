@@ -25,7 +25,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {**_PROBLEM, "description": "Not found, or not yours to see (indistinguishable)"},
     422: {**_PROBLEM, "description": "Invalid input; `errors` names each field"},
     429: {**_PROBLEM, "description": "Rate limited; retry after `Retry-After` seconds"},
-    503: {**_PROBLEM, "description": "Database unavailable; retry after `Retry-After` seconds"},
+    503: {
+        **_PROBLEM,
+        "description": "Database unavailable, or every password-hashing slot busy; retry "
+        "after `Retry-After` seconds",
+    },
 }
 
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {429: PROBLEM_RESPONSES[429]}

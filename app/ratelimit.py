@@ -26,7 +26,10 @@ log = logging.getLogger("kneetrack.ratelimit")
 
 
 class RateLimits:
-    """Named budgets (`principal`, `token_ip`, `token_account`), each one or more windows."""
+    """Named budgets, each one or more windows: `principal` (every authenticated request),
+    `token_ip` / `token_account` (sign-in), `signup_ip` (sign-up), `refresh_ip` (token
+    refresh), `password_ip` / `password_account` (the password checks of erasure and password
+    change). A budget left out of `budgets` is not limited."""
 
     def __init__(self, storage: Storage, budgets: dict[str, str]) -> None:
         self.storage = storage
@@ -40,7 +43,7 @@ class RateLimits:
 
         When the shared store is unreachable the request is let through (and logged): losing
         the limiter for a while is better than refusing every patient and clinician."""
-        for item in self.budgets[budget]:
+        for item in self.budgets.get(budget, ()):
             try:
                 allowed = self.limiter.hit(item, budget, identity)
                 stats = None if allowed else self.limiter.get_window_stats(item, budget, identity)
@@ -56,7 +59,11 @@ class RateLimits:
 
 
 def _who(budget: str) -> str:
-    return {"principal": "caller", "token_ip": "address", "token_account": "account"}[budget]
+    return (
+        "account"
+        if budget.endswith("_account")
+        else ("address" if budget.endswith("_ip") else "caller")
+    )
 
 
 def build_storage(redis_url: str | None, key_prefix: str) -> Storage:
@@ -78,6 +85,10 @@ def build_rate_limits() -> RateLimits:
             "principal": s.rate_limit_principal,
             "token_ip": s.rate_limit_token_ip,
             "token_account": s.rate_limit_token_account,
+            "signup_ip": s.rate_limit_signup_ip,
+            "refresh_ip": s.rate_limit_refresh_ip,
+            "password_ip": s.rate_limit_password_ip,
+            "password_account": s.rate_limit_password_account,
         },
     )
 

@@ -28,6 +28,11 @@ os.environ.setdefault("KNEETRACK_RATE_LIMIT_TOKEN_IP", "100000/minute")
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_PRINCIPAL", "100000/minute")
 # Shared accounts (the demo clinician) sign in from several tests within a minute.
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_TOKEN_ACCOUNT", "100000/minute")
+# Hundreds of sign-ups and erasures from one address; tests/test_hardening_auth.py sets its own.
+os.environ.setdefault("KNEETRACK_RATE_LIMIT_SIGNUP_IP", "100000/minute")
+os.environ.setdefault("KNEETRACK_RATE_LIMIT_REFRESH_IP", "100000/minute")
+os.environ.setdefault("KNEETRACK_RATE_LIMIT_PASSWORD_IP", "100000/minute")
+os.environ.setdefault("KNEETRACK_RATE_LIMIT_PASSWORD_ACCOUNT", "100000/minute")
 # Session-wide accounts (the admin) sign in once: their access tokens must outlive a slow run
 # of the whole suite (tests of expiry set their own clock or lifetime).
 os.environ.setdefault("KNEETRACK_ACCESS_TOKEN_MINUTES", "240")

@@ -7,7 +7,7 @@ from typing import Any
 
 
 def reset_caches() -> None:
-    from app.auth.security import password_hasher
+    from app.auth.security import hashing_slots, password_hasher
     from app.config import get_settings
     from app.db import get_engine
     from app.ratelimit import build_rate_limits
@@ -17,6 +17,7 @@ def reset_caches() -> None:
     get_settings.cache_clear()
     get_engine.cache_clear()
     password_hasher.cache_clear()
+    hashing_slots.cache_clear()
     build_rate_limits.cache_clear()
 
 

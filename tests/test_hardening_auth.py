@@ -196,3 +196,96 @@ def test_trusted_proxies_must_be_addresses(monkeypatch):
     monkeypatch.setenv("KNEETRACK_TRUSTED_PROXIES", "10.0.0.0/8, not-an-address")
     with pytest.raises(ValidationError, match="not-an-address"):
         Settings(_env_file=None)
+
+
+# --- findings 3 and 5: sign-up, refresh and password checks are bounded ----------------------
+
+
+def _tight(app, **budgets: str):
+    from limits.storage import MemoryStorage
+
+    from app.ratelimit import RateLimits, get_rate_limits
+
+    limits = RateLimits(MemoryStorage(), budgets)
+    app.dependency_overrides[get_rate_limits] = lambda: limits
+    return limits
+
+
+def _signup(client, **headers: str):
+    return client.post("/v1/auth/register", headers=headers, json={
+        "email": f"s-{uuid.uuid4().hex[:10]}@example.org", "password": "a-long-test-password",
+        "display_name": "S", "timezone": "Europe/London"})
+
+
+def test_sign_up_has_a_per_address_budget(app, client):
+    """Before: no limit (12 parallel sign-ups added 512-713 MB RSS, one 64 MiB hash each)."""
+    from app.ratelimit import get_rate_limits
+
+    _tight(app, signup_ip="2/minute")
+    try:
+        assert [_signup(client).status_code for _ in range(2)] == [201, 201]
+        r = _signup(client)
+        assert_problem(r, 429)
+        assert int(r.headers["Retry-After"]) >= 1
+    finally:
+        app.dependency_overrides.pop(get_rate_limits, None)
+
+
+def test_refresh_has_a_per_address_budget(app, client, make_patient):
+    from app.ratelimit import get_rate_limits
+
+    p = make_patient()
+    _tight(app, refresh_ip="2/minute")
+    try:
+        token = p.refresh_token
+        for _ in range(2):
+            r = client.post("/v1/auth/refresh", json={"refresh_token": token})
+            assert r.status_code == 200, r.text
+            token = r.json()["refresh_token"]
+        assert_problem(client.post("/v1/auth/refresh", json={"refresh_token": token}), 429)
+    finally:
+        app.dependency_overrides.pop(get_rate_limits, None)
+
+
+def test_the_erasure_password_check_is_limited_per_account(app, client, make_patient):
+    """Finding 5: a stolen token could guess the password through DELETE /v1/patients/me."""
+    from app.ratelimit import get_rate_limits
+
+    p = make_patient()
+    _tight(app, password_account="3/minute")
+    try:
+        for _ in range(3):
+            r = client.request("DELETE", "/v1/patients/me", headers=p.headers,
+                               json={"password": "a-wrong-guess-1"})
+            assert_problem(r, 401)
+        # Over the budget even the right password waits: the check no longer answers.
+        r = client.request("DELETE", "/v1/patients/me", headers=p.headers,
+                           json={"password": p.password})
+        assert_problem(r, 429)
+        assert client.get("/v1/patients/me", headers=p.headers).status_code == 200
+    finally:
+        app.dependency_overrides.pop(get_rate_limits, None)
+
+
+def test_password_hashing_waits_for_a_slot_then_answers_503(client, monkeypatch):
+    """Finding 3: at most `password_hash_concurrency` Argon2 hashes at once per process."""
+    from app.auth.security import hashing_slots
+    from tests.helpers import reset_caches
+
+    monkeypatch.setenv("KNEETRACK_PASSWORD_HASH_CONCURRENCY", "1")
+    monkeypatch.setenv("KNEETRACK_PASSWORD_HASH_WAIT_SECONDS", "0.3")
+    reset_caches()
+    try:
+        slots = hashing_slots()
+        assert slots.acquire(timeout=1)  # another request is hashing
+        try:
+            r = _signup(client)
+            assert_problem(r, 503)
+            assert r.headers["Retry-After"] == "1"
+        finally:
+            slots.release()
+        assert _signup(client).status_code == 201  # the slot is free again
+    finally:
+        monkeypatch.delenv("KNEETRACK_PASSWORD_HASH_CONCURRENCY")
+        monkeypatch.delenv("KNEETRACK_PASSWORD_HASH_WAIT_SECONDS")
+        reset_caches()

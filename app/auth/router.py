@@ -36,11 +36,15 @@ router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=Idempo
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
-    responses=CONFLICT,
+    responses={**CONFLICT, **RATE_LIMITED},
     summary="Sign up as a patient",
     dependencies=[IdempotentAnonymous],
 )
-def register(body: RegisterIn, session: SessionDep) -> PatientOut:
+def register(
+    body: RegisterIn, request: Request, session: SessionDep, limits: RateLimitsDep
+) -> PatientOut:
+    # Each sign-up runs a memory-hard hash: a per-address budget before it (finding 3).
+    limits.hit("signup_ip", client_address(request).effective)
     return care_service.register_patient(session, body)
 
 
@@ -74,8 +78,16 @@ def token(
     return service.sign_in(session, user=user, now=now)
 
 
-@router.post("/auth/refresh", tags=["auth"], summary="Exchange a refresh token (rotating)")
-def refresh(body: RefreshIn, session: SessionDep, now: Now) -> TokenOut:
+@router.post(
+    "/auth/refresh",
+    tags=["auth"],
+    summary="Exchange a refresh token (rotating)",
+    responses=RATE_LIMITED,
+)
+def refresh(
+    body: RefreshIn, request: Request, session: SessionDep, limits: RateLimitsDep, now: Now
+) -> TokenOut:
+    limits.hit("refresh_ip", client_address(request).effective)
     return service.refresh(session, token=body.refresh_token, now=now)
 
 

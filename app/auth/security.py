@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -16,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from app.config import get_settings
+from app.errors import ServiceUnavailable
 
 JWT_ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"
@@ -27,15 +32,39 @@ def password_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=s.password_time_cost, memory_cost=s.password_memory_kib)
 
 
+@lru_cache
+def hashing_slots() -> threading.BoundedSemaphore:
+    """The process's Argon2 slots: each hash holds ~`password_memory_kib` of memory and a core
+    for a moment, so a flood of sign-ups must queue rather than exhaust the server."""
+    return threading.BoundedSemaphore(get_settings().password_hash_concurrency)
+
+
+@contextmanager
+def hashing_slot() -> Iterator[None]:
+    wait = get_settings().password_hash_wait_seconds
+    slots = hashing_slots()
+    if not slots.acquire(timeout=wait):
+        raise ServiceUnavailable(
+            "The server is busy checking passwords; retry shortly",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 def hash_password(password: str) -> str:
-    return password_hasher().hash(password)
+    with hashing_slot():
+        return password_hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return password_hasher().verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    with hashing_slot():
+        try:
+            return password_hasher().verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 # A fixed hash to verify against when the account does not exist, so that a failed sign-in

@@ -19,11 +19,13 @@ from app.care.schemas import (
     PatientOut,
     PatientPatch,
 )
+from app.client_address import client_address
 from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
-from app.openapi import PROBLEM_RESPONSES, link
+from app.openapi import PROBLEM_RESPONSES, RATE_LIMITED, link
 from app.pagination import Cursor, Limit, page_sorted
+from app.ratelimit import RateLimitsDep
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute)
 
@@ -50,8 +52,19 @@ def patch_patient(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["patients"],
     summary="Erase your account and all of your health data",
+    responses=RATE_LIMITED,
 )
-def delete_patient(body: PatientDeleteIn, patient: OwnedPatient, session: SessionDep) -> Response:
+def delete_patient(
+    body: PatientDeleteIn,
+    patient: OwnedPatient,
+    request: Request,
+    session: SessionDep,
+    limits: RateLimitsDep,
+) -> Response:
+    # The password check must not be an oracle for a stolen token (finding 5): per address
+    # and per account, counted before the password is checked.
+    limits.hit("password_ip", client_address(request).effective)
+    limits.hit("password_account", str(patient.id))
     service.erase_patient(session, patient, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
