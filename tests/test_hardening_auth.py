@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
 from tests.helpers import assert_problem
 
@@ -188,7 +189,6 @@ def test_a_trusted_proxy_forwards_the_client_address(tmp_path):
 
 
 def test_trusted_proxies_must_be_addresses(monkeypatch):
-    import pytest
     from pydantic import ValidationError
 
     from app.config import Settings
@@ -211,10 +211,10 @@ def _tight(app, **budgets: str):
     return limits
 
 
-def _signup(client, **headers: str):
-    return client.post("/v1/auth/register", headers=headers, json={
+def _signup(client, **fields: str):
+    return client.post("/v1/auth/register", json={
         "email": f"s-{uuid.uuid4().hex[:10]}@example.org", "password": "a-long-test-password",
-        "display_name": "S", "timezone": "Europe/London"})
+        "display_name": "S", "timezone": "Europe/London", **fields})
 
 
 def test_sign_up_has_a_per_address_budget(app, client):
@@ -289,3 +289,39 @@ def test_password_hashing_waits_for_a_slot_then_answers_503(client, monkeypatch)
         monkeypatch.delenv("KNEETRACK_PASSWORD_HASH_CONCURRENCY")
         monkeypatch.delenv("KNEETRACK_PASSWORD_HASH_WAIT_SECONDS")
         reset_caches()
+
+
+# --- finding 10 (part) and 12 (part): password policy, blank display names -------------------
+
+
+@pytest.mark.parametrize("password", [
+    " " * 10, "aaaaaaaaaa", "1234567890", "password12", "qwertyuiop", "iloveyou12",
+    "Password123",
+])
+def test_easily_guessed_passwords_are_refused(client, password):
+    """NIST SP 800-63B: before, all of these were accepted (only the length was checked)."""
+    r = _signup(client, password=password)
+    assert_problem(r, 422, "password")
+    assert "harder to guess" in r.json()["errors"][0]["msg"]
+
+
+def test_the_email_itself_is_no_password(client):
+    r = _signup(client, email="margaret.hamilton@example.org", password="margaret.hamilton")
+    assert_problem(r, 422, "password")
+
+
+def test_a_few_unrelated_words_are_accepted(client, admin):
+    assert _signup(client, password="violet kettle harbour").status_code == 201
+    r = client.post("/v1/admin/clinicians", headers=admin.headers, json={
+        "email": f"c-{uuid.uuid4().hex[:8]}@example.org", "password": "1234567890",
+        "display_name": "Dr C"})
+    assert_problem(r, 422, "password")
+
+
+@pytest.mark.parametrize("name", ["   ", "\t\n", "\u00a0\u2003"])
+def test_blank_display_names_are_refused(client, make_patient, name):
+    assert_problem(_signup(client, display_name=name), 422, "display_name")
+    p = make_patient()
+    r = client.patch("/v1/patients/me", headers={**p.headers, "If-Match": "*"},
+                     json={"display_name": name})
+    assert_problem(r, 422, "display_name")

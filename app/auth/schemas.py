@@ -260,9 +260,44 @@ Timezone = Annotated[
 ]
 
 
+# NIST SP 800-63B §5.1.1.2: at least 10 characters here, no composition rules, and refused when
+# it is commonly used, expected or compromised. zxcvbn (Dropbox's estimator, with its lists of
+# common passwords, names and words) scores how many guesses a password needs; below score 2
+# (about 10^6 guesses) it is refused: "          ", "aaaaaaaaaa", "1234567890", "password12",
+# or the email's own name.
+MIN_PASSWORD_SCORE = 2
+
+
+def check_password_strength(password: str, info: ValidationInfo) -> str:
+    from zxcvbn import zxcvbn
+
+    context = [str(info.data.get("email", "")).split("@")[0], str(info.data.get("email", ""))]
+    result = zxcvbn(password[:100], user_inputs=[c for c in context if c])
+    if result["score"] < MIN_PASSWORD_SCORE:
+        warning = result["feedback"].get("warning") or "It is too easy to guess"
+        raise PydanticCustomError(
+            "password_too_weak",
+            "Choose a password that is harder to guess: {warning}. A few unrelated words work "
+            "well.",
+            {"warning": warning.rstrip(".")},
+        )
+    return password
+
+
+def check_display_name(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("display_name_blank", "Display name must not be blank")
+    return value
+
+
 class RegisterIn(StrictModel):
     email: EmailStr
-    password: str = Field(min_length=10, max_length=256)
+    password: str = Field(
+        min_length=10,
+        max_length=256,
+        description="At least 10 characters and not easily guessed (NIST SP 800-63B): common "
+        "passwords, repeats and sequences are refused with 422",
+    )
     display_name: str = Field(min_length=1, max_length=120)
     timezone: Timezone
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
@@ -270,6 +305,8 @@ class RegisterIn(StrictModel):
     index_knee: KneeSide | None = None
 
     _tz = field_validator("timezone")(check_timezone)
+    _password = field_validator("password")(check_password_strength)
+    _name = field_validator("display_name")(check_display_name)
 
     model_config = ConfigDict(
         extra="forbid",
@@ -323,8 +360,15 @@ class RefreshIn(StrictModel):
 
 class ClinicianIn(StrictModel):
     email: EmailStr
-    password: str = Field(min_length=10, max_length=256)
+    password: str = Field(
+        min_length=10,
+        max_length=256,
+        description="At least 10 characters and not easily guessed (NIST SP 800-63B)",
+    )
     display_name: str = Field(min_length=1, max_length=120)
+
+    _password = field_validator("password")(check_password_strength)
+    _name = field_validator("display_name")(check_display_name)
 
     model_config = ConfigDict(
         extra="forbid",

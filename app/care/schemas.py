@@ -7,7 +7,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from app.auth.schemas import KneeSide, Sex, StrictModel, Timezone, check_timezone
+from app.auth.schemas import (
+    KneeSide,
+    Sex,
+    StrictModel,
+    Timezone,
+    check_display_name,
+    check_timezone,
+)
 from app.trends.schemas import FlagOut
 
 
@@ -43,6 +50,11 @@ class PatientPatch(StrictModel):
     @classmethod
     def _tz(cls, v: str | None) -> str | None:
         return None if v is None else check_timezone(v)
+
+    @field_validator("display_name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        return None if v is None else check_display_name(v)
 
     @model_validator(mode="before")
     @classmethod
