@@ -56,3 +56,15 @@ def client_address(conn: HTTPConnection) -> ClientAddress:
         if not _trusted(address, networks):
             return ClientAddress(peer, address[:64])
     return ClientAddress(peer, chain[0][:64] if chain else None)
+
+
+def is_local_operator(conn: HTTPConnection) -> bool:
+    """A request from the host itself that no proxy forwarded: the peer is a loopback address
+    and it carries no forwarding header (a reverse proxy on the same host adds one)."""
+    peer = conn.client.host if conn.client else None
+    if peer is None or "x-forwarded-for" in conn.headers or "forwarded" in conn.headers:
+        return False
+    try:
+        return ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        return False

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (IP addresses or networks, comma-separated);
     # none by default: the header is then ignored (app/client_address.py).
     trusted_proxies: str = ""
+    # /metrics answers to a scraper holding this token (Authorization: Bearer …) and to
+    # unforwarded requests from the host itself (loopback); anyone else gets 404.
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

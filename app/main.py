@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gc
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import text
@@ -18,12 +19,13 @@ from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.care.access import mark_api_key_scopes
 from app.care.router import router as care_router
+from app.client_address import is_local_operator
 from app.config import get_settings
 from app.dashboard import install_dashboard
 from app.db import DB_MAX_OVERFLOW, get_engine
 from app.diary.plan_router import router as plan_router
 from app.diary.router import router as diary_router
-from app.errors import install_error_handlers
+from app.errors import NotFound, install_error_handlers
 from app.exports.router import router as exports_router
 from app.logging import configure_logging
 from app.memory import limit_malloc_arenas
@@ -178,10 +180,23 @@ def create_app() -> FastAPI:
         "/metrics",
         tags=["operations"],
         summary="Prometheus metrics: requests by route template, latency, in flight",
+        description="For operators: answers a scraper holding `KNEETRACK_METRICS_TOKEN` "
+        "(`Authorization: Bearer …`) or an unforwarded request from the host itself; anyone "
+        "else gets 404.",
         response_class=PlainTextResponse,
-        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            404: PROBLEM_RESPONSES[404],
+        },
     )
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        token = get_settings().metrics_token
+        given = request.headers.get("authorization", "")
+        if not (
+            (token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()))
+            or is_local_operator(request)
+        ):
+            raise NotFound("Not found")
         return metrics_response()
 
     return app

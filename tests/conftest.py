@@ -29,6 +29,8 @@ os.environ.setdefault("KNEETRACK_RATE_LIMIT_PRINCIPAL", "100000/minute")
 # Shared accounts (the demo clinician) sign in from several tests within a minute.
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_TOKEN_ACCOUNT", "100000/minute")
 # Hundreds of sign-ups and erasures from one address; tests/test_hardening_auth.py sets its own.
+# The in-process client is not on loopback: it scrapes /metrics with the operator's token.
+os.environ.setdefault("KNEETRACK_METRICS_TOKEN", "kneetrack-test-metrics-token")
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_SIGNUP_IP", "100000/minute")
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_REFRESH_IP", "100000/minute")
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_PASSWORD_IP", "100000/minute")

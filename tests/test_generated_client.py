@@ -100,6 +100,7 @@ def test_generated_client_signs_up_writes_and_reads_back(generated_client, serve
 
 def test_metrics_add_up_across_workers(server):
     def count() -> float:
+        # From loopback without a forwarding header: the host's operator.
         return request_count(httpx.get(f"{server}/metrics").text, "GET", "/healthz", 200)
 
     before = count()

@@ -325,3 +325,88 @@ def test_blank_display_names_are_refused(client, make_patient, name):
     r = client.patch("/v1/patients/me", headers={**p.headers, "If-Match": "*"},
                      json={"display_name": name})
     assert_problem(r, 422, "display_name")
+
+
+# --- finding 12 (part): password change and sign out everywhere -----------------------------
+
+
+def _second_sign_in(client, p) -> dict[str, str]:
+    from tests.conftest import sign_in
+
+    return sign_in(client, p.email, p.password)
+
+
+def test_sign_out_everywhere_ends_every_sign_in(client, make_patient):
+    p = make_patient()
+    other = _second_sign_in(client, p)
+    r = client.post("/v1/auth/logout-all", headers=p.headers)
+    assert r.status_code == 200 and r.json() == {"ended": 2}
+    for token in (p.token, other["access_token"]):
+        assert_problem(client.get("/v1/patients/me",
+                                  headers={"Authorization": f"Bearer {token}"}), 401)
+    for refresh in (p.refresh_token, other["refresh_token"]):
+        assert_problem(client.post("/v1/auth/refresh", json={"refresh_token": refresh}), 401)
+
+
+def test_password_change_checks_the_current_one_and_ends_other_sign_ins(client, make_patient):
+    from tests.conftest import sign_in
+
+    p = make_patient()
+    other = _second_sign_in(client, p)
+    r = client.post("/v1/auth/password", headers=p.headers,
+                    json={"current_password": "not-the-password", "new_password":
+                          "violet kettle harbour"})
+    assert_problem(r, 401)
+    r = client.post("/v1/auth/password", headers=p.headers,
+                    json={"current_password": p.password, "new_password": "1234567890"})
+    assert_problem(r, 422, "new_password")
+    r = client.post("/v1/auth/password", headers=p.headers,
+                    json={"current_password": p.password,
+                          "new_password": "violet kettle harbour"})
+    assert r.status_code == 200 and r.json() == {"ended": 1}
+    # This sign-in goes on; the other one is over; the old password no longer works.
+    assert client.get("/v1/patients/me", headers=p.headers).status_code == 200
+    assert_problem(client.get("/v1/patients/me", headers={
+        "Authorization": f"Bearer {other['access_token']}"}), 401)
+    r = client.post("/v1/auth/token", data={"username": p.email, "password": p.password})
+    assert r.status_code in (400, 401)
+    assert sign_in(client, p.email, "violet kettle harbour")["access_token"]
+
+
+def test_an_api_key_cannot_change_the_password(client, make_patient):
+    p = make_patient()
+    key = client.post("/v1/api-keys", headers=p.headers,
+                      json={"name": "k", "scopes": ["read", "write"]}).json()["key"]
+    r = client.post("/v1/auth/password", headers={"X-API-Key": key},
+                    json={"current_password": p.password,
+                          "new_password": "violet kettle harbour"})
+    assert_problem(r, 403)
+
+
+def test_a_clinician_withdraws_an_open_invitation(client, make_patient, make_clinician):
+    c, other = make_clinician(), make_clinician()
+    code = client.post("/v1/invitations", headers=c.headers).json()["code"]
+    assert_problem(client.delete(f"/v1/invitations/{code}", headers=other.headers), 404)
+    assert client.delete(f"/v1/invitations/{code}", headers=c.headers).status_code == 204
+    p = make_patient()
+    assert_problem(client.post(f"/v1/invitations/{code}/accept", headers=p.headers), 404)
+    assert_problem(client.delete(f"/v1/invitations/{code}", headers=c.headers), 404)
+    # An accepted one cannot be withdrawn (the patient removes the clinician instead).
+    code = client.post("/v1/invitations", headers=c.headers).json()["code"]
+    assert client.post(f"/v1/invitations/{code}/accept", headers=p.headers).status_code == 200
+    assert_problem(client.delete(f"/v1/invitations/{code}", headers=c.headers), 404)
+
+
+def test_metrics_from_the_host_but_not_through_a_proxy(tmp_path):
+    db = tmp_path / "k.db"
+    proc, base, _log = _serve(tmp_path, db, KNEETRACK_SECRET_KEY="s" * 40,
+                              KNEETRACK_METRICS_TOKEN="")
+    try:
+        assert httpx.get(f"{base}/metrics").status_code == 200  # the operator on the host
+        # A reverse proxy on the same host forwards the public's requests: not the operator.
+        r = httpx.get(f"{base}/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert r.status_code == 404
+        assert httpx.get(f"{base}/metrics", headers={"Forwarded": "for=203.0.113.9"}
+                         ).status_code == 404
+    finally:
+        _stop(proc)

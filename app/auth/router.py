@@ -13,9 +13,11 @@ from app.auth.schemas import (
     ApiKeyList,
     ApiKeyOut,
     ClinicianIn,
+    PasswordChangeIn,
     PasswordForm,
     RefreshIn,
     RegisterIn,
+    SignOutResult,
     TokenOut,
     UserOut,
 )
@@ -24,6 +26,7 @@ from app.care.schemas import PatientOut
 from app.client_address import client_address
 from app.clock import Now
 from app.db import SessionDep
+from app.errors import Forbidden
 from app.idempotency.dependencies import Idempotent, IdempotentAnonymous, IdempotentRoute
 from app.openapi import CONFLICT, PROBLEM_RESPONSES, RATE_LIMITED
 from app.pagination import Cursor, Limit, page_sorted
@@ -101,6 +104,44 @@ def logout(actor: CurrentActor, session: SessionDep, now: Now) -> Response:
     if actor.session_id is not None:
         service.revoke_family(session, actor.session_id, now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/auth/logout-all",
+    tags=["auth"],
+    summary="Sign out everywhere: end every sign-in of this account, this one included",
+)
+def logout_all(actor: CurrentActor, session: SessionDep, now: Now) -> SignOutResult:
+    return SignOutResult(ended=service.revoke_all(session, actor.user_id, now))
+
+
+@router.post(
+    "/auth/password",
+    tags=["auth"],
+    summary="Change your password; every other sign-in is ended",
+    responses=RATE_LIMITED,
+)
+def change_password(
+    body: PasswordChangeIn,
+    actor: CurrentActor,
+    request: Request,
+    session: SessionDep,
+    limits: RateLimitsDep,
+    now: Now,
+) -> SignOutResult:
+    if actor.via != "token":
+        raise Forbidden("Sign in with your password to change it (not with an API key)")
+    limits.hit("password_ip", client_address(request).effective)
+    limits.hit("password_account", str(actor.user_id))
+    ended = service.change_password(
+        session,
+        user_id=actor.user_id,
+        current=body.current_password,
+        new=body.new_password,
+        keep=actor.session_id,
+        now=now,
+    )
+    return SignOutResult(ended=ended)
 
 
 @router.post(

@@ -358,6 +358,33 @@ class RefreshIn(StrictModel):
     )
 
 
+class PasswordChangeIn(StrictModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(
+        min_length=10,
+        max_length=256,
+        description="At least 10 characters and not easily guessed (NIST SP 800-63B)",
+    )
+
+    _password = field_validator("new_password")(check_password_strength)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "correct horse battery",
+                    "new_password": "violet kettle harbour",
+                }
+            ]
+        },
+    )
+
+
+class SignOutResult(BaseModel):
+    ended: int = Field(description="How many other sign-ins were ended")
+
+
 class ClinicianIn(StrictModel):
     email: EmailStr
     password: str = Field(

@@ -92,6 +92,44 @@ def revoke_family(session: Session, family_id: uuid.UUID, now: dt.datetime) -> N
     )
 
 
+def revoke_all(
+    session: Session, user_id: uuid.UUID, now: dt.datetime, *, keep: uuid.UUID | None = None
+) -> int:
+    """End every sign-in of the account (every refresh family, so every access token too),
+    except `keep`; the number of sign-ins ended."""
+    families = select(col(RefreshToken.family_id)).where(
+        col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None)
+    )
+    if keep is not None:
+        families = families.where(col(RefreshToken.family_id) != keep)
+    ended = set(session.execute(families).scalars())
+    if ended:
+        session.execute(
+            update(RefreshToken)
+            .where(col(RefreshToken.family_id).in_(ended), col(RefreshToken.revoked_at).is_(None))
+            .values(revoked_at=now)
+        )
+    return len(ended)
+
+
+def change_password(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    current: str,
+    new: str,
+    keep: uuid.UUID | None,
+    now: dt.datetime,
+) -> int:
+    """Check the current password, store the new one's hash and end every other sign-in."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None or not verify_password(user.password_hash, current):
+        raise Unauthorized("Current password incorrect", headers={})
+    user.password_hash = hash_password(new)
+    user.updated_at = now
+    return revoke_all(session, user_id, now, keep=keep)
+
+
 def refresh(session: Session, *, token: str, now: dt.datetime) -> TokenOut:
     row = (
         session.execute(

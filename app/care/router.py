@@ -93,6 +93,19 @@ def create_invitation(actor: ClinicianActor, session: SessionDep, now: Now) -> I
     return InvitationOut(code=inv.code, clinician_id=inv.clinician_id, expires_at=inv.expires_at)
 
 
+@router.delete(
+    "/invitations/{code}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["care-team"],
+    summary="Withdraw an open invitation you created (it can no longer be accepted)",
+)
+def withdraw_invitation(
+    code: InvitationCode, actor: ClinicianActor, session: SessionDep, now: Now
+) -> Response:
+    service.withdraw_invitation(session, actor, code, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post(
     "/invitations/{code}/accept",
     tags=["care-team"],

@@ -106,6 +106,20 @@ def create_invitation(session: Session, actor: Actor, now: dt.datetime) -> Invit
     return inv
 
 
+def withdraw_invitation(session: Session, actor: Actor, code: str, now: dt.datetime) -> None:
+    """End an open invitation of this clinician's now: it expires (the row is kept, with
+    its dates). Someone else's code, an unknown one, or one already accepted or expired: 404."""
+    inv = session.get(Invitation, code, with_for_update=True)
+    if (
+        inv is None
+        or inv.clinician_id != actor.user_id
+        or inv.accepted_at is not None
+        or inv.expires_at <= now
+    ):
+        raise NotFound("No such open invitation of yours")
+    inv.expires_at = now
+
+
 def _join(
     session: Session, patient_id: uuid.UUID, clinician_id: uuid.UUID, via: str, now: dt.datetime
 ) -> CareTeamMember:
