@@ -58,6 +58,27 @@ class CareTeamMember(SQLModel, table=True):
     revoked_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
 
 
+class CareTeamRequest(SQLModel, table=True):
+    """A patient's request that a clinician join their care team (SPEC §2 grant). It gives no
+    access until the clinician accepts it (hardening finding 8: before, a grant added any
+    clinician at once, without their consent). Decided requests are kept, with the decision."""
+
+    __tablename__ = "care_team_requests"
+    __table_args__ = (
+        CheckConstraint(in_list("decision", ("accepted", "declined")), name="decision"),
+    )
+
+    patient_id: uuid.UUID = patient_fk(primary_key=True)
+    clinician_id: uuid.UUID = Field(
+        sa_column=Column(
+            Uuid(), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+    requested_at: dt.datetime = instant(default_now=True)
+    decided_at: dt.datetime | None = instant(nullable=True)
+    decision: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+
+
 class Invitation(SQLModel, table=True):
     __tablename__ = "invitations"
 

@@ -10,9 +10,11 @@ from app.auth.dependencies import ClinicianActor, CurrentActor, PatientActor
 from app.care import service
 from app.care.access import OwnedPatient, ReadablePatient
 from app.care.schemas import (
+    CareRequestList,
     CareTeamList,
     CareTeamMemberOut,
     GrantIn,
+    GrantRequested,
     InvitationOut,
     PanelOut,
     PatientDeleteIn,
@@ -132,30 +134,54 @@ def list_care_team(
 
 @router.post(
     "/patients/{pid}/care-team",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     tags=["care-team"],
-    responses={
-        201: {
-            "description": "Granted",
-            "links": {
-                "RevokeAccess": link(
-                    "care-team-revoke-access",
-                    "Revoke the access just granted",
-                    {
-                        "path.pid": "$request.path.pid",
-                        "path.clinician_id": "$response.body#/clinician_id",
-                    },
-                )
-            },
-        }
-    },
-    summary="Grant a clinician access to your record",
+    summary="Ask a clinician to join your care team (they must accept)",
+    description="Records a pending request: the clinician gets access only after accepting it "
+    "(`POST /v1/clinicians/me/care-requests/{patient_id}/accept`). The answer is the same "
+    "whether the email or id belongs to a clinician, to anyone else or to nobody. An "
+    "invitation code from the clinician joins at once.",
     dependencies=[Idempotent],
 )
 def grant_access(
     body: GrantIn, patient: OwnedPatient, session: SessionDep, now: Now
-) -> CareTeamMemberOut:
+) -> GrantRequested:
     return service.grant(session, patient, body, now)
+
+
+@router.get(
+    "/clinicians/me/care-requests",
+    tags=["care-team"],
+    summary="Patients asking you to join their care team (pending)",
+)
+def list_care_requests(actor: ClinicianActor, session: SessionDep) -> CareRequestList:
+    return CareRequestList(items=service.pending_requests(session, actor))
+
+
+@router.post(
+    "/clinicians/me/care-requests/{patient_id}/accept",
+    tags=["care-team"],
+    summary="Accept a patient's request: you join their care team",
+)
+def accept_care_request(
+    patient_id: uuid.UUID, actor: ClinicianActor, session: SessionDep, now: Now
+) -> CareTeamMemberOut:
+    member = service.decide_request(session, actor, patient_id, accept=True, now=now)
+    assert member is not None
+    return member
+
+
+@router.delete(
+    "/clinicians/me/care-requests/{patient_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["care-team"],
+    summary="Decline a patient's request",
+)
+def decline_care_request(
+    patient_id: uuid.UUID, actor: ClinicianActor, session: SessionDep, now: Now
+) -> Response:
+    service.decide_request(session, actor, patient_id, accept=False, now=now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete(

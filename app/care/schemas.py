@@ -88,6 +88,24 @@ class CareTeamMemberOut(BaseModel):
     granted_at: dt.datetime
 
 
+class GrantRequested(BaseModel):
+    status: Literal["pending"] = "pending"
+    detail: str = Field(
+        default="If this is a clinician's account, they will see your request and join your "
+        "care team once they accept it. The answer is the same for any email or id."
+    )
+
+
+class CareRequestOut(BaseModel):
+    patient_id: uuid.UUID
+    display_name: str
+    requested_at: dt.datetime
+
+
+class CareRequestList(BaseModel):
+    items: list[CareRequestOut]
+
+
 class CareTeamList(BaseModel):
     items: list[CareTeamMemberOut]
     next_cursor: str | None = None

@@ -18,8 +18,16 @@ from app.auth.schemas import RegisterIn
 from app.auth.security import verify_password
 from app.care.access import readable_patients_clause
 from app.care.locks import lock_patient
-from app.care.models import CareTeamMember, Invitation, Patient
-from app.care.schemas import CareTeamMemberOut, GrantIn, PanelItem, PatientOut, PatientPatch
+from app.care.models import CareTeamMember, CareTeamRequest, Invitation, Patient
+from app.care.schemas import (
+    CareRequestOut,
+    CareTeamMemberOut,
+    GrantIn,
+    GrantRequested,
+    PanelItem,
+    PatientOut,
+    PatientPatch,
+)
 from app.config import get_settings
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.pagination import page_sorted
@@ -172,16 +180,59 @@ def _member_out(session: Session, member: CareTeamMember) -> CareTeamMemberOut:
     )
 
 
-def grant(session: Session, patient: Patient, body: GrantIn, now: dt.datetime) -> CareTeamMemberOut:
-    q = select(User).where(col(User.role) == "clinician")
+def grant(session: Session, patient: Patient, body: GrantIn, now: dt.datetime) -> GrantRequested:
+    """A patient asks a clinician to join their care team: a pending request, which gives no
+    access until the clinician accepts it. The answer is the same whether the email or id is a
+    clinician's, a patient's or nobody's, and whether the clinician is already on the team:
+    it reveals nothing about other accounts (hardening finding 8)."""
+    q = select(col(User.id)).where(col(User.role) == "clinician")
     if body.clinician_id is not None:
         q = q.where(col(User.id) == body.clinician_id)
     else:
         q = q.where(col(User.email) == auth_service.normalise_email(str(body.clinician_email)))
-    clinician = session.scalars(q).first()
-    if clinician is None:
-        raise NotFound("No such clinician")
-    return _member_out(session, _join(session, patient.id, clinician.id, "grant", now))
+    clinician_id = session.scalars(q).first()
+    if clinician_id is not None:
+        lock_patient(session, patient.id)
+        member = session.get(CareTeamMember, (patient.id, clinician_id))
+        if member is None or member.revoked_at is not None:
+            request = session.get(CareTeamRequest, (patient.id, clinician_id))
+            if request is None:
+                request = CareTeamRequest(patient_id=patient.id, clinician_id=clinician_id)
+            request.requested_at, request.decided_at, request.decision = now, None, None
+            session.add(request)
+            session.flush()
+    return GrantRequested()
+
+
+def pending_requests(session: Session, actor: Actor) -> list[CareRequestOut]:
+    rows = session.execute(
+        select(CareTeamRequest, col(User.display_name))
+        .join(User, col(User.id) == col(CareTeamRequest.patient_id))
+        .where(
+            col(CareTeamRequest.clinician_id) == actor.user_id,
+            col(CareTeamRequest.decided_at).is_(None),
+        )
+        .order_by(col(CareTeamRequest.requested_at), col(CareTeamRequest.patient_id))
+    ).all()
+    return [
+        CareRequestOut(patient_id=r.patient_id, display_name=name, requested_at=r.requested_at)
+        for r, name in rows
+    ]
+
+
+def decide_request(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, accept: bool, now: dt.datetime
+) -> CareTeamMemberOut | None:
+    """The clinician accepts (joins the care team) or declines a pending request; 404 when
+    there is none."""
+    lock_patient(session, patient_id)
+    request = session.get(CareTeamRequest, (patient_id, actor.user_id), populate_existing=True)
+    if request is None or request.decided_at is not None:
+        raise NotFound("No pending request from this patient")
+    request.decided_at, request.decision = now, "accepted" if accept else "declined"
+    if not accept:
+        return None
+    return _member_out(session, _join(session, patient_id, actor.user_id, "grant", now))
 
 
 def list_care_team(session: Session, patient: Patient) -> list[CareTeamMemberOut]:

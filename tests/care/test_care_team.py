@@ -34,20 +34,47 @@ def test_expired_invitation_is_refused(client, make_patient, make_clinician, pin
     assert_problem(client.post(f"/v1/invitations/{code}/accept", headers=p.headers), 404)
 
 
-def test_grant_by_email_and_by_id(client, make_patient, make_clinician):
+def test_grant_by_email_and_by_id_waits_for_the_clinician(client, make_patient, make_clinician):
+    """Hardening finding 8: a grant is a request; the clinician joins only by accepting it,
+    and the answer never tells whether the email or id is a clinician's."""
     p, c1, c2 = make_patient(), make_clinician(), make_clinician()
     r = client.post("/v1/patients/me/care-team", headers=p.headers,
                     json={"clinician_email": c1.email})
-    assert r.status_code == 201 and r.json()["granted_via"] == "grant"
+    assert r.status_code == 202 and r.json()["status"] == "pending"
+    pending = r.json()
     r = client.post(f"/v1/patients/{p.id}/care-team", headers=p.headers,
                     json={"clinician_id": c2.id})
-    assert r.status_code == 201
-    assert client.get(f"/v1/patients/{p.id}", headers=c2.headers).status_code == 200
-    # Only clinicians can be granted; a patient's id is "no such clinician".
+    assert r.status_code == 202
+    # No access before the clinician accepts.
+    assert_problem(client.get(f"/v1/patients/{p.id}", headers=c2.headers), 404)
+    assert client.get("/v1/patients/me/care-team", headers=p.headers).json()["items"] == []
+    # A patient's id, an unknown email: the very same answer.
     other = make_patient()
-    assert_problem(client.post("/v1/patients/me/care-team", headers=p.headers,
-                               json={"clinician_id": other.id}), 404)
+    for body in ({"clinician_id": other.id}, {"clinician_email": "nobody@example.org"},
+                 {"clinician_email": other.email}):
+        r = client.post("/v1/patients/me/care-team", headers=p.headers, json=body)
+        assert r.status_code == 202 and r.json() == pending
     assert_problem(client.post("/v1/patients/me/care-team", headers=p.headers, json={}), 422)
+    # The clinician sees the request and accepts it.
+    items = client.get("/v1/clinicians/me/care-requests", headers=c2.headers).json()["items"]
+    assert [i["patient_id"] for i in items] == [p.id]
+    r = client.post(f"/v1/clinicians/me/care-requests/{p.id}/accept", headers=c2.headers)
+    assert r.status_code == 200 and r.json()["granted_via"] == "grant"
+    assert client.get(f"/v1/patients/{p.id}", headers=c2.headers).status_code == 200
+    assert client.get("/v1/clinicians/me/care-requests", headers=c2.headers).json() == {
+        "items": []}
+    assert_problem(client.post(f"/v1/clinicians/me/care-requests/{p.id}/accept",
+                               headers=c2.headers), 404)
+    # c1 declines: no access, and the request is gone from the list.
+    assert client.delete(f"/v1/clinicians/me/care-requests/{p.id}",
+                         headers=c1.headers).status_code == 204
+    assert_problem(client.get(f"/v1/patients/{p.id}", headers=c1.headers), 404)
+    assert client.get("/v1/clinicians/me/care-requests", headers=c1.headers).json() == {
+        "items": []}
+    # Another clinician cannot accept a request made to c1, nor a patient at all.
+    assert_problem(client.post(f"/v1/clinicians/me/care-requests/{p.id}/accept",
+                               headers=c1.headers), 404)
+    assert_problem(client.get("/v1/clinicians/me/care-requests", headers=p.headers), 403)
 
 
 def test_revocation_takes_effect_on_next_request(client, make_patient, make_clinician, link):
@@ -60,8 +87,11 @@ def test_revocation_takes_effect_on_next_request(client, make_patient, make_clin
                          headers=p.headers).status_code == 204
     assert_problem(client.get(f"/v1/patients/{p.id}/symptom-entries", headers=c.headers), 404)
     assert client.get("/v1/patients/me/care-team", headers=p.headers).json()["items"] == []
-    # Re-granting restores access.
+    # Asking again restores access only once the clinician accepts again.
     client.post("/v1/patients/me/care-team", headers=p.headers, json={"clinician_id": c.id})
+    assert_problem(client.get(f"/v1/patients/{p.id}", headers=c.headers), 404)
+    assert client.post(f"/v1/clinicians/me/care-requests/{p.id}/accept",
+                       headers=c.headers).status_code == 200
     assert client.get(f"/v1/patients/{p.id}", headers=c.headers).status_code == 200
 
 

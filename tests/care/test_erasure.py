@@ -55,11 +55,15 @@ def test_erasure_leaves_nothing_of_the_patient_but_the_audit(client, make_patien
     assert client.post("/v1/api-keys", headers=h,
                        json={"name": marker, "scopes": ["read"]}).status_code == 201
     assert client.get("/v1/patients/me/export.csv?kind=symptoms", headers=h).status_code == 200
+    other = make_clinician()  # a pending request to join her care team
+    assert client.post("/v1/patients/me/care-team", headers=h,
+                       json={"clinician_id": other.id}).status_code == 202
 
     before = _rows_holding(engine, [p.id, marker])
     for table in ("symptom_entries", "revisions", "exercise_sessions", "exercise_plans",
                   "clinical_notes", "questionnaire_responses", "changes", "idempotency_keys",
-                  "api_keys", "refresh_tokens", "care_team_members", "patients", "users",
+                  "api_keys", "refresh_tokens", "care_team_members", "care_team_requests",
+                  "patients", "users",
                   "audit_events"):
         assert before.get(table), f"the test wrote nothing to {table}"
     tables_with_patient_id = {t.name for t in SQLModel.metadata.sorted_tables

@@ -115,7 +115,7 @@ def test_invitation_and_grant_replay(client, make_patient, make_clinician, engin
     body = {"clinician_id": c.id}
     g1 = client.post("/v1/patients/me/care-team", headers={**p.headers, **key}, json=body)
     g2 = client.post("/v1/patients/me/care-team", headers={**p.headers, **key}, json=body)
-    assert g1.status_code == g2.status_code == 201 and g1.json() == g2.json()
+    assert g1.status_code == g2.status_code == 202 and g1.json() == g2.json()
 
 
 def test_expired_keys_are_forgotten_and_purged(client, make_patient, pinned_now, engine):
