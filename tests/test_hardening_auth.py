@@ -410,3 +410,29 @@ def test_metrics_from_the_host_but_not_through_a_proxy(tmp_path):
                          ).status_code == 404
     finally:
         _stop(proc)
+
+
+def test_repeated_refusals_cannot_fill_a_patients_access_log(client, make_patient,
+                                                              make_clinician, monkeypatch):
+    """Hardening finding 12: anyone could fill a patient's access log with refused attempts
+    (before: 20 attempts, 20 entries)."""
+    import datetime as dt
+
+    from app.audit import service as audit
+
+    p, stranger = make_patient(), make_clinician()
+    for _ in range(20):
+        assert_problem(client.get(f"/v1/patients/{p.id}/symptom-entries",
+                                  headers=stranger.headers), 404)
+
+    def refusals():
+        items = client.get("/v1/patients/me/access-log", headers=p.headers).json()["items"]
+        return [i for i in items if i["actor_id"] == stranger.id and i["outcome"] == "denied"]
+
+    assert len(refusals()) == 1
+    # Once the window has passed, a new attempt is recorded again: refusals stay visible,
+    # just not 20 a minute.
+    monkeypatch.setattr(audit, "DENIED_WINDOW", dt.timedelta(0))
+    assert_problem(client.get(f"/v1/patients/{p.id}/symptom-entries",
+                              headers=stranger.headers), 404)
+    assert len(refusals()) == 2

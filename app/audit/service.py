@@ -109,11 +109,33 @@ def record_reads(
     )
 
 
+# A refused attempt on a patient's record is written once per caller, patient and window:
+# repeating it cannot fill the patient's access log (hardening finding 12); the per-caller
+# rate limit bounds the attempts themselves.
+DENIED_WINDOW = dt.timedelta(minutes=1)
+
+
 def record_apart(session: Session, event: AuditEvent, *, keep_changes: bool = False) -> None:
     """For a refused or failed request: roll its work back (unless the error asked to keep
-    it), then commit the event on its own."""
+    it), then commit the event on its own — unless it repeats a refusal of the same caller on
+    the same patient within `DENIED_WINDOW`."""
     if not keep_changes:
         session.rollback()
+    if event.outcome == "denied" and event.patient_id is not None:
+        repeated = session.execute(
+            select(col(AuditEvent.id))
+            .where(
+                col(AuditEvent.patient_id) == event.patient_id,
+                col(AuditEvent.actor_id) == event.actor_id,
+                col(AuditEvent.outcome) == "denied",
+                col(AuditEvent.at) > event.at - DENIED_WINDOW,
+            )
+            .order_by(col(AuditEvent.id).desc())
+            .limit(1)
+        ).first()
+        if repeated is not None:
+            session.rollback()
+            return
     session.add(event)
     session.commit()
 
