@@ -79,6 +79,18 @@ _FARRAR_POP = (
 )
 _HANCOCK_POP = "knees measured repeatedly by several raters (Hancock 2018); not a knee-OA cohort"
 _LYMAN_POP = "patients after total knee replacement (Lyman 2018), not exercise for knee OA"
+_GILL_2022 = (
+    "Gill S, Hely R, Page RS, Hely A, Harrison B, Landers S. Thirty second chair stand test: "
+    "test-retest reliability, agreement and minimum detectable change in people with "
+    "early-stage knee osteoarthritis (published 19 May 2022): MDC for an individual about 2.5 "
+    "stands; 93 people with mild radiographic knee OA"
+)
+_ALGHADIR_2015 = (
+    "Alghadir A, Anwer S, Brismee JM. The reliability and minimal detectable change of Timed "
+    "Up and Go test in individuals with grade 1-3 knee osteoarthritis. BMC Musculoskelet "
+    "Disord 2015;16:174 (MDC 1.10 s for one rater, 1.14 s between raters; 65 people aged "
+    "45-70 with Kellgren-Lawrence grade 1-3 knee OA)"
+)
 
 THRESHOLDS: dict[str, Threshold] = {
     t.key: t
@@ -239,7 +251,42 @@ THRESHOLDS: dict[str, Threshold] = {
             "work and was not checked against the full text here",
             population=_LYMAN_POP,
         ),
+        Threshold(
+            "chair_stand_30s_mdc",
+            2.5,
+            "stands",
+            "minimum detectable change, 30-s chair stand test (individual)",
+            _GILL_2022,
+            population="93 people with early-stage (mild radiographic) knee OA (Gill 2022)",
+        ),
+        Threshold(
+            "tug_mdc",
+            1.10,
+            "seconds",
+            "minimum detectable change, Timed Up and Go",
+            _ALGHADIR_2015,
+            population="65 people aged 45-70 with grade 1-3 knee OA (Alghadir 2015)",
+        ),
     ]
+}
+
+# Metrics that deliberately carry no threshold, and why (the trend says `mcid: null`,
+# `mdc: null` and no status): never fill one of these in without a source.
+NO_THRESHOLD: dict[str, str] = {
+    "night_pain": "No published MCID or MDC for a night-pain NRS in knee OA was found; the "
+    "day-pain figures are not borrowed.",
+    "analgesic_doses": "A count of doses, shown beside pain; no published threshold exists.",
+    "fast_walk_40m": "No minimum detectable change of the 40 m fast-paced walk test in knee OA "
+    "was found (reviewed: Master H et al. A narrative review on measurement properties of "
+    "fixed-distance walk tests up to 40 meters for adults with knee osteoarthritis. "
+    "J Rheumatol 2020, no. 5, pp. 638-647, doi:10.3899/jrheum.200771; it reports good "
+    "reliability across protocols but gives no single MDC to apply).",
+    "stair_climb": "Published MDCs depend on the protocol (number of steps, ascent only or up "
+    "and down; e.g. 0.10 s for a stopwatch-timed 11-step climb in pre-radiographic to mild "
+    "knee OA, Gait & Posture); KneeTrack does not record the protocol, so none is applied.",
+    "pgic": "A transition rating (1 = very much improved, 7 = very much worse); it is read as "
+    "it stands, with no threshold.",
+    "pass": "The patient's own yes/no judgement of an acceptable state; no threshold.",
 }
 
 

@@ -27,6 +27,7 @@ from app.diary.plan_router import router as plan_router
 from app.diary.router import router as diary_router
 from app.errors import NotFound, install_error_handlers
 from app.exports.router import router as exports_router
+from app.function_tests.router import router as function_tests_router
 from app.logging import configure_logging
 from app.memory import limit_malloc_arenas
 from app.metrics import MetricsMiddleware, metrics_response, worker_exiting
@@ -41,6 +42,7 @@ from app.questionnaires.router import router as questionnaire_router
 from app.ratelimit import build_rate_limits
 from app.routes import iter_api_routes
 from app.sync.router import router as sync_router
+from app.treatments.router import router as treatments_router
 from app.trends.router import router as trends_router
 
 __all__ = ["app", "create_app", "iter_api_routes", "operation_id"]
@@ -150,6 +152,8 @@ def create_app() -> FastAPI:
         care_router,
         diary_router,
         plan_router,
+        treatments_router,
+        function_tests_router,
         questionnaire_router,
         notes_router,
         trends_router,

@@ -4,10 +4,12 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, RefreshToken, User
 from app.care.models import CareTeamMember, Invitation, Patient
 from app.diary.models import ExercisePlan, ExerciseSession, Revision, SymptomEntry
+from app.function_tests.models import FunctionTest
 from app.idempotency.models import IdempotencyKey
 from app.notes.models import ClinicalNote
 from app.questionnaires.models import QuestionnaireResponse
 from app.sync.models import Change
+from app.treatments.models import Treatment
 
 __all__ = [
     "ApiKey",
@@ -17,6 +19,7 @@ __all__ = [
     "ClinicalNote",
     "ExercisePlan",
     "ExerciseSession",
+    "FunctionTest",
     "IdempotencyKey",
     "Invitation",
     "Patient",
@@ -24,5 +27,6 @@ __all__ = [
     "RefreshToken",
     "Revision",
     "SymptomEntry",
+    "Treatment",
     "User",
 ]

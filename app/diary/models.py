@@ -38,7 +38,14 @@ ACTIVITIES = (
     "other",
 )
 SETTINGS = ("indoor", "outdoor", "treadmill", "pool")
-REVISION_KINDS = ("symptom_entry", "exercise_session", "exercise_plan")
+ANALGESIC_KINDS = ("paracetamol", "nsaid_oral", "nsaid_topical", "opioid", "other")
+REVISION_KINDS = (
+    "symptom_entry",
+    "exercise_session",
+    "exercise_plan",
+    "treatment",
+    "function_test",
+)
 
 
 def _knee_checks(side: str) -> tuple[CheckConstraint, ...]:
@@ -49,6 +56,7 @@ def _knee_checks(side: str) -> tuple[CheckConstraint, ...]:
         CheckConstraint(between(f"{side}_flexion", 0, 170), name=f"{side}_flexion"),
         CheckConstraint(between(f"{side}_extension", -20, 60), name=f"{side}_extension"),
         CheckConstraint(in_list(f"{side}_rom_method", ROM_METHODS), name=f"{side}_rom_method"),
+        CheckConstraint(between(f"{side}_night_pain", 0, 10), name=f"{side}_night_pain"),
     )
 
 
@@ -74,6 +82,8 @@ class SymptomEntry(SQLModel, table=True):
         CheckConstraint(
             between("morning_stiffness_minutes", 0, 1440), name="morning_stiffness_minutes"
         ),
+        CheckConstraint(between("falls", 0, 20), name="falls"),
+        CheckConstraint(between("analgesic_doses", 0, 20), name="analgesic_doses"),
         CheckConstraint("version >= 1", name="version"),
         *_knee_checks("left"),
         *_knee_checks("right"),
@@ -91,6 +101,8 @@ class SymptomEntry(SQLModel, table=True):
     left_flexion: int | None = _int()
     left_extension: int | None = _int()
     left_rom_method: str | None = _method()
+    left_night_pain: int | None = _int()
+    left_locking: bool | None = _bool()
     right_pain: int | None = _int()
     right_stiffness: int | None = _int()
     right_swelling: int | None = _int()
@@ -99,8 +111,16 @@ class SymptomEntry(SQLModel, table=True):
     right_flexion: int | None = _int()
     right_extension: int | None = _int()
     right_rom_method: str | None = _method()
+    right_night_pain: int | None = _int()
+    right_locking: bool | None = _bool()
     morning_stiffness_minutes: int | None = _int()
     flare: bool | None = _bool()
+    # Falls in daily life that day (falls during exercise are the session's).
+    falls: int | None = _int()
+    # `analgesics`: doses taken that day and their kinds (a JSON list of ANALGESIC_KINDS);
+    # both null when the entry says nothing about analgesics.
+    analgesic_doses: int | None = _int()
+    analgesic_kinds: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     recorded_at: dt.datetime = instant()
     created_at: dt.datetime = instant(default_now=True)

@@ -12,17 +12,15 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.auth.schemas import check_near_today
-from app.care.locks import lock_patient
 from app.care.models import Patient
 from app.diary.models import ExercisePlan
 from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
 from app.diary.service import local_today
 from app.diary.versioned import (
     VersionedKind,
-    check_preconditions,
     etag_of,
     get_versioned_row,
-    save_superseded,
+    patch_versioned,
 )
 from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
@@ -129,29 +127,21 @@ def update_plan(
 ) -> ExercisePlan:
     """Apply the fields sent. The version before the change is kept as a revision; a patch
     that changes nothing writes nothing and keeps the ETag."""
-    lock_patient(session, patient.id)
-    row = get_row(session, patient.id, plan_id, for_update=True)
-    if row is None:
-        raise NotFound()
-    check_preconditions(row.version, if_match=if_match, if_none_match=None)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    # Only the dates sent: a plan stored before this rule can still be corrected field by field.
-    check_plan_dates(patient, changes, now)
-    merged = {f: changes.get(f, getattr(row, f)) for f in PLAN_FIELDS}
-    if merged["end_date"] is not None and merged["end_date"] < merged["start_date"]:
-        loc = "end_date" if "end_date" in changes else "start_date"
-        raise Unprocessable("end_date is before start_date", loc=["body", loc])
-    if all(getattr(row, f) == v for f, v in merged.items()):
-        return row
-    save_superseded(session, PLAN, row, plan_id, "replaced", now=now, actor_id=actor_id)
-    for f, v in merged.items():
-        setattr(row, f, v)
-    row.version += 1
-    row.updated_at = now
-    session.add(row)
-    session.flush()
-    record_changes(session, patient.id, [plan_change(row)], now=now)
-    return row
+
+    def merge(row: Any) -> dict[str, Any]:
+        # Only the dates sent: a plan stored before this rule can still be corrected field by
+        # field.
+        check_plan_dates(patient, changes, now)
+        merged = {f: changes.get(f, getattr(row, f)) for f in PLAN_FIELDS}
+        if merged["end_date"] is not None and merged["end_date"] < merged["start_date"]:
+            loc = "end_date" if "end_date" in changes else "start_date"
+            raise Unprocessable("end_date is before start_date", loc=["body", loc])
+        return merged
+
+    return patch_versioned(
+        session, PLAN, patient.id, plan_id, merge, now=now, actor_id=actor_id, if_match=if_match
+    )
 
 
 def list_plans(

@@ -30,6 +30,7 @@ Activity = Literal[
     "other",
 ]
 Setting = Literal["indoor", "outdoor", "treadmill", "pool"]
+AnalgesicKind = Literal["paracetamol", "nsaid_oral", "nsaid_topical", "opioid", "other"]
 KNEE_MEASURES = (
     "pain",
     "stiffness",
@@ -38,6 +39,8 @@ KNEE_MEASURES = (
     "giving_way",
     "flexion_degrees",
     "extension_degrees",
+    "night_pain",
+    "locking",
 )
 _read_measures = attrgetter(*KNEE_MEASURES)
 
@@ -58,6 +61,8 @@ class Knee(StrictModel):
         description="0 = fully straight, positive = short of straight, negative = hyperextension",
     )
     rom_method: RomMethod | None = None
+    night_pain: int | None = Field(default=None, ge=0, le=10, description="Pain at night, NRS 0–10")
+    locking: bool | None = Field(default=None, description="The knee locked (caught) that day")
 
     def has_measure(self) -> bool:
         values = _read_measures(self)
@@ -69,10 +74,31 @@ class Knees(StrictModel):
     right: Knee | None = None
 
 
+class Analgesics(StrictModel):
+    """Pain medicine taken that day: improvement bought with more analgesia is not
+    improvement, so trends show `analgesic_doses` beside pain."""
+
+    doses: int = Field(ge=0, le=20, description="Doses taken that day (0–20)")
+    kinds: list[AnalgesicKind] = Field(
+        default_factory=list, max_length=5, description="Which kinds (each at most once)"
+    )
+
+    @field_validator("kinds")
+    @classmethod
+    def _unique(cls, kinds: list[str]) -> list[str]:
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("each kind at most once")
+        return kinds
+
+
 class SymptomEntryIn(StrictModel):
     knees: Knees
     morning_stiffness_minutes: int | None = Field(default=None, ge=0, le=1440)
     flare: bool | None = None
+    falls: int | None = Field(
+        default=None, ge=0, le=20, description="Falls in daily life that day (not in exercise)"
+    )
+    analgesics: Analgesics | None = None
     notes: str | None = Field(default=None, max_length=2000)
     recorded_at: IsoDateTime | None = Field(
         default=None, description="When it was recorded (RFC 3339 with offset); default: now"
@@ -101,10 +127,12 @@ class SymptomEntryIn(StrictModel):
                             "extension_degrees": 5,
                             "rom_method": "goniometer",
                         },
-                        "right": {"pain": 1},
+                        "right": {"pain": 1, "night_pain": 2, "locking": False},
                     },
                     "morning_stiffness_minutes": 20,
                     "flare": False,
+                    "falls": 0,
+                    "analgesics": {"doses": 2, "kinds": ["paracetamol"]},
                     "notes": "Stairs were hard today",
                     "recorded_at": "2026-03-02T21:15:00+00:00",
                 }
@@ -118,6 +146,8 @@ class SymptomEntryOut(BaseModel):
     knees: Knees
     morning_stiffness_minutes: int | None = None
     flare: bool | None = None
+    falls: int | None = None
+    analgesics: Analgesics | None = None
     notes: str | None = None
     recorded_at: dt.datetime
     version: int

@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from app.care.models import Patient
 from app.diary.models import SymptomEntry
-from app.diary.schemas import Knee, Knees, SymptomEntryIn, SymptomEntryOut
+from app.diary.schemas import Analgesics, Knee, Knees, SymptomEntryIn, SymptomEntryOut
 from app.diary.versioned import (
     VersionedKind,
     delete_versioned,
@@ -36,8 +36,10 @@ KNEE_COLUMNS = {  # API field -> column suffix
     "flexion_degrees": "flexion",
     "extension_degrees": "extension",
     "rom_method": "rom_method",
+    "night_pain": "night_pain",
+    "locking": "locking",
 }
-ENTRY_FIELDS = ("morning_stiffness_minutes", "flare", "notes")
+ENTRY_FIELDS = ("morning_stiffness_minutes", "flare", "falls", "notes")
 # Per side: (API field, column) pairs, e.g. ("flexion_degrees", "left_flexion").
 SIDE_COLUMNS = {
     side: tuple((f, f"{side}_{c}") for f, c in KNEE_COLUMNS.items()) for side in ("left", "right")
@@ -72,12 +74,22 @@ def _knee_from_row(row: Any, side: str) -> Knee | None:
     return Knee(**values)
 
 
+def analgesics_json(row: Any) -> dict[str, Any] | None:
+    """The entry's `analgesics` object from its two columns (null when none was given)."""
+    if row.analgesic_doses is None:
+        return None
+    return {"doses": row.analgesic_doses, "kinds": list(row.analgesic_kinds or [])}
+
+
 def entry_out(row: Any) -> SymptomEntryOut:
+    analgesics = analgesics_json(row)
     return SymptomEntryOut(
         entry_date=row.entry_date,
         knees=Knees(left=_knee_from_row(row, "left"), right=_knee_from_row(row, "right")),
         morning_stiffness_minutes=row.morning_stiffness_minutes,
         flare=row.flare,
+        falls=row.falls,
+        analgesics=Analgesics(**analgesics) if analgesics is not None else None,
         notes=row.notes,
         recorded_at=row.recorded_at,
         version=row.version,
@@ -101,6 +113,9 @@ def entry_columns(body: SymptomEntryIn) -> dict[str, Any]:
             cols[column] = values.get(field)
     for f in ENTRY_FIELDS:
         cols[f] = getattr(body, f)
+    a = body.analgesics
+    cols["analgesic_doses"] = a.doses if a is not None else None
+    cols["analgesic_kinds"] = list(a.kinds) if a is not None else None
     return cols
 
 
@@ -154,6 +169,8 @@ def entry_json(row: Any) -> dict[str, Any]:
         "knees": knees,
         "morning_stiffness_minutes": row.morning_stiffness_minutes,
         "flare": row.flare,
+        "falls": row.falls,
+        "analgesics": analgesics_json(row),
         "notes": row.notes,
         "recorded_at": _instant_json(row.recorded_at),
         "version": row.version,

@@ -24,6 +24,7 @@ from app.care.locks import lock_patient
 from app.diary.models import Revision
 from app.diary.schemas import RevisionOut
 from app.errors import NotFound, PreconditionFailed
+from app.pagination import keyset_page
 from app.sync.changes import ChangeRecord, record_changes
 
 M = TypeVar("M", bound=SQLModel)
@@ -279,3 +280,100 @@ def list_revisions(
         )
         for r in rows
     ]
+
+
+# --- records with a server-chosen id (treatments, function tests) ----------------------------
+
+
+def create_with_new_id(
+    session: Session,
+    kind: VersionedKind[M],
+    patient_id: uuid.UUID,
+    columns: dict[str, Any],
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+) -> M:
+    """A new record of a kind keyed by `id`, under a fresh UUID (version 1, in the changes
+    feed)."""
+    row, _ = put_versioned(
+        session,
+        kind,
+        patient_id,
+        uuid.uuid4(),
+        columns,
+        lambda _row: False,
+        now=now,
+        actor_id=actor_id,
+        if_match=None,
+        if_none_match=None,
+    )
+    return row
+
+
+def get_live_row(session: Session, kind: VersionedKind[M], patient_id: uuid.UUID, key: Any) -> M:
+    """The record under `key`; 404 when it never existed or was deleted."""
+    row = get_versioned_row(session, kind, patient_id, key, for_update=False)
+    if row is None or getattr(row, "deleted_at", None) is not None:
+        raise NotFound()
+    return row
+
+
+def patch_versioned(
+    session: Session,
+    kind: VersionedKind[M],
+    patient_id: uuid.UUID,
+    key: Any,
+    merge: Callable[[Any], dict[str, Any]],
+    *,
+    now: dt.datetime,
+    actor_id: uuid.UUID,
+    if_match: str | None,
+) -> M:
+    """Change some fields of the live record under `key`: `merge(row)` gives every field's new
+    value (and may raise Unprocessable). The version before is kept as a revision; a patch
+    that changes nothing writes nothing and keeps the ETag."""
+    lock_patient(session, patient_id)
+    row: Any = get_versioned_row(session, kind, patient_id, key, for_update=True)
+    if row is None or getattr(row, "deleted_at", None) is not None:
+        raise NotFound()
+    check_preconditions(row.version, if_match=if_match, if_none_match=None)
+    merged = merge(row)
+    if all(getattr(row, f) == v for f, v in merged.items()):
+        return row  # type: ignore[no-any-return]
+    save_superseded(session, kind, row, key, "replaced", now=now, actor_id=actor_id)
+    for f, v in merged.items():
+        setattr(row, f, v)
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    record_changes(session, patient_id, [kind.change(row)], now=now)
+    return row  # type: ignore[no-any-return]
+
+
+def live_dated_page(
+    session: Session,
+    model: Any,
+    patient_id: uuid.UUID,
+    *,
+    date_column: Any,
+    equals: dict[str, Any],
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """Live records of one patient by ascending date (then id), filtered by equal columns
+    (None = no filter) and a date range."""
+    q = select(model).where(col(model.patient_id) == patient_id, col(model.deleted_at).is_(None))
+    for name, value in equals.items():
+        if value is not None:
+            q = q.where(col(getattr(model, name)) == value)
+    if date_from is not None:
+        q = q.where(date_column >= date_from)
+    if date_to is not None:
+        q = q.where(date_column <= date_to)
+    return keyset_page(
+        session, q, sort=date_column, parse=dt.date.fromisoformat, limit=limit, cursor=cursor
+    )

@@ -20,7 +20,6 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from app.diary.schemas import KNEE_MEASURES
 from app.exports.queries import knee_values
 
 TRIGGERS = ("=", "+", "-", "@")
@@ -30,10 +29,21 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 SYMPTOM_HEADER = (
     "date",
     "knee",
-    *KNEE_MEASURES,
+    "pain",
+    "stiffness",
+    "swelling",
+    "warmth",
+    "giving_way",
+    "flexion_degrees",
+    "extension_degrees",
     "rom_method",
+    "night_pain",
+    "locking",
     "morning_stiffness_minutes",
     "flare",
+    "falls",
+    "analgesic_doses",
+    "analgesic_kinds",
     "notes",
     "recorded_at",
 )
@@ -106,6 +116,9 @@ def symptom_rows(row: Any) -> Iterator[Sequence[Any]]:
             *knee,
             row.morning_stiffness_minutes,
             row.flare,
+            row.falls,
+            row.analgesic_doses,
+            " ".join(row.analgesic_kinds) if row.analgesic_kinds else None,
             row.notes,
             row.recorded_at,
         )

@@ -33,6 +33,7 @@ CS_DIARY = f"{BASE}/CodeSystem/diary"
 CS_ACTIVITY = f"{BASE}/CodeSystem/activity"
 CS_EXERCISE = f"{BASE}/CodeSystem/exercise"
 CS_SETTING = f"{BASE}/CodeSystem/exercise-setting"
+CS_ANALGESIC = f"{BASE}/CodeSystem/analgesic-kind"
 PATIENT_ID_SYSTEM = f"{BASE}/sid/patient-id"
 
 FHIR_JSON = "application/fhir+json"
@@ -60,6 +61,13 @@ KOOS_JR = {
 }
 KOOS_JR_SCORE = {"system": LOINC, "code": "82332-8", "display": "Total interval score [KOOSJR]"}
 SWELLING_GRADES = ("none", "mild", "moderate", "severe")
+ANALGESIC_DISPLAY = {
+    "paracetamol": "Paracetamol (acetaminophen)",
+    "nsaid_oral": "Oral NSAID",
+    "nsaid_topical": "Topical NSAID",
+    "opioid": "Opioid",
+    "other": "Other analgesic",
+}
 ROM_METHOD_DISPLAY = {
     "self_estimate": "Self-estimate",
     "goniometer": "Goniometer",
@@ -176,7 +184,19 @@ def symptom_resources(row: Any, patient_ref: str) -> Iterator[dict[str, Any]]:
                 bodySite=site,
                 component=[{"code": _cc(SEVERITY), **severity}],
             )
-        for measure, display in (("warmth", "Warmth"), ("giving_way", "Giving way")):
+        if v["night_pain"] is not None:
+            yield obs.make(
+                stable_id(*key, "night_pain"),
+                "survey",
+                _cc(_local(CS_SYMPTOM, "night-pain", "Night pain (NRS 0-10)")),
+                valueQuantity=_score(v["night_pain"]),
+                bodySite=site,
+            )
+        for measure, display in (
+            ("warmth", "Warmth"),
+            ("giving_way", "Giving way"),
+            ("locking", "Locking"),
+        ):
             if v[measure] is not None:
                 code = measure.replace("_", "-")
                 yield obs.make(
@@ -218,6 +238,28 @@ def symptom_resources(row: Any, patient_ref: str) -> Iterator[dict[str, Any]]:
             "survey",
             _cc(_local(CS_DIARY, "flare", "Self-reported flare")),
             valueBoolean=row.flare,
+        )
+    if row.falls is not None:
+        yield obs.make(
+            stable_id(row.id, "falls"),
+            "survey",
+            _cc(_local(CS_DIARY, "falls", "Falls in daily life")),
+            valueInteger=row.falls,
+        )
+    if row.analgesic_doses is not None:
+        kinds = [
+            {
+                "code": _cc(_local(CS_DIARY, "analgesic-kind", "Analgesic kind")),
+                "valueCodeableConcept": _cc(_local(CS_ANALGESIC, k, ANALGESIC_DISPLAY[k])),
+            }
+            for k in row.analgesic_kinds or []
+        ]
+        yield obs.make(
+            stable_id(row.id, "analgesics"),
+            "survey",
+            _cc(_local(CS_DIARY, "analgesic-doses", "Analgesic doses taken")),
+            valueInteger=row.analgesic_doses,
+            **({"component": kinds} if kinds else {}),
         )
     if row.notes:
         yield obs.make(

@@ -30,6 +30,8 @@ KNEE_COLUMNS = (
     "flexion",
     "extension",
     "rom_method",
+    "night_pain",
+    "locking",
 )
 
 

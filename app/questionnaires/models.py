@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models_base import between, in_list, instant, uuid_pk
 
-INSTRUMENTS = ("koos_jr", "koos")
+INSTRUMENTS = ("koos_jr", "koos", "pgic", "pass")
 
 
 class QuestionnaireResponse(SQLModel, table=True):
@@ -39,7 +39,7 @@ class QuestionnaireResponse(SQLModel, table=True):
     instrument: str = Field(sa_column=Column(String(16), nullable=False))
     completed_on: dt.date = Field(sa_column=Column(Date, nullable=False))
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    # KOOS-JR: the 0–100 interval score (100 = no knee problems).
+    # KOOS-JR: the 0–100 interval score (100 = no knee problems); PGIC 1–7; PASS 1/0.
     score: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     # KOOS: {"pain": .., "symptoms": .., "adl": .., "sport_rec": .., "qol": ..}; null = invalid
     subscales: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from app.auth.schemas import StrictModel
 
-Instrument = Literal["koos_jr", "koos"]
+Instrument = Literal["koos_jr", "koos", "pgic", "pass"]
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=32)]
-ItemScore = Annotated[StrictInt, Field(ge=0, le=4)]
+# 0–4 for KOOS and KOOS-JR items, 1–7 for the PGIC, 0/1 for the PASS (checked per instrument).
+ItemScore = Annotated[StrictInt, Field(ge=0, le=7)]
 
 
 class QuestionnaireIn(StrictModel):
@@ -21,8 +22,10 @@ class QuestionnaireIn(StrictModel):
     answers: dict[ItemId, ItemScore] = Field(
         min_length=1,
         max_length=64,
-        description="Item id -> item score 0–4 (0 = no problems). KOOS-JR: all 7 items; "
-        "KOOS: items may be left out (a subscale needs half of its items answered).",
+        description="Item id -> item score. KOOS-JR and KOOS: 0–4 (0 = no problems); KOOS-JR "
+        "needs all 7 items, KOOS items may be left out (a subscale needs half of its items "
+        "answered). PGIC: `change` 1–7 (1 = very much improved, 4 = no change, 7 = very much "
+        "worse). PASS: `acceptable` 1 (yes) or 0 (no).",
     )
 
     model_config = ConfigDict(
@@ -41,7 +44,9 @@ class QuestionnaireIn(StrictModel):
                         "difficulty_rising": 2,
                         "difficulty_bending": 2,
                     },
-                }
+                },
+                {"instrument": "pgic", "completed_on": "2026-04-13", "answers": {"change": 2}},
+                {"instrument": "pass", "completed_on": "2026-04-13", "answers": {"acceptable": 1}},
             ]
         },
     )
@@ -59,7 +64,8 @@ class QuestionnaireOut(BaseModel):
     completed_on: dt.date
     answers: dict[str, int]
     score: float | None = Field(
-        description="KOOS-JR interval score 0–100 (100 = no knee problems); null for KOOS"
+        description="KOOS-JR interval score 0–100 (100 = no knee problems); PGIC: the answer "
+        "1–7; PASS: 1 (acceptable) or 0; null for KOOS"
     )
     raw_score: int | None = Field(description="KOOS-JR raw sum 0–28; null for KOOS")
     subscales: dict[str, float | None] | None = Field(

@@ -149,6 +149,33 @@ class KoosScore:
     items: dict[str, SubscaleItems]
 
 
+# Single-item instruments (SPEC v2): instrument -> (item id, lowest, highest answer).
+# PGIC, patient global impression of change, on the 7-point transition scale of the Clinical
+# Global Impressions improvement item (Guy W. ECDEU Assessment Manual for Psychopharmacology,
+# 1976): 1 very much improved, 2 much improved, 3 minimally improved, 4 no change,
+# 5 minimally worse, 6 much worse, 7 very much worse. PASS, patient acceptable symptom state
+# (Tubach F et al. Ann Rheum Dis 2005;64(1):34-37): "is your current state acceptable?",
+# 1 = yes, 0 = no.
+SINGLE_ITEM: dict[str, tuple[str, int, int]] = {
+    "pgic": ("change", 1, 7),
+    "pass": ("acceptable", 0, 1),
+}
+
+
+def score_single_item(instrument: str, answers: Mapping[str, int]) -> int:
+    """The answer of a single-item instrument, which is its score."""
+    item, low, high = SINGLE_ITEM[instrument]
+    problems = {i: "unknown item id" for i in answers if i != item}
+    value = answers.get(item)
+    if value is None:
+        problems[item] = "required"
+    elif isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        problems[item] = f"must be an integer {low}–{high}"
+    if problems:
+        raise InvalidAnswers(problems)
+    return int(value)  # type: ignore[arg-type]
+
+
 def score_koos(answers: Mapping[str, int]) -> KoosScore:
     _check_values(answers, KOOS_ITEMS)
     subscales: dict[str, float | None] = {}

@@ -14,7 +14,13 @@ from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
 from app.questionnaires.models import QuestionnaireResponse
 from app.questionnaires.schemas import QuestionnaireIn, QuestionnaireOut, SubscaleItemsOut
-from app.questionnaires.scoring import InvalidAnswers, score_koos, score_koos_jr
+from app.questionnaires.scoring import (
+    SINGLE_ITEM,
+    InvalidAnswers,
+    score_koos,
+    score_koos_jr,
+    score_single_item,
+)
 from app.sync.changes import record_change
 
 
@@ -22,7 +28,7 @@ def response_out(row: QuestionnaireResponse) -> QuestionnaireOut:
     raw = items = None
     if row.instrument == "koos_jr":
         raw = sum(row.answers.values())
-    else:
+    elif row.instrument == "koos":
         items = {
             name: SubscaleItemsOut(answered=i.answered, total=i.total, minimum=i.minimum)
             for name, i in score_koos(row.answers).items.items()
@@ -59,6 +65,8 @@ def create_response(
     try:
         if body.instrument == "koos_jr":
             row.score = score_koos_jr(body.answers).score
+        elif body.instrument in SINGLE_ITEM:
+            row.score = score_single_item(body.instrument, body.answers)
         else:
             row.subscales = score_koos(body.answers).subscales
     except InvalidAnswers as exc:

@@ -64,6 +64,8 @@ class PatientData:
     columns: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     exercise: Sequence[ExerciseDay] = ()
     koos_jr: dict[dt.date, float] = field(default_factory=dict)
+    # PGIC, PASS and the function tests: metric -> date -> value (not read by any flag rule).
+    sparse: dict[str, dict[dt.date, float]] = field(default_factory=dict)
     plans: Sequence[PlanInfo] = ()
     qualifying: Mapping[Any, Mapping[dt.date, int]] = field(default_factory=dict)
     since: dt.date | None = None  # rows, exercise and adherence were read from this date

@@ -12,6 +12,7 @@ from app.trends.analysis import Direction, Limits, ThresholdKind
 
 Metric = Literal[
     "pain",
+    "night_pain",
     "stiffness",
     "swelling",
     "morning_stiffness",
@@ -19,7 +20,14 @@ Metric = Literal[
     "extension",
     "exercise_minutes",
     "exercise_sessions",
+    "analgesic_doses",
     "koos_jr",
+    "pgic",
+    "pass",
+    "chair_stand_30s",
+    "tug",
+    "fast_walk_40m",
+    "stair_climb",
 ]
 # The diary metrics, whose response to exercise can be asked (exercise itself and the KOOS-JR
 # are not daily symptoms).
@@ -27,7 +35,7 @@ SymptomMetric = Literal[
     "pain", "stiffness", "swelling", "morning_stiffness", "flexion", "extension"
 ]
 KneeChoice = Literal["left", "right", "worse", "index"]
-Source = Literal["knee", "entry", "exercise", "questionnaire"]
+Source = Literal["knee", "entry", "exercise", "questionnaire", "function_test"]
 ROM_METHOD_DEFAULT = "self_estimate"
 
 
@@ -41,6 +49,8 @@ class MetricSpec:
     mdc_key: str | None = None
     mcid_percent_key: str | None = None
     acceptable_key: str | None = None
+    # Entry metrics: the `symptom_entries` column (default: the metric's name).
+    column: str | None = None
 
     @property
     def per_knee(self) -> bool:
@@ -49,7 +59,7 @@ class MetricSpec:
     @property
     def sparse(self) -> bool:
         """Measured weekly or per visit (SPEC §4): judged on 14-day periods, 1 value each."""
-        return self.is_rom or self.source == "questionnaire"
+        return self.is_rom or self.source in ("questionnaire", "function_test")
 
     @property
     def is_rom(self) -> bool:
@@ -76,6 +86,7 @@ METRICS: dict[str, MetricSpec] = {
             "pain_mcid_percent",
             "pain_pass",
         ),
+        MetricSpec("night_pain", "knee", "NRS 0-10", LOWER),
         MetricSpec(
             "stiffness",
             "knee",
@@ -85,14 +96,39 @@ METRICS: dict[str, MetricSpec] = {
             mcid_percent_key="stiffness_mcid_percent",
         ),
         MetricSpec("swelling", "knee", "grade 0-3", LOWER, mdc_key="swelling_mdc"),
-        MetricSpec("morning_stiffness", "entry", "minutes", LOWER, mdc_key="morning_stiffness_mdc"),
+        MetricSpec(
+            "morning_stiffness",
+            "entry",
+            "minutes",
+            LOWER,
+            mdc_key="morning_stiffness_mdc",
+            column="morning_stiffness_minutes",
+        ),
         MetricSpec("flexion", "knee", "degrees", HIGHER),
         MetricSpec("extension", "knee", "degrees", LOWER),
         MetricSpec("exercise_minutes", "exercise", "minutes per day", HIGHER),
         MetricSpec("exercise_sessions", "exercise", "sessions per day", HIGHER),
+        # Fewer doses is better: improvement bought with more analgesia is not improvement.
+        MetricSpec("analgesic_doses", "entry", "doses per day", LOWER),
         MetricSpec(
             "koos_jr", "questionnaire", "KOOS-JR interval score 0-100", HIGHER, "koos_jr_mcid"
         ),
+        # PGIC 1 = very much improved … 7 = very much worse; PASS 1 = acceptable, 0 = not
+        # (the mean over a period is the share of answers "acceptable").
+        MetricSpec("pgic", "questionnaire", "PGIC 1-7 (1 = very much improved)", LOWER),
+        MetricSpec("pass", "questionnaire", "PASS 1 = acceptable, 0 = not", HIGHER),
+        # The OARSI recommended performance tests (Dobson 2013) and the TUG; MDCs where a
+        # knee-OA reliability study gives one (app/clinical.py says why the others have none).
+        MetricSpec(
+            "chair_stand_30s",
+            "function_test",
+            "stands in 30 s",
+            HIGHER,
+            mdc_key="chair_stand_30s_mdc",
+        ),
+        MetricSpec("tug", "function_test", "seconds", LOWER, mdc_key="tug_mdc"),
+        MetricSpec("fast_walk_40m", "function_test", "seconds", LOWER),
+        MetricSpec("stair_climb", "function_test", "seconds", LOWER),
     ]
 }
 KNEE_METRICS = tuple(m for m in METRICS.values() if m.per_knee)

@@ -31,6 +31,7 @@ from sqlmodel import Session, col
 from app.auth.schemas import clamp_date
 from app.care.models import Patient
 from app.diary.models import ExercisePlan, ExerciseSession, SymptomEntry
+from app.function_tests.models import FunctionTest
 from app.questionnaires.models import QuestionnaireResponse
 from app.trends.analysis import PlanInfo
 from app.trends.metrics import METRICS, SYMPTOM_METRICS, MetricSpec
@@ -104,8 +105,8 @@ def symptom_columns(specs: Sequence[MetricSpec], knees: Sequence[str]) -> list[A
     """Labelled columns `<metric>_<knee>` (and `<metric>_<knee>_method` for ROM)."""
     cols: list[Any] = []
     for spec in specs:
-        if spec.name == "morning_stiffness":
-            cols.append(col(E.morning_stiffness_minutes).label("morning_stiffness"))
+        if spec.source == "entry":
+            cols.append(col(getattr(E, spec.column or spec.name)).label(spec.name))
             continue
         for knee in knees:
             cols.append(value_column(spec, knee).label(f"{spec.name}_{knee}"))
@@ -283,8 +284,11 @@ def session_pains(
     return _rows(session, q.order_by(col(s.local_date), col(s.started_at), col(s.id)))
 
 
-def koos_jr_days(session: Session, window: Window) -> Sequence[Row[Any]]:
-    """Per patient and completion date: the mean KOOS-JR score (usually one a day)."""
+def koos_jr_days(
+    session: Session, window: Window, instrument: str = "koos_jr"
+) -> Sequence[Row[Any]]:
+    """Per patient and completion date: the mean score of the instrument (KOOS-JR, PGIC or
+    PASS; usually one a day)."""
     q = QuestionnaireResponse
     stmt = (
         select(
@@ -296,13 +300,74 @@ def koos_jr_days(session: Session, window: Window) -> Sequence[Row[Any]]:
             _patients(col(q.patient_id), window.patient_ids),
             col(q.completed_on) >= window.start,
             col(q.completed_on) <= window.end,
-            col(q.instrument) == "koos_jr",
+            col(q.instrument) == instrument,
             col(q.score).is_not(None),
         )
         .group_by(col(q.patient_id), col(q.completed_on))
         .order_by(col(q.patient_id), col(q.completed_on))
     )
     return _rows(session, stmt)
+
+
+def function_test_days(session: Session, window: Window, test: str) -> Sequence[Row[Any]]:
+    """Per patient and date: the mean result of one function test (live results only)."""
+    f = FunctionTest
+    stmt = (
+        select(
+            col(f.patient_id),
+            col(f.performed_on).label("day"),
+            func.avg(col(f.value)).label("score"),
+        )
+        .where(
+            _patients(col(f.patient_id), window.patient_ids),
+            col(f.performed_on) >= window.start,
+            col(f.performed_on) <= window.end,
+            col(f.test) == test,
+            col(f.deleted_at).is_(None),
+        )
+        .group_by(col(f.patient_id), col(f.performed_on))
+        .order_by(col(f.patient_id), col(f.performed_on))
+    )
+    return _rows(session, stmt)
+
+
+def sparse_days(session: Session, window: Window, spec: MetricSpec) -> Sequence[Row[Any]]:
+    """A questionnaire's or a function test's values per patient and day (`day`, `score`)."""
+    if spec.source == "function_test":
+        return function_test_days(session, window, spec.name)
+    return koos_jr_days(session, window, spec.name)
+
+
+def other_sparse_days(session: Session, window: Window) -> list[tuple[str, dt.date, float]]:
+    """For one patient: (metric, day, mean value) of every function test and of the PGIC and
+    PASS questionnaires, in two queries."""
+    f, r = FunctionTest, QuestionnaireResponse
+    tests = (
+        select(col(f.test), col(f.performed_on), func.avg(col(f.value)))
+        .where(
+            _patients(col(f.patient_id), window.patient_ids),
+            col(f.performed_on) >= window.start,
+            col(f.performed_on) <= window.end,
+            col(f.deleted_at).is_(None),
+        )
+        .group_by(col(f.test), col(f.performed_on))
+    )
+    answers = (
+        select(col(r.instrument), col(r.completed_on), func.avg(col(r.score)))
+        .where(
+            _patients(col(r.patient_id), window.patient_ids),
+            col(r.completed_on) >= window.start,
+            col(r.completed_on) <= window.end,
+            col(r.instrument).in_(("pgic", "pass")),
+            col(r.score).is_not(None),
+        )
+        .group_by(col(r.instrument), col(r.completed_on))
+    )
+    out: list[tuple[str, dt.date, float]] = []
+    for stmt in (tests, answers):
+        rows: Sequence[Any] = _rows(session, stmt)
+        out += [(name, day, float(value)) for name, day, value in rows]
+    return out
 
 
 def plans(session: Session, patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PlanInfo]]:

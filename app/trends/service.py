@@ -372,7 +372,7 @@ def _trend(
         span = exercise_span(first, fetch.start, fetch.end, today)
         series = exercise_series(_exercise_rows(session, fetch), metric, span)
     else:
-        series = {r.day: float(r.score) for r in q.koos_jr_days(session, fetch)}
+        series = {r.day: float(r.score) for r in q.sparse_days(session, fetch, spec)}
     summary = _summary_out(spec, knee if spec.per_knee else None, series, window, anchor, methods)
     return summary, an.point_columns(series, params["bucket"], (window.start, window.end))
 
@@ -440,6 +440,7 @@ def load_patients(
         out[pid].exercise = ex
     for r in koos:
         out[r.patient_id].koos_jr[r.day] = float(r.score)
+
     for data in out.values():
         data.qualifying = {p.id: qualifying.get(p.id, {}) for p in data.plans}
     return out
@@ -473,8 +474,10 @@ def metric_series(
             else []
         )
         return series, used
-    if spec.source == "questionnaire":
+    if spec.name == "koos_jr":
         return dict(data.koos_jr), []
+    if spec.source in ("questionnaire", "function_test"):
+        return dict(data.sparse.get(spec.name, {})), []
     start = data.since if data.since is not None else window.start
     span = exercise_span(data.first_record, start, window.end, data.today)
     return exercise_series(data.exercise, spec.name, span), []
@@ -526,6 +529,10 @@ def overview(
     anchor = resolve_anchor(
         session, patient, today, window, basis=baseline, knee=knee, plans=data.plans
     )
+    # PGIC, PASS and the function tests (no flag rule reads them): two queries.
+    sparse_window = q.Window([patient.id], today - since_days * DAY, today)
+    for name, day, value in q.other_sparse_days(session, sparse_window):
+        data.sparse.setdefault(name, {})[day] = float(value)
     metrics = {}
     for spec in METRICS.values():
         series, methods = metric_series(data, spec, knee, window)

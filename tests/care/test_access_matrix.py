@@ -19,6 +19,8 @@ SAMPLE_PATH_VALUES = {
 PLAN = {"activity": "backward_walking", "minutes_per_session": 15, "sessions_per_week": 3,
         "start_date": "2026-01-05"}
 KOOS = {"instrument": "koos", "completed_on": "2026-01-05", "answers": {"Q1": 1, "Q2": 2}}
+TREATMENT = {"kind": "genicular_artery_embolisation", "knee": "left", "date": "2026-01-05"}
+FUNCTION_TEST = {"test": "chair_stand_30s", "performed_on": "2026-01-05", "value": 10}
 SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/patients/{pid}/symptom-entries/{entry_date}"): entry(),
     ("PUT", "/v1/patients/{pid}/exercise-sessions/{session_id}"): session_body(),
@@ -33,6 +35,9 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/patients/{pid}/exercise-plans/{plan_id}"): {"sessions_per_week": 5},
     ("POST", "/v1/patients/{pid}/questionnaires"): KOOS,
     ("POST", "/v1/patients/{pid}/notes"): {"text": "Seen today.", "topic": "review"},
+    ("POST", "/v1/patients/{pid}/treatments"): TREATMENT,
+    ("PATCH", "/v1/patients/{pid}/treatments/{treatment_id}"): {"notes": "changed"},
+    ("POST", "/v1/patients/{pid}/function-tests"): FUNCTION_TEST,
 }
 
 
@@ -76,6 +81,8 @@ def _snapshot(client: Any, owner: Any) -> Any:
         client.get("/v1/patients/me/exercise-plans", headers=h).json(),
         client.get("/v1/patients/me/questionnaires", headers=h).json(),
         client.get("/v1/patients/me/notes", headers=h).json(),
+        client.get("/v1/patients/me/treatments", headers=h).json(),
+        client.get("/v1/patients/me/function-tests", headers=h).json(),
         client.get("/v1/patients/me/changes", headers=h).json(),
     )
 
@@ -99,6 +106,13 @@ def world(client, make_patient, make_clinician, link):
     r = client.post(f"/v1/patients/{owner.id}/notes", headers=mine.headers, json={"text": "Seen."})
     assert r.status_code == 201, r.text
     ids["note_id"] = r.json()["id"]
+    r = client.post("/v1/patients/me/treatments", headers=owner.headers, json=TREATMENT)
+    assert r.status_code == 201, r.text
+    ids["treatment_id"] = r.json()["id"]
+    r = client.post(f"/v1/patients/{owner.id}/function-tests", headers=mine.headers,
+                    json=FUNCTION_TEST)
+    assert r.status_code == 201, r.text
+    ids["test_id"] = r.json()["id"]
     revoked = make_clinician()
     link(owner, revoked)
     assert client.delete(f"/v1/patients/{owner.id}/care-team/{revoked.id}",

@@ -159,12 +159,16 @@ def test_entry_json_equals_the_api_representation():
         {**blank, "left_pain": 3},
         {**blank, "right_flexion": 120, "right_rom_method": "goniometer", "right_warmth": False,
          "morning_stiffness_minutes": 20, "flare": True, "notes": "ünïcode \"q\""},
+        {**blank, "left_night_pain": 6, "left_locking": True, "falls": 1,
+         "analgesic_doses": 3, "analgesic_kinds": ["paracetamol", "nsaid_topical"]},
+        {**blank, "right_locking": False, "analgesic_doses": 0, "analgesic_kinds": []},
     ]
     for cols in rows:
         for at in (t1, t2):
             row = SimpleNamespace(entry_date=dt.date(2026, 1, 2), version=3, recorded_at=at,
                                   created_at=t1, updated_at=at, morning_stiffness_minutes=None,
-                                  flare=None, notes=None)
+                                  flare=None, notes=None, falls=None, analgesic_doses=None,
+                                  analgesic_kinds=None)
             vars(row).update(cols)
             assert entry_json(row) == entry_out(row).model_dump(mode="json")
 

@@ -161,7 +161,8 @@ def test_a_500_entry_sync_round_trips(client, make_patient):
     assert got["knees"] == {"right": {"pain": 1, "stiffness": None, "swelling": None,
                                       "warmth": None, "giving_way": None,
                                       "flexion_degrees": None, "extension_degrees": None,
-                                      "rom_method": None}, "left": None}
+                                      "rom_method": None, "night_pain": None,
+                                      "locking": None}, "left": None}
 
 
 def test_session_plan_must_be_one_of_the_patients_plans(client, make_patient, make_clinician,

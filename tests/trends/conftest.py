@@ -59,12 +59,20 @@ class Seeder:
             s.commit()
             return plan.id
 
-    def koos_jr(self, d: dt.date, score: float) -> None:
+    def koos_jr(self, d: dt.date, score: float, instrument: str = "koos_jr") -> None:
         from app.questionnaires.models import QuestionnaireResponse
 
         with Session(self.engine) as s:
-            s.add(QuestionnaireResponse(patient_id=self.pid, instrument="koos_jr", completed_on=d,
-                                        answers={}, score=score))
+            s.add(QuestionnaireResponse(patient_id=self.pid, instrument=instrument,
+                                        completed_on=d, answers={}, score=score))
+            s.commit()
+
+    def function_test(self, d: dt.date, test: str, value: float, **extra: Any) -> None:
+        from app.function_tests.models import FunctionTest
+
+        with Session(self.engine) as s:
+            s.add(FunctionTest(patient_id=self.pid, id=uuid.uuid4(), test=test, performed_on=d,
+                               value=value, **extra))
             s.commit()
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from app.trends.metrics import METRICS
 from tests.helpers import assert_problem
-from tests.trends.conftest import day
+from tests.trends.conftest import NOW, day
 
 TOL = 1e-9
 URL = "/v1/patients/me/trends"
@@ -84,8 +84,22 @@ def test_every_metric_bucket_and_knee(client, seeded, metric, bucket, knee):
                       "right_stiffness": i % 5, "left_swelling": i % 4, "right_swelling": 1,
                       "left_flexion": 90 + i, "right_flexion": 130 - i, "left_extension": i % 7,
                       "right_extension": 2, "morning_stiffness_minutes": 10 + i,
-                      "left_rom_method": "goniometer"}
+                      "left_rom_method": "goniometer", "left_night_pain": (i * 7) % 11,
+                      "right_night_pain": i % 3,
+                      "analgesic_doses": None if i % 5 == 0 else i % 4}
     s.entries(entries)
+    sparse = {"pgic": {day(-20): 4.0, day(-3): 2.0}, "pass": {day(-20): 0.0, day(-3): 1.0},
+              "chair_stand_30s": {day(-35): 9.0, day(-2): 13.0},
+              "tug": {day(-35): 12.5, day(-2): 10.25},
+              "fast_walk_40m": {day(-35): 31.0, day(-2): 27.5},
+              "stair_climb": {day(-35): 15.0, day(-2): 12.0}}
+    for name, values in sparse.items():
+        for d, v in values.items():
+            if name in ("pgic", "pass"):
+                s.koos_jr(d, v, instrument=name)
+            else:
+                s.function_test(d, name, v)
+    s.function_test(day(-4), "tug", 99.0, deleted_at=NOW)  # deleted: never counted
     s.sessions((day(-2), "backward_walking", 15), (day(-2), "cycling", 30),
                (day(-9), "backward_walking", 20))
     s.koos_jr(day(-30), 48.0)
@@ -101,6 +115,11 @@ def test_every_metric_bucket_and_knee(client, seeded, metric, bucket, knee):
         daily = {d: pick(e[f"left_{metric}"], e[f"right_{metric}"]) for d, e in entries.items()}
     elif metric == "morning_stiffness":
         daily = {d: e["morning_stiffness_minutes"] for d, e in entries.items()}
+    elif metric == "analgesic_doses":
+        daily = {d: e["analgesic_doses"] for d, e in entries.items()
+                 if e["analgesic_doses"] is not None}
+    elif metric in sparse:
+        daily = sparse[metric]
     elif metric == "koos_jr":
         daily = {day(-30): 48.0, day(-1): 70.5}
     else:

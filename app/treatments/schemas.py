@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import ClassVar, Literal
+
+from pydantic import ConfigDict, Field, field_validator
+
+from app.auth.schemas import IsoDate, StrictModel
+
+TreatmentKind = Literal[
+    "steroid_injection",
+    "hyaluronic_injection",
+    "prp_injection",
+    "genicular_artery_embolisation",
+    "arthroscopy",
+    "arthroplasty",
+    "other",
+]
+TreatmentKnee = Literal["left", "right", "both"]
+_DATE = "The day it was done (local date); not after today in the patient's time zone"
+
+
+class TreatmentIn(StrictModel):
+    kind: TreatmentKind
+    knee: TreatmentKnee
+    date: IsoDate = Field(description=_DATE)
+    notes: str | None = Field(default=None, max_length=2000)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "genicular_artery_embolisation",
+                    "knee": "left",
+                    "date": "2026-03-02",
+                    "notes": "Superior and inferior medial genicular arteries",
+                }
+            ]
+        },
+    )
+
+
+class TreatmentPatch(StrictModel):
+    """Only the fields sent change; `notes` may be set to null."""
+
+    kind: TreatmentKind | None = None
+    knee: TreatmentKnee | None = None
+    date: IsoDate | None = Field(default=None, description=_DATE)
+    notes: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("kind", "knee", "date")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields that were sent: a required field may be changed, not removed.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"date": "2026-03-03", "notes": "Right knee too"}]},
+    )
+
+
+class TreatmentOut(TreatmentIn):
+    model_config = ConfigDict(extra="ignore")
+    range_checked: ClassVar[bool] = False
+
+    date: dt.date = Field(description=_DATE)
+    id: uuid.UUID
+    recorded_by: uuid.UUID | None = Field(description="Who recorded it (patient or clinician)")
+    version: int
+    etag: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
