@@ -67,6 +67,9 @@ EXERCISE_HEADER = (
     "notes",
 )
 
+TREATMENT_HEADER = ("id", "date", "kind", "knee", "notes", "recorded_by")
+FUNCTION_TEST_HEADER = ("id", "date", "test", "value", "unit", "supervised")
+
 
 # Characters a spreadsheet may skip before reading a formula: Unicode spaces (NBSP, U+3000 …),
 # line and paragraph separators, and invisible format characters (zero-width space, BOM …).
@@ -145,6 +148,16 @@ def exercise_rows(row: Any) -> Iterator[Sequence[Any]]:
         describe_exercises(row.exercises),
         row.notes,
     )
+
+
+def treatment_rows(row: Any) -> Iterator[Sequence[Any]]:
+    yield (row.id, row.date, row.kind, row.knee, row.notes, row.recorded_by)
+
+
+def function_test_rows(row: Any) -> Iterator[Sequence[Any]]:
+    unit = "stands" if row.test == "chair_stand_30s" else "seconds"
+    value = int(row.value) if row.test == "chair_stand_30s" else row.value
+    yield (row.id, row.performed_on, row.test, value, unit, row.supervised)
 
 
 def describe_exercises(items: list[dict[str, Any]] | None) -> str | None:

@@ -34,6 +34,9 @@ CS_ACTIVITY = f"{BASE}/CodeSystem/activity"
 CS_EXERCISE = f"{BASE}/CodeSystem/exercise"
 CS_SETTING = f"{BASE}/CodeSystem/exercise-setting"
 CS_ANALGESIC = f"{BASE}/CodeSystem/analgesic-kind"
+CS_TREATMENT = f"{BASE}/CodeSystem/treatment"
+CS_FUNCTION_TEST = f"{BASE}/CodeSystem/function-test"
+CS_QUESTIONNAIRE = f"{BASE}/CodeSystem/questionnaire"
 PATIENT_ID_SYSTEM = f"{BASE}/sid/patient-id"
 
 FHIR_JSON = "application/fhir+json"
@@ -365,6 +368,83 @@ def koos_jr_resource(row: Any, patient_ref: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+# Treatment kinds: (display, SNOMED CT coding where one was found that means the same thing).
+# Only "Arthroscopy of knee joint" (309431009) was found; SNOMED's "Total knee replacement"
+# (609588000) is not used for `arthroplasty`, which may be partial (docs/fhir-mapping.md).
+TREATMENTS: dict[str, tuple[str, dict[str, str] | None]] = {
+    "steroid_injection": ("Intra-articular corticosteroid injection", None),
+    "hyaluronic_injection": ("Intra-articular hyaluronic acid injection", None),
+    "prp_injection": ("Intra-articular platelet-rich plasma injection", None),
+    "genicular_artery_embolisation": ("Genicular artery embolisation", None),
+    "arthroscopy": (
+        "Arthroscopy of knee joint",
+        {"system": SNOMED, "code": "309431009", "display": "Arthroscopy of knee joint"},
+    ),
+    "arthroplasty": ("Knee arthroplasty", None),
+    "other": ("Other knee treatment", None),
+}
+FUNCTION_TESTS = {  # test -> (display, unit, UCUM code)
+    "chair_stand_30s": ("30-second chair stand test", "stands", "{stands}"),
+    "tug": ("Timed Up and Go test", "seconds", "s"),
+    "fast_walk_40m": ("40 m fast-paced walk test", "seconds", "s"),
+    "stair_climb": ("Stair climb test", "seconds", "s"),
+}
+
+
+def procedure_resource(row: Any, patient_ref: str) -> dict[str, Any]:
+    """A treatment as a completed Procedure on the knee (or both knees)."""
+    display, snomed = TREATMENTS[row.kind]
+    codings = [_local(CS_TREATMENT, row.kind, display), *([snomed] if snomed else [])]
+    sides = ("left", "right") if row.knee == "both" else (row.knee,)
+    res: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "id": stable_id(row.id, "procedure"),
+        "status": "completed",
+        "code": {"coding": codings, "text": display},
+        "subject": {"reference": patient_ref},
+        "performedDateTime": row.date.isoformat(),
+        "bodySite": [_cc({"system": SNOMED, **KNEE_SITES[s]}, f"{s} knee") for s in sides],
+    }
+    if row.notes:
+        res["note"] = [{"text": row.notes}]
+    return res
+
+
+def function_test_resource(row: Any, patient_ref: str) -> dict[str, Any]:
+    display, unit, code = FUNCTION_TESTS[row.test]
+    value = int(row.value) if row.test == "chair_stand_30s" else row.value
+    obs = ObservationFactory(patient_ref, row.performed_on.isoformat(), "")
+    res = obs.make(
+        stable_id(row.id, "function-test"),
+        "exam",
+        _cc(_local(CS_FUNCTION_TEST, row.test, display)),
+        valueQuantity=_qty(value, unit, code),
+    )
+    del res["issued"]
+    if row.supervised is not None:
+        res["component"] = [
+            {
+                "code": _cc(_local(CS_FUNCTION_TEST, "supervised", "Supervised")),
+                "valueBoolean": row.supervised,
+            }
+        ]
+    return res
+
+
+def single_item_resource(row: Any, patient_ref: str) -> dict[str, Any]:
+    """A PGIC (value 1-7) or PASS (acceptable: true/false) answer as an Observation."""
+    obs = ObservationFactory(patient_ref, row.completed_on.isoformat(), "")
+    if row.instrument == "pgic":
+        code = _local(CS_QUESTIONNAIRE, "pgic", "Patient global impression of change (1-7)")
+        value: dict[str, Any] = {"valueInteger": int(row.score)}
+    else:
+        code = _local(CS_QUESTIONNAIRE, "pass", "Patient acceptable symptom state")
+        value = {"valueBoolean": bool(row.score)}
+    res = obs.make(stable_id(row.id, row.instrument), "survey", _cc(code), **value)
+    del res["issued"]
+    return res
 
 
 def bundle_chunks(

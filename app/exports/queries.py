@@ -17,7 +17,9 @@ from sqlmodel import col
 
 from app.db import READ_ONLY, get_engine
 from app.diary.models import ExerciseSession, SymptomEntry
+from app.function_tests.models import FunctionTest
 from app.questionnaires.models import QuestionnaireResponse
+from app.treatments.models import Treatment
 
 BATCH = 500
 # Per-knee columns of `symptom_entries`, stored as `left_<name>` and `right_<name>`.
@@ -90,6 +92,54 @@ def koos_jr_responses(
     stmt = select(
         col(q.id), col(q.completed_on), col(q.answers), col(q.score), col(q.created_at)
     ).where(col(q.patient_id) == patient_id, col(q.instrument) == "koos_jr")
+    stmt = _dated(stmt, col(q.completed_on), date_from, date_to)
+    return stmt.order_by(col(q.completed_on), col(q.created_at))
+
+
+def treatments(
+    patient_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None
+) -> Select[Any]:
+    """Live treatments by date."""
+    t = Treatment
+    columns: tuple[Any, ...] = (
+        col(t.id),
+        col(t.kind),
+        col(t.knee),
+        col(t.date),
+        col(t.notes),
+        col(t.recorded_by),
+    )
+    stmt = select(*columns).where(col(t.patient_id) == patient_id, col(t.deleted_at).is_(None))
+    stmt = _dated(stmt, col(t.date), date_from, date_to)
+    return stmt.order_by(col(t.date), col(t.created_at))
+
+
+def function_tests(
+    patient_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None
+) -> Select[Any]:
+    """Live function test results by date."""
+    f = FunctionTest
+    columns: tuple[Any, ...] = (
+        col(f.id),
+        col(f.test),
+        col(f.performed_on),
+        col(f.value),
+        col(f.supervised),
+    )
+    stmt = select(*columns).where(col(f.patient_id) == patient_id, col(f.deleted_at).is_(None))
+    stmt = _dated(stmt, col(f.performed_on), date_from, date_to)
+    return stmt.order_by(col(f.performed_on), col(f.created_at))
+
+
+def single_item_responses(
+    patient_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None
+) -> Select[Any]:
+    """PGIC and PASS answers by date."""
+    q = QuestionnaireResponse
+    columns: tuple[Any, ...] = (col(q.id), col(q.instrument), col(q.completed_on), col(q.score))
+    stmt = select(*columns).where(
+        col(q.patient_id) == patient_id, col(q.instrument).in_(("pgic", "pass"))
+    )
     stmt = _dated(stmt, col(q.completed_on), date_from, date_to)
     return stmt.order_by(col(q.completed_on), col(q.created_at))
 

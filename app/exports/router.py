@@ -19,8 +19,9 @@ router = APIRouter(prefix="/v1/patients/{pid}", tags=["exports"], responses=PROB
 
 @router.get(
     "/export.csv",
-    summary="Export the diary or the exercise log as CSV (streamed)",
-    description="One row per day and knee (`kind=symptoms`) or per session (`kind=exercise`), "
+    summary="Export the diary, exercise log, treatments or function tests as CSV (streamed)",
+    description="One row per day and knee (`kind=symptoms`), per session (`kind=exercise`), "
+    "per treatment (`kind=treatments`) or per test result (`kind=function_tests`), "
     "with a header row and ISO 8601 dates. Text cells that a spreadsheet would run as a "
     "formula are prefixed with `'`. API keys need the `export` scope.",
     response_class=StreamingResponse,
@@ -33,7 +34,10 @@ router = APIRouter(prefix="/v1/patients/{pid}", tags=["exports"], responses=PROB
 )
 def export_csv(
     patient: ExportablePatient,
-    kind: Annotated[service.CsvKind, Query(description="`symptoms` or `exercise`")],
+    kind: Annotated[
+        service.CsvKind,
+        Query(description="`symptoms`, `exercise`, `treatments` or `function_tests`"),
+    ],
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> StreamingResponse:
@@ -49,8 +53,9 @@ def export_csv(
 @router.get(
     "/export.fhir",
     summary="Export the record as a FHIR R4 Bundle (streamed)",
-    description="A `Bundle` of type `collection`: the Patient, the diary and exercise sessions "
-    "as Observations and KOOS-JR as QuestionnaireResponses; docs/fhir-mapping.md lists every "
+    description="A `Bundle` of type `collection`: the Patient, the diary, exercise sessions, "
+    "function tests, PGIC and PASS as Observations, KOOS-JR as QuestionnaireResponses and "
+    "treatments as Procedures; docs/fhir-mapping.md lists every "
     "code. API keys need the `export` scope.",
     response_class=StreamingResponse,
     responses={

@@ -15,18 +15,24 @@ from app.care.models import Patient
 from app.exports import fhir, queries
 from app.exports.csv import (
     EXERCISE_HEADER,
+    FUNCTION_TEST_HEADER,
     SYMPTOM_HEADER,
+    TREATMENT_HEADER,
     csv_chunks,
     exercise_rows,
+    function_test_rows,
     symptom_rows,
+    treatment_rows,
 )
 
-CsvKind = Literal["symptoms", "exercise"]
+CsvKind = Literal["symptoms", "exercise", "treatments", "function_tests"]
 _CSV: dict[
     str, tuple[Sequence[str], Callable[..., Select[Any]], Callable[[Any], Iterator[Sequence[Any]]]]
 ] = {
     "symptoms": (SYMPTOM_HEADER, queries.symptom_entries, symptom_rows),
     "exercise": (EXERCISE_HEADER, queries.exercise_sessions, exercise_rows),
+    "treatments": (TREATMENT_HEADER, queries.treatments, treatment_rows),
+    "function_tests": (FUNCTION_TEST_HEADER, queries.function_tests, function_test_rows),
 }
 
 
@@ -60,7 +66,7 @@ def _fhir_resources(
     yield fhir.patient_resource(
         patient_id=patient.id, display_name=name, sex=patient.sex, birth_year=patient.birth_year
     )
-    # One connection and transaction for the three reads.
+    # One connection and transaction for every read.
     with queries.read_connection() as conn:
         span = (patient.id, date_from, date_to)
         for row in queries.stream(conn, queries.symptom_entries(*span)):
@@ -69,6 +75,12 @@ def _fhir_resources(
             yield fhir.session_resource(row, ref)
         for row in queries.stream(conn, queries.koos_jr_responses(*span)):
             yield fhir.koos_jr_resource(row, ref)
+        for row in queries.stream(conn, queries.single_item_responses(*span)):
+            yield fhir.single_item_resource(row, ref)
+        for row in queries.stream(conn, queries.function_tests(*span)):
+            yield fhir.function_test_resource(row, ref)
+        for row in queries.stream(conn, queries.treatments(*span)):
+            yield fhir.procedure_resource(row, ref)
 
 
 def fhir_export(

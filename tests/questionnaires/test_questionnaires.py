@@ -153,3 +153,57 @@ def test_unknown_questionnaire_is_404(client, make_patient):
     qid = client.post(URL, headers=other.headers, json=jr()).json()["id"]
     assert_problem(client.get(f"{URL}/{qid}", headers=p.headers), 404)
     assert client.get(f"{URL}/{qid}", headers=other.headers).status_code == 200
+
+
+def test_pgic_and_pass_are_stored_with_their_answer_as_score(client, make_patient):
+    p = make_patient()
+    r = client.post(URL, headers=p.headers, json={"instrument": "pgic",
+                                                  "completed_on": "2026-01-05",
+                                                  "answers": {"change": 2}})
+    assert r.status_code == 201, r.text
+    assert (r.json()["score"], r.json()["raw_score"], r.json()["subscales"]) == (2, None, None)
+    r = client.post(URL, headers=p.headers, json={"instrument": "pass",
+                                                  "completed_on": "2026-01-06",
+                                                  "answers": {"acceptable": 0}})
+    assert r.status_code == 201 and r.json()["score"] == 0
+    listed = client.get(URL, headers=p.headers, params={"instrument": "pgic"}).json()["items"]
+    assert [q["answers"] for q in listed] == [{"change": 2}]
+
+
+@pytest.mark.parametrize(("instrument", "answers", "field"), [
+    ("pgic", {"change": 0}, "answers.change"),
+    ("pgic", {"change": 8}, "answers.change"),
+    ("pgic", {}, "answers"),
+    ("pgic", {"acceptable": 1}, "answers.acceptable"),
+    ("pass", {"acceptable": 2}, "answers.acceptable"),
+    ("pass", {"acceptable": True}, "answers.acceptable"),
+    ("pass", {"change": 1}, "answers.change"),
+    ("koos_jr", {"stiffness": 5}, "answers.stiffness"),  # 0-4 still, though PGIC takes 1-7
+])
+def test_invalid_single_item_answers_name_the_item(client, make_patient, instrument, answers,
+                                                   field):
+    p = make_patient()
+    body = {"instrument": instrument, "completed_on": "2026-01-05", "answers": answers}
+    assert_problem(client.post(URL, headers=p.headers, json=body), 422, field)
+    assert client.get(URL, headers=p.headers).json()["items"] == []
+
+
+def test_pgic_and_pass_trends(client, make_patient):
+    p = make_patient()
+    today = dt.datetime.now(dt.UTC).date()
+    for days_ago, change, acceptable in ((40, 4, 0), (20, 3, 0), (1, 2, 1)):
+        d = (today - dt.timedelta(days=days_ago)).isoformat()
+        for instrument, answers in (("pgic", {"change": change}),
+                                    ("pass", {"acceptable": acceptable})):
+            r = client.post(URL, headers=p.headers, json={"instrument": instrument,
+                                                          "completed_on": d, "answers": answers})
+            assert r.status_code == 201, r.text
+    pgic = client.get("/v1/patients/me/trends/pgic", headers=p.headers).json()
+    assert [pt["mean"] for pt in pgic["points"]] == [4, 3, 2]
+    assert pgic["direction"] == "lower_is_better" and pgic["change"] == -2
+    assert pgic["status"] is None  # no threshold for a transition rating
+    ok = client.get("/v1/patients/me/trends/pass?bucket=month", headers=p.headers).json()
+    assert ok["direction"] == "higher_is_better"
+    assert sum(pt["mean"] * pt["n"] for pt in ok["points"]) == 1  # one "acceptable" of three
+    overview = client.get("/v1/patients/me/trends", headers=p.headers).json()["metrics"]
+    assert overview["pgic"]["last_value"] == 2 and overview["pass"]["last_value"] == 1
