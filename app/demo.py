@@ -2,10 +2,13 @@
 
 A clinician and four patients over the 12 weeks up to today (in each patient's time zone):
 one improving on a backward-walking programme prescribed six weeks ago (with one fall last
-week that hurt for a few days, and KOOS-JR at the start, midway and now), one in a flare,
-one who has stopped logging, and one whose pain eases on its own while she takes up
-backward walking halfway (the exercise response must not credit the walking). Range of
-motion is measured once a week with a goniometer, as in a clinic."""
+week that hurt for a few days, KOOS-JR at the start, midway and now, function tests at the
+plan's start and at week 6, PGIC and PASS now), one in a flare (taking analgesics every day of
+its week), one who has stopped logging, one whose pain eases on its own while she takes up
+backward walking halfway (the exercise response must not credit the walking), and one for whom
+exercise was not enough: a genicular artery embolisation six weeks ago, after which her pain,
+night pain and analgesic use fall. Range of motion is measured once a week with a goniometer,
+as in a clinic."""
 
 from __future__ import annotations
 
@@ -25,9 +28,13 @@ from app.db import get_engine, utcnow
 from app.diary.models import ExerciseSession, SymptomEntry
 from app.diary.plan_service import create_plan
 from app.diary.schemas import ExercisePlanIn
+from app.function_tests.schemas import FunctionTestIn
+from app.function_tests.service import create_test
 from app.questionnaires.schemas import QuestionnaireIn
 from app.questionnaires.scoring import KOOS_JR_ITEMS
 from app.questionnaires.service import create_response
+from app.treatments.schemas import TreatmentIn
+from app.treatments.service import create_treatment
 
 CLINICIAN_EMAIL = "clinician@demo.kneetrack.dev"
 DAYS = 84
@@ -219,6 +226,70 @@ def first_session_on_or_after(today: dt.date, days_ago: int, weekdays: tuple[int
     return day
 
 
+def _new_entries(session: Session, patient: Patient, today: dt.date) -> dict[int, SymptomEntry]:
+    """The patient's diary rows added to the session and not yet flushed (the session holds
+    flushed rows only weakly), by days ago."""
+    return {
+        (today - row.entry_date).days: row
+        for row in session.new
+        if isinstance(row, SymptomEntry) and row.patient_id == patient.id
+    }
+
+
+def _night_pain(session: Session, patient: Patient, today: dt.date, rng: random.Random) -> None:
+    """Night pain a little below the day's pain on the index (left) knee."""
+    for row in _new_entries(session, patient, today).values():
+        if row.left_pain is not None:
+            row.left_night_pain = _clamp(row.left_pain - 1 + rng.gauss(0, 0.7), 0, 10)
+
+
+def _analgesics(
+    session: Session, patient: Patient, today: dt.date, doses: dict[int, tuple[int, list[str]]]
+) -> None:
+    """`days ago -> (doses, kinds)` on the patient's diary rows."""
+    rows = _new_entries(session, patient, today)
+    for days_ago, (n, kinds) in doses.items():
+        if days_ago in rows:
+            rows[days_ago].analgesic_doses = n
+            rows[days_ago].analgesic_kinds = kinds
+
+
+def _function_tests(
+    session: Session,
+    patient: Patient,
+    actor_id: uuid.UUID,
+    results: dict[dt.date, dict[str, float]],
+) -> None:
+    for day, values in results.items():
+        for test, value in values.items():
+            body = FunctionTestIn.model_validate(
+                {"test": test, "performed_on": day, "value": value, "supervised": True}
+            )
+            create_test(session, patient, body, now=utcnow(), actor_id=actor_id)
+
+
+def _single_items(session: Session, patient: Patient, day: dt.date, change: int, ok: int) -> None:
+    for instrument, answers in (("pgic", {"change": change}), ("pass", {"acceptable": ok})):
+        body = QuestionnaireIn.model_validate(
+            {"instrument": instrument, "completed_on": day, "answers": answers}
+        )
+        create_response(session, patient, body, now=utcnow())
+
+
+def _after_embolisation(
+    session: Session, patient: Patient, today: dt.date, rng: random.Random, gae_days_ago: int
+) -> None:
+    """Pain about 6.5 until the embolisation, then down to about 3 over two weeks; night pain
+    and analgesic use follow."""
+    for days_ago, row in _new_entries(session, patient, today).items():
+        since = gae_days_ago - days_ago  # days since the embolisation (< 0: before)
+        level = 6.5 if since < 0 else 6.5 - 3.5 * min(since, 14) / 14
+        row.left_pain = _clamp(level + rng.gauss(0, 0.6), 0, 10)
+        row.left_night_pain = _clamp(level - 0.5 + rng.gauss(0, 0.6), 0, 10)
+        row.analgesic_doses = 3 if since < 0 else (2 if since < 14 else 1)
+        row.analgesic_kinds = ["paracetamol", "nsaid_topical"] if since < 14 else ["paracetamol"]
+
+
 def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
     with Session(get_engine()) as session:
         if session.scalars(select(User).where(col(User.email) == CLINICIAN_EMAIL)).first():
@@ -237,6 +308,7 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
             ("john@demo.kneetrack.dev", "John Flaring", "America/New_York", "left"),
             ("aiko@demo.kneetrack.dev", "Aiko Quiet", "Asia/Tokyo", "left"),
             ("nora@demo.kneetrack.dev", "Nora Easing", "Europe/Oslo", "left"),
+            ("ruth@demo.kneetrack.dev", "Ruth Embolised", "Europe/London", "left"),
         ]
         patients = [
             _patient(session, email=e, name=n, tz=tz, knee=k, password=password)
@@ -247,13 +319,14 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
                 CareTeamMember(patient_id=p.id, clinician_id=clinician.id, granted_via="invitation")
             )
         now = utcnow()
-        maria, john, aiko, nora = patients
+        maria, john, aiko, nora, ruth = patients
         t = {p.id: now.astimezone(ZoneInfo(p.timezone)).date() for p in patients}
         maria_days = (0, 2, 4, 5)
         maria_fall = first_session_on_or_after(t[maria.id], 6, maria_days)
         _entries(
             session, maria, t[maria.id], rng, pain_start=6.5, pain_end=2, hurt_after=maria_fall
         )
+        _night_pain(session, maria, t[maria.id], rng)  # before a flush: rows still held
         # Maria walked on her own at first; the plan was prescribed six weeks ago, so the
         # exercise response can compare before and after it. Her one fall was last week.
         maria_start = t[maria.id] - dt.timedelta(weeks=MARIA_PLAN_WEEKS)
@@ -270,6 +343,17 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
         )
         _strengthening(session, maria, t[maria.id], weekday=1)
         _koos_jr(session, maria, t[maria.id], {DAYS - 1: 15, DAYS // 2: 11, 0: 7})
+        # The OARSI tests and the TUG at the plan's start (intake) and at week 6 (today).
+        _function_tests(
+            session,
+            maria,
+            clinician.id,
+            {
+                maria_start: {"chair_stand_30s": 9, "tug": 12.4, "fast_walk_40m": 32.0},
+                t[maria.id]: {"chair_stand_30s": 13, "tug": 10.8, "fast_walk_40m": 28.5},
+            },
+        )
+        _single_items(session, maria, t[maria.id], change=2, ok=1)
         _entries(
             session,
             john,
@@ -280,6 +364,14 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
             flare_days=4,
             flexion=(95, 96),
             extension=(10, 9),
+        )
+        _night_pain(session, john, t[john.id], rng)
+        # A week of analgesics around the flare: oral NSAID and paracetamol every day.
+        _analgesics(
+            session,
+            john,
+            t[john.id],
+            {d: (3 if d < 4 else 2, ["paracetamol", "nsaid_oral"]) for d in range(7)},
         )
         john_start = t[john.id] - dt.timedelta(days=DAYS - 1)
         john_plan = _plan(session, john, clinician.id, john_start, per_week=3)
@@ -297,6 +389,22 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
             since_days=DAYS // 2,
             near_fall=False,
         )
+        # Ruth: 12 weeks of backward walking with pain still about 6.5, then a genicular artery
+        # embolisation of the left knee six weeks ago (the programme's "when exercise is not
+        # enough" step).
+        gae_days_ago = 42
+        _entries(session, ruth, t[ruth.id], rng, pain_start=6.5, pain_end=3)
+        _after_embolisation(session, ruth, t[ruth.id], rng, gae_days_ago)
+        ruth_plan = _plan(session, ruth, clinician.id, t[ruth.id] - dt.timedelta(days=DAYS - 1), 3)
+        _sessions(session, ruth, t[ruth.id], rng, weekdays=(0, 3, 5), plan_id=ruth_plan)
+        gae = TreatmentIn(
+            kind="genicular_artery_embolisation",
+            knee="left",
+            date=t[ruth.id] - dt.timedelta(days=gae_days_ago),
+            notes="Embolisation of the medial genicular arteries, after 6 weeks of exercise "
+            "without enough relief",
+        )
+        create_treatment(session, ruth, gae, now=utcnow(), actor_id=clinician.id)
         session.commit()
         yield f"clinician: {CLINICIAN_EMAIL} / {password}"
         for (email, name, _, _), p in zip(people, patients, strict=True):

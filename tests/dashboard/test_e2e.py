@@ -13,10 +13,10 @@ def test_clinician_journey(page, live_server, demo, backend):
     sign_in(page, base, demo.clinician_email, demo.password)
 
     rows = page.locator("#panel tbody tr")
-    # Concern order: Maria's fall (urgent), John's flare (warnings), then Nora (no flag, pain
-    # still reported) before Aiko's silence.
+    # Concern order: Maria's fall (urgent), John's flare (warnings), then by the 28-day change
+    # in pain: Nora's and Ruth's (both falling), then Aiko's (unknown: she stopped).
     assert rows.locator("th a").all_inner_texts() == [
-        "Maria Improving", "John Flaring", "Nora Easing", "Aiko Quiet"]
+        "Maria Improving", "John Flaring", "Nora Easing", "Ruth Embolised", "Aiko Quiet"]
     assert_styled(page)
     assert "URGENT" in rows.nth(0).locator(".badge-urgent").inner_text().upper()
     assert rows.nth(1).locator(".badge-warning").count() >= 1

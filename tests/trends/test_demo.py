@@ -49,3 +49,27 @@ def test_demo_data_shows_flags_adherence_and_exercise_response(client, app):
     resp = client.get(f"/v1/patients/{pid}/trends/exercise-response", headers=h,
                       params={"activity": "backward_walking"}).json()
     assert resp["enough_data"] is True and resp["before_after"]["before"]["n"] == 14
+    # The knee-OA programme measures (SPEC v2 §2): Maria's function tests at intake and week 6,
+    # John's week of analgesics during his flare, Ruth's embolisation and what followed it.
+    chair = client.get(f"/v1/patients/{pid}/trends/chair_stand_30s", headers=h).json()
+    assert [pt["mean"] for pt in chair["points"]] == [9, 13]
+    assert chair["change"] == 4 and chair["status"] == "improved"
+    assert [pt["mean"] for pt in client.get(f"/v1/patients/{pid}/trends/pgic",
+                                            headers=h).json()["points"]] == [2]
+    john = items["John Flaring"]["patient_id"]
+    doses = client.get(f"/v1/patients/{john}/trends/analgesic_doses", headers=h).json()
+    assert [pt["mean"] for pt in doses["points"]] == [2, 2, 2, 3, 3, 3, 3]
+    ruth = items["Ruth Embolised"]["patient_id"]
+    [gae] = client.get(f"/v1/patients/{ruth}/treatments", headers=h).json()["items"]
+    assert gae["kind"] == "genicular_artery_embolisation" and gae["knee"] == "left"
+    import datetime as dt
+
+    day = dt.date.fromisoformat(gae["date"])
+    since = client.get(f"/v1/patients/{ruth}/trends/pain", headers=h, params={
+        "baseline_from": str(day - dt.timedelta(days=7)),
+        "baseline_to": str(day - dt.timedelta(days=1))}).json()
+    assert since["baseline"]["mean"] > 6 and since["current"]["mean"] < 4
+    assert since["status"] == "improved"
+    weekly = client.get(f"/v1/patients/{ruth}/trends/analgesic_doses", headers=h,
+                        params={"bucket": "week"}).json()["points"]
+    assert weekly[0]["mean"] == 3 and weekly[-1]["mean"] == 1
