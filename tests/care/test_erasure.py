@@ -52,6 +52,13 @@ def test_erasure_leaves_nothing_of_the_patient_but_the_audit(client, make_patien
     ).status_code == 201
     assert client.post("/v1/patients/me/sync", headers=h, json={"symptom_entries": [
         {"entry_date": "2026-01-06", **entry(notes=marker)}]}).status_code == 200
+    t = client.post(f"{pid}/treatments", headers=c.headers, json={
+        "kind": "genicular_artery_embolisation", "knee": "left", "date": "2026-01-05",
+        "notes": marker})
+    assert client.patch(f"{pid}/treatments/{t.json()['id']}", headers=h,
+                        json={"knee": "both"}).status_code == 200
+    assert client.post("/v1/patients/me/function-tests", headers=h, json={
+        "test": "tug", "performed_on": "2026-01-05", "value": 11.5}).status_code == 201
     assert client.post("/v1/api-keys", headers=h,
                        json={"name": marker, "scopes": ["read"]}).status_code == 201
     assert client.get("/v1/patients/me/export.csv?kind=symptoms", headers=h).status_code == 200
@@ -63,8 +70,7 @@ def test_erasure_leaves_nothing_of_the_patient_but_the_audit(client, make_patien
     for table in ("symptom_entries", "revisions", "exercise_sessions", "exercise_plans",
                   "clinical_notes", "questionnaire_responses", "changes", "idempotency_keys",
                   "api_keys", "refresh_tokens", "care_team_members", "care_team_requests",
-                  "patients", "users",
-                  "audit_events"):
+                  "patients", "users", "audit_events", "treatments", "function_tests"):
         assert before.get(table), f"the test wrote nothing to {table}"
     tables_with_patient_id = {t.name for t in SQLModel.metadata.sorted_tables
                               if "patient_id" in t.c}

@@ -149,3 +149,17 @@ def test_latest_treatment(client, team, engine):
         assert kind_of("right") == "genicular_artery_embolisation"
         assert kind_of("left") == "hyaluronic_injection"  # a "both" counts for each knee
         assert latest_treatment(s, uuid.uuid4(), None) is None
+
+
+def test_writes_reads_and_refusals_are_in_the_access_log(client, team, make_clinician):
+    p, c, url = team
+    tid = client.post(url, headers=c.headers, json=GAE).json()["id"]
+    client.get(f"{url}/{tid}", headers=c.headers)
+    client.delete(f"{url}/{tid}", headers=make_clinician().headers)  # refused: 404
+    log = client.get("/v1/patients/me/access-log", headers=p.headers).json()["items"]
+    seen = {(e["actor_role"], e["action"], e["resource"], e["outcome"]) for e in log}
+    assert ("clinician", "write", "POST /v1/patients/{pid}/treatments", "allowed") in seen
+    assert ("clinician", "read", "GET /v1/patients/{pid}/treatments/{treatment_id}",
+            "allowed") in seen
+    assert ("clinician", "write", "DELETE /v1/patients/{pid}/treatments/{treatment_id}",
+            "denied") in seen
