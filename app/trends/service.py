@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from app.auth.schemas import DATE_MIN
+from app.auth.schemas import DATE_MIN, clamp_date
 from app.care.models import Patient
 from app.clinical import THRESHOLDS, threshold
 from app.errors import Unprocessable
@@ -116,12 +116,17 @@ def anchor_plan(plans: Sequence[an.PlanInfo], today: dt.date) -> an.PlanInfo | N
 
 
 def latest_treatment_date(session: Session, patient_id: uuid.UUID, knee: str) -> dt.date:
-    """The date a `treatment` baseline is anchored to. Treatments are not recorded yet
-    (SPEC §2 Treatments): until they are, the basis is refused by name."""
-    raise Unprocessable(
-        "baseline=treatment needs recorded treatments, which this server does not record yet",
-        loc=["query", "baseline"],
-    )
+    """The date a `treatment` baseline is anchored to: the patient's latest recorded treatment
+    of that knee (or of both; any knee for `worse`). None recorded: 422 naming `baseline`."""
+    from app.treatments.service import latest_treatment
+
+    treatment = latest_treatment(session, patient_id, knee)
+    if treatment is None:
+        raise Unprocessable(
+            "baseline=treatment needs a recorded treatment (POST …/treatments)",
+            loc=["query", "baseline"],
+        )
+    return clamp_date(treatment.date)
 
 
 @dataclass(frozen=True)

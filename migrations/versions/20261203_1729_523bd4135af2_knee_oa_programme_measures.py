@@ -2,7 +2,7 @@
 treatments, function tests, PGIC and PASS (SPEC v2 §2)
 
 Revision ID: 523bd4135af2
-Revises: 356b91550193
+Revises: d23139ef6d9d
 Create Date: 2026-12-03 17:29:51.199159
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '523bd4135af2'
-down_revision: str | None = '356b91550193'
+down_revision: str | None = 'd23139ef6d9d'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -243,7 +243,7 @@ def test_window_uses_the_patients_time_zone(client, seeded):
     ({"from": "2010-01-01"}, "from"),
     ({"baseline": "yesterday"}, "baseline"),
     ({"baseline": "plan"}, "baseline"),  # no plan
-    ({"baseline": "treatment"}, "baseline"),  # treatments are not recorded yet
+    ({"baseline": "treatment"}, "baseline"),  # no treatment recorded
     ({"baseline": "custom"}, "baseline_from"),
     ({"baseline": "plan", "baseline_from": "2026-02-01"}, "baseline"),
 ])
@@ -405,3 +405,20 @@ def test_windows_and_baselines_at_the_edges_of_the_calendar(client, seeded, para
         params = {k: v for k, v in params.items() if k != "baseline"}
     body = get(client, p, path, **params)
     assert body["from"] == params["from"] and body["to"] == params["to"]
+
+
+def test_since_the_embolisation_is_one_query(client, seeded):
+    """baseline=treatment: the 7 days before the latest treatment of the knee."""
+    p, s = seeded()
+    s.pain({day(-40 + i): 7 for i in range(20)} | {day(-20 + i): 3 for i in range(21)})
+    r = client.post("/v1/patients/me/treatments", headers=p.headers, json={
+        "kind": "genicular_artery_embolisation", "knee": "left", "date": str(day(-20))})
+    assert r.status_code == 201, r.text
+    body = get(client, p, "/pain", knee="left", baseline="treatment")
+    assert body["baseline"] == {"from": str(day(-27)), "to": str(day(-21)), "n": 7, "mean": 7.0,
+                                "basis": "treatment"}
+    assert body["change"] == -4 and body["status"] == "improved"
+    # A treatment of the other knee does not anchor this one.
+    assert_problem(client.get(f"{URL}/pain", headers=p.headers,
+                              params={"knee": "right", "baseline": "treatment"}), 422,
+                   "baseline")
