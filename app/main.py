@@ -69,7 +69,16 @@ TAGS = [
         "name": "exercise",
         "description": "Exercise sessions (backward walking and others) and exercise plans.",
     },
-    {"name": "questionnaires", "description": "KOOS-JR and KOOS, scored when stored."},
+    {
+        "name": "treatments",
+        "description": "Treatments such as injections or genicular artery embolisation, "
+        "with history; the anchor of baseline=treatment.",
+    },
+    {
+        "name": "function-tests",
+        "description": "OARSI performance tests and the Timed Up and Go, with history.",
+    },
+    {"name": "questionnaires", "description": "KOOS-JR, KOOS, PGIC and PASS, scored when stored."},
     {"name": "notes", "description": "Clinical notes: the care team's record about a patient."},
     {"name": "trends", "description": "Trends, clinically important change, flags, adherence."},
     {

@@ -23,7 +23,7 @@ from app.pagination import Cursor, DateFrom, DateTo, Limit, check_date_range
 
 router = APIRouter(
     prefix="/v1/patients/{pid}/function-tests",
-    tags=["function tests"],
+    tags=["function-tests"],
     responses=PROBLEM_RESPONSES,
     route_class=IdempotentRoute,
 )

@@ -5,6 +5,7 @@ import uuid
 from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.auth.schemas import IsoDate, StrictModel
 
@@ -45,9 +46,10 @@ class TreatmentIn(StrictModel):
 class TreatmentPatch(StrictModel):
     """Only the fields sent change; `notes` may be set to null."""
 
-    kind: TreatmentKind | None = None
-    knee: TreatmentKnee | None = None
-    date: IsoDate | None = Field(default=None, description=_DATE)
+    # `SkipJsonSchema[None]`: optional in a PATCH, but null is not a value (the validator).
+    kind: TreatmentKind | SkipJsonSchema[None] = None
+    knee: TreatmentKnee | SkipJsonSchema[None] = None
+    date: IsoDate | SkipJsonSchema[None] = Field(default=None, description=_DATE)
     notes: str | None = Field(default=None, max_length=2000)
 
     @field_validator("kind", "knee", "date")

@@ -97,7 +97,9 @@ def test_night_pain_and_analgesic_trends(client, make_patient):
     night = client.get("/v1/patients/me/trends/night_pain?knee=left", headers=p.headers).json()
     assert night["direction"] == "lower_is_better" and night["unit"] == "NRS 0-10"
     assert [pt["mean"] for pt in night["points"]] == [8 - i // 2 for i in range(10)]
-    assert night["mcid"] is None and night["mdc"] is None  # none published: no verdict
+    th = night["thresholds"]
+    assert th["mcid"] is None and th["mdc"] is None  # none published: no verdict
+    assert night["threshold_kind"] is None
     doses = client.get("/v1/patients/me/trends/analgesic_doses", headers=p.headers).json()
     assert doses["knee"] is None and doses["direction"] == "lower_is_better"
     assert [pt["mean"] for pt in doses["points"]] == [4] * 5 + [1] * 5

@@ -112,10 +112,12 @@ def test_chair_stand_trend_uses_the_cited_mdc(client, team):
     body = client.get("/v1/patients/me/trends/chair_stand_30s", headers=p.headers).json()
     assert body["direction"] == "higher_is_better" and body["unit"] == "stands in 30 s"
     assert [pt["mean"] for pt in body["points"]] == [9, 13]
-    assert body["mdc"] == THRESHOLDS["chair_stand_30s_mdc"].value == 2.5
+    assert body["thresholds"]["mdc"] == THRESHOLDS["chair_stand_30s_mdc"].value == 2.5
+    assert body["threshold_kind"] == "mdc" and "Gill" in body["thresholds"]["sources"]["mdc"]
     assert body["change"] == 4 and body["status"] == "improved"
     tug = client.get("/v1/patients/me/trends/tug", headers=p.headers).json()
-    assert tug["direction"] == "lower_is_better" and tug["mdc"] == 1.10 and tug["points"] == []
+    assert tug["direction"] == "lower_is_better" and tug["thresholds"]["mdc"] == 1.10
+    assert tug["points"] == []
     walk = client.get("/v1/patients/me/trends/fast_walk_40m", headers=p.headers).json()
     # No published knee-OA MDC (app/clinical.py NO_THRESHOLD): the change, but no verdict.
-    assert walk["mdc"] is None and walk["change"] == -4.5 and walk["status"] is None
+    assert walk["thresholds"]["mdc"] is None and walk["change"] == -4.5 and walk["status"] is None
