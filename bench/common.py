@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from psycopg.types.json import Json
+
 from app.diary.schemas import SymptomEntryIn
 from app.diary.service import entry_columns
 
@@ -29,6 +31,10 @@ INSERT_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _json(value: Any) -> Any:
+    return Json(value) if isinstance(value, list | dict) else value
+
+
 def entry_row(
     patient_id: uuid.UUID, entry_date: dt.date, body: SymptomEntryIn, now: dt.datetime
 ) -> tuple[Any, ...]:
@@ -40,7 +46,8 @@ def entry_row(
         patient_id,
         entry_date,
         1,
-        *(values[c] for c in ENTRY_VALUE_COLUMNS),
+        # JSON columns (the analgesic kinds) as JSON, not as a SQL array
+        *(_json(values[c]) for c in ENTRY_VALUE_COLUMNS),
         recorded,
         now,
         now,

@@ -29,8 +29,9 @@ def simulate(rng: np.random.Generator, effect: float):
 
 
 def main() -> None:
-    print("| true effect | method | mean estimate | 95 % CI covers the truth | CI excludes 0 "
-          "| runs |")
+    print(
+        "| true effect | method | mean estimate | 95 % CI covers the truth | CI excludes 0 | runs |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     for effect in (0.0, -1.0):
         rng = np.random.default_rng(20261203)
@@ -51,10 +52,14 @@ def main() -> None:
             est1.append(float(np.mean(after) - np.mean(rest)))
             v1 += ci.low <= effect <= ci.high
             v1_excl += not ci.low <= 0 <= ci.high
-        for name, est, cov, excl in (("v2 OLS+trend+AR1, HAC(7)", est2, v2, v2_excl),
-                                     ("v1 Welch, raw difference", est1, v1, v1_excl)):
-            print(f"| {effect:+.1f} | {name} | {np.mean(est):+.2f} | {100 * cov / RUNS:.1f} % | "
-                  f"{100 * excl / RUNS:.1f} % | {RUNS} |")
+        for name, est, cov, excl in (
+            ("v2 OLS+trend+AR1, HAC(7)", est2, v2, v2_excl),
+            ("v1 Welch, raw difference", est1, v1, v1_excl),
+        ):
+            print(
+                f"| {effect:+.1f} | {name} | {np.mean(est):+.2f} | {100 * cov / RUNS:.1f} % | "
+                f"{100 * excl / RUNS:.1f} % | {RUNS} |"
+            )
     print(f"\ncommand: .venv/bin/python bench/response_coverage.py {RUNS}")
 
 

@@ -292,6 +292,7 @@ def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Fi
 def _server_env(url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["DATABASE_URL"] = url
+    env["KNEETRACK_SECRET_KEY"] = seed.use_bench_secret()  # the tokens this process minted
     env["KNEETRACK_ACCESS_TOKEN_MINUTES"] = "1440"  # tokens outlive the run
     # Requests are still counted against the per-principal limit (its cost is measured), but
     # the benchmark's few principals must not be refused for going faster than a person.
@@ -412,7 +413,12 @@ def run(opts: Options, progress: Callable[[str], None] = log) -> Outcome:
                 )
                 progress(out.seed_notes[-1])
                 ctx = make_ctx(
-                    end=end, days=opts.days, patients=small, writers=opts.writers, scale="small"
+                    url,
+                    end=end,
+                    days=opts.days,
+                    patients=small,
+                    writers=opts.writers,
+                    scale="small",
                 )
                 run_phase(out, ctx, workers=(1,), scale="small", tmp=tmp, files=files)
                 offset = ctx.next_offset
@@ -432,7 +438,12 @@ def run(opts: Options, progress: Callable[[str], None] = log) -> Outcome:
                 seed.migrate(url)
                 offset = 0
             ctx = make_ctx(
-                end=end, days=opts.days, patients=opts.patients, writers=opts.writers, scale="large"
+                url,
+                end=end,
+                days=opts.days,
+                patients=opts.patients,
+                writers=opts.writers,
+                scale="large",
             )
             # a reused database already holds earlier runs' writes: start beyond them
             ctx.next_offset = offset if not reuse else _used_offset(url, end)

@@ -40,7 +40,14 @@ class Ctx:
 
 
 def make_ctx(
-    *, end: dt.date, days: int, patients: int, writers: int, scale: str, sample: int = 500
+    url: str,
+    *,
+    end: dt.date,
+    days: int,
+    patients: int,
+    writers: int,
+    scale: str,
+    sample: int = 500,
 ) -> Ctx:
     rng = random.Random(patients)
     ks = rng.sample(range(patients), min(sample, patients))
@@ -50,12 +57,14 @@ def make_ctx(
         days=days,
         patients=patients,
         writers=[
-            (seed.writer_id(w), seed.mint_token(seed.writer_id(w), "patient"))
+            (seed.writer_id(w), seed.mint_token(url, seed.writer_id(w), "patient"))
             for w in range(writers)
         ],
-        readers=[(seed.patient_id(k), seed.mint_token(seed.patient_id(k), "patient")) for k in ks],
+        readers=[
+            (seed.patient_id(k), seed.mint_token(url, seed.patient_id(k), "patient")) for k in ks
+        ],
         clinicians=[
-            (seed.clinician_id(c), seed.mint_token(seed.clinician_id(c), "clinician"))
+            (seed.clinician_id(c), seed.mint_token(url, seed.clinician_id(c), "clinician"))
             for c in clinicians
         ],
         scale=scale,

@@ -10,6 +10,7 @@ patients (no history) receive the benchmark's writes, each to a (patient, date) 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import time
 import uuid
@@ -334,8 +335,39 @@ def seed(url: str, *, first: int, last: int, writers: int, days: int, end: dt.da
     return SeedReport(n, entries, sessions, time.perf_counter() - t0)
 
 
-def mint_token(user_id: str, role: str) -> str:
-    token, _ = create_access_token(
-        user_id=uuid.UUID(user_id), role=role, family_id=uuid.uuid4(), now=dt.datetime.now(dt.UTC)
-    )
+BENCH_SECRET = "kneetrack-bench-secret-not-for-production-0123456789"
+
+
+def use_bench_secret() -> str:
+    """The secret the benchmark signs its tokens with and gives its servers: the configured
+    one, or a bench secret of its own (`kneetrack serve` never signs with the public default,
+    so the default cannot be shared between this process and the servers)."""
+    from app.config import DEFAULT_SECRET, get_settings
+
+    if get_settings().secret_key == DEFAULT_SECRET:
+        os.environ["KNEETRACK_SECRET_KEY"] = BENCH_SECRET
+        get_settings.cache_clear()
+    return get_settings().secret_key
+
+
+def mint_token(url: str, user_id: str, role: str) -> str:
+    """An access token for a seeded account, with a sign-in of its own recorded in the bench
+    database (a token is accepted only for a sign-in issued to its account)."""
+    use_bench_secret()
+    now = dt.datetime.now(dt.UTC)
+    family = uuid.uuid4()
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, "
+            "expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                uuid.uuid4(),
+                uuid.UUID(user_id),
+                family,
+                uuid.uuid4().hex * 2,
+                now,
+                now + dt.timedelta(days=2),
+            ),
+        )
+    token, _ = create_access_token(user_id=uuid.UUID(user_id), role=role, family_id=family, now=now)
     return token

@@ -39,17 +39,25 @@ def run(concurrency: int) -> tuple[float, float, float, int, int]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         sock.close()
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/flood.db",
-               "KNEETRACK_SECRET_KEY": "b" * 40, "KNEETRACK_LOG_LEVEL": "WARNING",
-               "KNEETRACK_PASSWORD_HASH_CONCURRENCY": str(concurrency),
-               "KNEETRACK_PASSWORD_HASH_WAIT_SECONDS": "30",
-               "KNEETRACK_RATE_LIMIT_SIGNUP_IP": "100000/minute",
-               "KNEETRACK_RATE_LIMIT_TOKEN_IP": "100000/minute"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp}/flood.db",
+            "KNEETRACK_SECRET_KEY": "b" * 40,
+            "KNEETRACK_LOG_LEVEL": "WARNING",
+            "KNEETRACK_PASSWORD_HASH_CONCURRENCY": str(concurrency),
+            "KNEETRACK_PASSWORD_HASH_WAIT_SECONDS": "30",
+            "KNEETRACK_RATE_LIMIT_SIGNUP_IP": "100000/minute",
+            "KNEETRACK_RATE_LIMIT_TOKEN_IP": "100000/minute",
+        }
         for k in ("KNEETRACK_PASSWORD_TIME_COST", "KNEETRACK_PASSWORD_MEMORY_KIB", "REDIS_URL"):
             env.pop(k, None)
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(600):
@@ -59,11 +67,18 @@ def run(concurrency: int) -> tuple[float, float, float, int, int]:
                 except httpx.HTTPError:
                     time.sleep(0.1)
             email = f"r-{uuid.uuid4().hex[:8]}@example.org"
-            body = {"email": email, "password": "a-long-bench-password", "display_name": "R",
-                    "timezone": "Europe/London"}
+            body = {
+                "email": email,
+                "password": "a-long-bench-password",
+                "display_name": "R",
+                "timezone": "Europe/London",
+            }
             httpx.post(f"{base}/v1/auth/register", json=body, timeout=60)
-            token = httpx.post(f"{base}/v1/auth/token", timeout=60, data={
-                "username": email, "password": "a-long-bench-password"}).json()["access_token"]
+            token = httpx.post(
+                f"{base}/v1/auth/token",
+                timeout=60,
+                data={"username": email, "password": "a-long-bench-password"},
+            ).json()["access_token"]
             auth = {"Authorization": f"Bearer {token}"}
             httpx.get(f"{base}/v1/patients/me", headers=auth)
             idle = rss_mib(proc.pid)
@@ -76,8 +91,11 @@ def run(concurrency: int) -> tuple[float, float, float, int, int]:
                     time.sleep(0.01)
 
             def signup(i: int) -> int:
-                return httpx.post(f"{base}/v1/auth/register", timeout=120, json={
-                    **body, "email": f"f{i}-{uuid.uuid4().hex[:8]}@example.org"}).status_code
+                return httpx.post(
+                    f"{base}/v1/auth/register",
+                    timeout=120,
+                    json={**body, "email": f"f{i}-{uuid.uuid4().hex[:8]}@example.org"},
+                ).status_code
 
             sampler = threading.Thread(target=sample)
             sampler.start()
@@ -85,8 +103,10 @@ def run(concurrency: int) -> tuple[float, float, float, int, int]:
                 futures = [pool.submit(signup, i) for i in range(N)]
                 time.sleep(0.3)  # the flood is under way
                 t0 = time.perf_counter()
-                assert httpx.get(f"{base}/v1/patients/me", headers=auth,
-                                 timeout=120).status_code == 200
+                assert (
+                    httpx.get(f"{base}/v1/patients/me", headers=auth, timeout=120).status_code
+                    == 200
+                )
                 read_ms = (time.perf_counter() - t0) * 1000
                 codes = [f.result() for f in futures]
             done.set()
@@ -98,14 +118,18 @@ def run(concurrency: int) -> tuple[float, float, float, int, int]:
 
 
 def main() -> None:
-    print("| hashing slots | idle RSS MiB | peak RSS MiB | added MiB | read during flood ms "
-          "| sign-ups 201 |")
+    print(
+        "| hashing slots | idle RSS MiB | peak RSS MiB | added MiB | read during flood ms "
+        "| sign-ups 201 |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     for slots in (64, 2):
         idle, peak, read_ms, ok, total = run(slots)
         label = f"{slots} (unbounded)" if slots == 64 else f"{slots} (default)"
-        print(f"| {label} | {idle:.0f} | {peak:.0f} | {peak - idle:.0f} | {read_ms:.0f} "
-              f"| {ok}/{total} |")
+        print(
+            f"| {label} | {idle:.0f} | {peak:.0f} | {peak - idle:.0f} | {read_ms:.0f} "
+            f"| {ok}/{total} |"
+        )
     print(f"\ncommand: .venv/bin/python bench/signup_flood.py {N}")
 
 
