@@ -11,6 +11,7 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from starlette.middleware.cors import CORSMiddleware
 
@@ -127,7 +128,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    app = FastAPI(
+    # /docs and /redoc serve Swagger UI and ReDoc from the installed package (fastapi-offline):
+    # nothing is fetched from a CDN, so they work in an air-gapped clinic network.
+    app = FastAPIOffline(
         title="KneeTrack API",
         version=__version__,
         summary="Track knee osteoarthritis: daily symptoms per knee, exercise, and trends that "
@@ -135,6 +138,8 @@ def create_app() -> FastAPI:
         openapi_tags=TAGS,
         generate_unique_id_function=operation_id,
         lifespan=lifespan,
+        # No call to the public validator service from the docs page.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     install_error_handlers(app)
     install_openapi(app)

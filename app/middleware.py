@@ -18,8 +18,9 @@ log = structlog.get_logger("kneetrack.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 # OWASP REST Security Cheat Sheet, "Security headers". The API serves JSON only, so its
-# Content-Security-Policy forbids everything; the interactive docs are an HTML page that loads
-# Swagger UI / ReDoc, so they are only forbidden to be framed.
+# Content-Security-Policy forbids everything; the interactive docs are HTML pages running
+# Swagger UI / ReDoc from this server (fastapi-offline): they may load only from it (inline
+# scripts and styles are how both start; ReDoc runs a worker from a blob).
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -28,7 +29,10 @@ SECURITY_HEADERS = [
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = b"frame-ancestors 'none'"
+DOCS_CSP = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'"
+)
 DOCS_PATHS = ("/docs", "/redoc")
 
 
