@@ -293,7 +293,7 @@ NO_THRESHOLD: dict[str, str] = {
 # Parameters of the flag rules (SPEC §5). They are the product's rule definitions rather than
 # published cut-offs; each can be overridden through KNEETRACK_THRESHOLDS like any value above.
 _RULE = "KneeTrack SPEC §5 flag rule definition (no published source)"
-_PARAM = "KneeTrack flag engine parameter, a product decision documented in the README"
+_PARAM = "KneeTrack flag engine parameter, a product decision documented in docs/api.md"
 FLAG_PARAMETERS = [
     Threshold("flag_active_days", 14, "days", "look-back for active flags", _PARAM),
     Threshold("flag_flare_rise", 2, "NRS points", "flare: pain this far above the median", _RULE),
