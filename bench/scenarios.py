@@ -52,21 +52,20 @@ def make_ctx(
     rng = random.Random(patients)
     ks = rng.sample(range(patients), min(sample, patients))
     clinicians = range(math.ceil(patients / seed.PANEL_SIZE))
+    accounts = (
+        [(seed.writer_id(w), "patient") for w in range(writers)]
+        + [(seed.patient_id(k), "patient") for k in ks]
+        + [(seed.clinician_id(c), "clinician") for c in clinicians]
+    )
+    tokens = seed.mint_tokens(url, accounts)
+    pairs = [(uid, token) for (uid, _), token in zip(accounts, tokens, strict=True)]
     return Ctx(
         end=end,
         days=days,
         patients=patients,
-        writers=[
-            (seed.writer_id(w), seed.mint_token(url, seed.writer_id(w), "patient"))
-            for w in range(writers)
-        ],
-        readers=[
-            (seed.patient_id(k), seed.mint_token(url, seed.patient_id(k), "patient")) for k in ks
-        ],
-        clinicians=[
-            (seed.clinician_id(c), seed.mint_token(url, seed.clinician_id(c), "clinician"))
-            for c in clinicians
-        ],
+        writers=pairs[:writers],
+        readers=pairs[writers : writers + len(ks)],
+        clinicians=pairs[writers + len(ks) :],
         scale=scale,
     )
 

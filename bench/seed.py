@@ -350,24 +350,30 @@ def use_bench_secret() -> str:
     return get_settings().secret_key
 
 
-def mint_token(url: str, user_id: str, role: str) -> str:
-    """An access token for a seeded account, with a sign-in of its own recorded in the bench
-    database (a token is accepted only for a sign-in issued to its account)."""
+def mint_tokens(url: str, accounts: Sequence[tuple[str, str]]) -> list[str]:
+    """Access tokens for seeded accounts `(user id, role)`, each with a sign-in of its own
+    recorded in the bench database (a token is accepted only for a sign-in issued to its
+    account): one connection and one batch of inserts for them all."""
     use_bench_secret()
     now = dt.datetime.now(dt.UTC)
-    family = uuid.uuid4()
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(
+    families = [uuid.uuid4() for _ in accounts]
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn, conn.cursor() as cur:
+        cur.executemany(
             "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, "
             "expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
-            (
-                uuid.uuid4(),
-                uuid.UUID(user_id),
-                family,
-                uuid.uuid4().hex * 2,
-                now,
-                now + dt.timedelta(days=2),
-            ),
+            [
+                (
+                    uuid.uuid4(),
+                    uuid.UUID(uid),
+                    family,
+                    uuid.uuid4().hex * 2,
+                    now,
+                    now + dt.timedelta(days=2),
+                )
+                for (uid, _), family in zip(accounts, families, strict=True)
+            ],
         )
-    token, _ = create_access_token(user_id=uuid.UUID(user_id), role=role, family_id=family, now=now)
-    return token
+    return [
+        create_access_token(user_id=uuid.UUID(uid), role=role, family_id=family, now=now)[0]
+        for (uid, role), family in zip(accounts, families, strict=True)
+    ]
