@@ -52,17 +52,17 @@ migration: sync ## Autogenerate a migration: make migration m="what changed"
 	  rm -rf $$tmp
 
 openapi: sync ## Regenerate openapi.json (the committed OpenAPI document) from the code
-	$(BIN)/python -m app.openapi
+	$(BIN)/kneetrack openapi
 
 fmt: sync ## Format and autofix
 	$(BIN)/ruff format app
 	$(BIN)/ruff check --fix .
 
 bench: sync ## Benchmark against the ceilings on PostgreSQL (minutes; writes docs/BENCHMARKS.md)
-	$(BIN)/kneetrack bench
+	$(BIN)/python -m bench
 
 bench-smoke: sync ## The benchmark's smoke run (seconds): tiny seed, 1 run of each scenario
-	$(BIN)/kneetrack bench --quick
+	$(BIN)/python -m bench --quick
 
 check: lint types migrations-check test ## Lint, types, migrations check and tests (what CI runs)
 

@@ -6,11 +6,13 @@ import gc
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from anyio import to_thread
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from starlette.middleware.cors import CORSMiddleware
@@ -22,11 +24,15 @@ from app.care.access import mark_api_key_scopes
 from app.care.router import router as care_router
 from app.client_address import is_local_operator
 from app.config import get_settings
-from app.dashboard import install_dashboard
+from app.dashboard.router import error_page
+from app.dashboard.router import router as dashboard_router
+from app.dashboard.security import DashboardHeadersMiddleware
+from app.dashboard.sessions import PREFIX as DASHBOARD_PREFIX
 from app.db import DB_MAX_OVERFLOW, get_engine
 from app.diary.plan_router import router as plan_router
 from app.diary.router import router as diary_router
-from app.errors import NotFound, install_error_handlers
+from app.errors import PAGE_RENDERERS, NotFound, install_error_handlers
+from app.exports.router import export_csv, export_fhir
 from app.exports.router import router as exports_router
 from app.function_tests.router import router as function_tests_router
 from app.logging import configure_logging
@@ -123,6 +129,26 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     yield
     get_engine().dispose()
     worker_exiting()
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """The clinician's pages, their static files and their security headers. The API's own
+    export endpoints are mounted under the dashboard too, so that the cookie session reaches
+    them (the JSON API accepts no cookie): same function, same access policy
+    (`ExportablePatient`), same audit record (`export`)."""
+    downloads = APIRouter(prefix=DASHBOARD_PREFIX, include_in_schema=False)
+    for path, endpoint in (("export.csv", export_csv), ("export.fhir", export_fhir)):
+        downloads.add_api_route(f"/patients/{{pid}}/{path}", endpoint, methods=["GET"])
+    app.include_router(dashboard_router)
+    app.include_router(downloads)
+    app.mount(
+        f"{DASHBOARD_PREFIX}/static",
+        StaticFiles(directory=Path(__file__).parent / "dashboard" / "static"),
+        name="dashboard-static",
+    )
+    app.add_middleware(DashboardHeadersMiddleware)
+    if error_page not in PAGE_RENDERERS:
+        PAGE_RENDERERS.append(error_page)
 
 
 def create_app() -> FastAPI:

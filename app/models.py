@@ -3,12 +3,12 @@
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, RefreshToken, User
 from app.care.models import CareTeamMember, Invitation, Patient
-from app.diary.models import ExercisePlan, ExerciseSession, Revision, SymptomEntry
+from app.diary.models import ExercisePlan, ExerciseSession, SymptomEntry
 from app.function_tests.models import FunctionTest
 from app.idempotency.models import IdempotencyKey
 from app.notes.models import ClinicalNote
 from app.questionnaires.models import QuestionnaireResponse
-from app.sync.models import Change
+from app.records.models import Change, Revision
 from app.treatments.models import Treatment
 
 __all__ = [

@@ -2,8 +2,8 @@
 
 Errors are declared once (`PROBLEM_RESPONSES`) and rendered as `application/problem+json`
 with the `Problem` schema. `openapi.json` at the repository root is this document, committed
-so that integrators can diff it between releases; `make openapi` regenerates it and a test
-fails when it is stale.
+so that integrators can diff it between releases; `kneetrack openapi` (`make openapi`)
+regenerates it and a test fails when it is stale.
 """
 
 from __future__ import annotations
@@ -153,15 +153,3 @@ def install_openapi(app: FastAPI) -> None:
 
 def render(app: FastAPI) -> str:
     return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
-
-
-def main() -> None:
-    """`make openapi`: write the document to openapi.json at the repository root."""
-    from app.main import create_app
-
-    DOCUMENT.write_text(render(create_app()), encoding="utf-8")
-    print(f"wrote {DOCUMENT.name}")
-
-
-if __name__ == "__main__":
-    main()

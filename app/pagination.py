@@ -8,14 +8,15 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any, Protocol, TypeVar, cast
+from typing import Annotated, Any, Generic, Protocol, TypeVar, cast
 
 from fastapi import Query
+from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session
 
-from app.auth.schemas import IsoDate
 from app.errors import Unprocessable
+from app.schemas import IsoDate
 
 
 class _Row(Protocol):
@@ -148,3 +149,8 @@ def _is_sort_key(value: Any, like: list[Any] | None) -> bool:
     if not isinstance(value, list) or not value or any(kind(v) is None for v in value):
         return False
     return like is None or [kind(v) for v in value] == [kind(v) for v in like]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None

@@ -32,10 +32,10 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
-from app.auth.schemas import StrictModel
 from app.diary.models import SymptomEntry
 from app.diary.schemas import SymptomEntryIn
 from app.diary.service import entry_columns
+from app.schemas import StrictModel
 from bench.common import INSERT_COLUMNS, entry_row
 
 # Per worker. The raw pool grows on demand like the product's; the naive peer keeps SQLModel's

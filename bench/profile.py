@@ -1,4 +1,4 @@
-"""`kneetrack bench --profile DIR`: py-spy samples a server worker during a scenario's first
+"""`python -m bench --profile DIR`: py-spy samples a server worker during a scenario's first
 timed run (only the thread holding the GIL, i.e. where Python spends CPU), keeps the collapsed
 stacks, and summarises which functions dominate."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from bench.load import machine
 from bench.runner import Measured, Outcome
 
-BEGIN = "<!-- bench:begin (written by `kneetrack bench`; edit outside these markers) -->"
+BEGIN = "<!-- bench:begin (written by `python -m bench`; edit outside these markers) -->"
 END = "<!-- bench:end -->"
 SCALE = {"small": "small", "large": "full"}
 

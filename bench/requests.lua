@@ -1,4 +1,4 @@
--- wrk script for `kneetrack bench`: builds each request from files the benchmark writes.
+-- wrk script for `python -m bench`: builds each request from files the benchmark writes.
 --   wrk ... -s bench/requests.lua -- MODE PREFIX NTHREADS [PATH_TEMPLATE] [ROWS] [READ_PERCENT]
 --                                   [CONNECTION]
 -- MODE  read   cycle through PREFIX.req lines "METHOD<TAB>PATH<TAB>TOKEN"

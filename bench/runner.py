@@ -54,7 +54,7 @@ class Options:
     quick: bool = False
     keep: bool = True
     profile: Path | None = None  # py-spy the first timed run of each scenario into this folder
-    command: str = "kneetrack bench"
+    command: str = "python -m bench"
 
 
 @dataclass

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 from app.audit import service
 from app.audit.schemas import AccessLog, AccessLogItem, AuditEventOut, AuditEventPage
 from app.auth.dependencies import AdminActor, CurrentActor
-from app.auth.schemas import IsoDateTime
 from app.care.access import ReadablePatient
 from app.db import SessionDep
 from app.errors import Forbidden
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit
+from app.schemas import IsoDateTime
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fastapi import Request
 from sqlalchemy import Row, Select, insert, select
@@ -23,8 +23,19 @@ from app.client_address import client_address
 from app.db import utcnow
 from app.pagination import cursor_int, decode_cursor, encode_cursor
 
-if TYPE_CHECKING:
-    from app.auth.dependencies import Actor
+
+class Caller(Protocol):
+    """Who made a request, as the audit record names them (auth's `Actor` is one)."""
+
+    @property
+    def user_id(self) -> uuid.UUID: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def via(self) -> str: ...
+    @property
+    def api_key_id(self) -> uuid.UUID | None: ...
+
 
 USER_AGENT_CHARS = 200
 
@@ -38,7 +49,7 @@ def resource_of(request: Request) -> str:
 
 def event_for(
     request: Request,
-    actor: Actor,
+    actor: Caller,
     *,
     patient_id: uuid.UUID | None,
     action: str,
@@ -93,7 +104,7 @@ def _drop_pending(session: OrmSession) -> None:
 
 
 def record_reads(
-    session: Session, request: Request, actor: Actor, patient_ids: list[uuid.UUID]
+    session: Session, request: Request, actor: Caller, patient_ids: list[uuid.UUID]
 ) -> None:
     """One `read` event per patient shown by a many-patient view (the clinician's panel), in
     one round trip, so that each patient's access log shows it."""

@@ -45,10 +45,10 @@ from app.auth.dependencies import (
     required_scope,
 )
 from app.auth.models import User
-from app.care.locks import mark_locked, takes_row_locks
 from app.care.models import CareTeamMember, Patient
 from app.db import SessionDep
 from app.errors import AppError, Forbidden, NotFound
+from app.records.locks import mark_locked, takes_row_locks
 
 
 def care_team_clause(clinician_id: uuid.UUID) -> ColumnElement[bool]:
@@ -131,7 +131,7 @@ def _bearer_with_patient(
 
 def load_readable(session: Session, actor: Actor, pid: str, *, lock: bool = False) -> Patient:
     """The patient at `{pid}` if the actor may read the record, else 404. With `lock`, the
-    patient's write lock (app/care/locks.py) is taken by the same statement, which saves a
+    patient's write lock (app/records/locks.py) is taken by the same statement, which saves a
     writer a round trip."""
     patient_id = actor.resolve_pid(pid)
     if patient_id is None:

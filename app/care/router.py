@@ -16,7 +16,6 @@ from app.care.schemas import (
     GrantIn,
     GrantRequested,
     InvitationOut,
-    PanelOut,
     PatientDeleteIn,
     PatientOut,
     PatientPatch,
@@ -28,6 +27,8 @@ from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES, RATE_LIMITED, link
 from app.pagination import Cursor, Limit, page_sorted
 from app.ratelimit import RateLimitsDep
+from app.trends import panel
+from app.trends.schemas import PanelOut
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute)
 
@@ -210,7 +211,7 @@ def clinician_panel(
     now: Now,
     request: Request,
     sort: Annotated[
-        service.PanelSort,
+        panel.PanelSort,
         Query(
             description="`name` (default), or `concern`: urgent flags, then warnings, then the "
             "largest 28-day rise in pain, the steepest pain slope, info flags, name"
@@ -219,6 +220,6 @@ def clinician_panel(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> PanelOut:
-    items, nxt = service.panel(session, actor, now, sort, limit=limit, cursor=cursor)
+    items, nxt = panel.panel(session, actor, now, sort, limit=limit, cursor=cursor)
     audit.record_reads(session, request, actor, [i.patient_id for i in items])
     return PanelOut(items=items, next_cursor=nxt)

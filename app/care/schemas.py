@@ -7,15 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from app.auth.schemas import (
-    KneeSide,
-    Sex,
-    StrictModel,
-    Timezone,
-    check_display_name,
-    check_timezone,
-)
-from app.trends.schemas import FlagOut
+from app.auth.schemas import check_display_name
+from app.schemas import KneeSide, Sex, StrictModel, Timezone, check_timezone
 
 
 class PatientOut(BaseModel):
@@ -133,25 +126,3 @@ class GrantIn(StrictModel):
             "oneOf": [{"required": ["clinician_id"]}, {"required": ["clinician_email"]}],
         },
     )
-
-
-class PanelItem(BaseModel):
-    patient_id: uuid.UUID
-    display_name: str
-    last_entry_date: dt.date | None = None
-    pain_mean_7d: float | None = None
-    pain_change_28d: float | None = None
-    pain_slope_per_week: float | None = None
-    adherence_4w: float | None = None
-    flags: list[FlagOut] = Field(default_factory=list)
-    error: Literal["unavailable"] | None = Field(
-        default=None,
-        description="Set when this patient's numbers could not be computed (logged for the "
-        "operator); the numbers and flags are then null/empty, and every other patient is "
-        "unaffected",
-    )
-
-
-class PanelOut(BaseModel):
-    items: list[PanelItem]
-    next_cursor: str | None = None

@@ -24,7 +24,6 @@ from app.dashboard import charts, patient_page, service, sessions
 from app.dashboard.sessions import PREFIX
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
-from app.exports import router as exports
 from app.ratelimit import RateLimitsDep
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -177,10 +176,3 @@ def patient(
 ) -> Response:
     page = patient_page.patient_page(session, actor, patient, now=now, period=period, knee=knee)
     return render(request, "patient.html", {"page": page})
-
-
-# Downloads: the API's own export endpoints, mounted under the dashboard so that the cookie
-# session reaches them (the JSON API accepts no cookie). Same function, same access policy
-# (`ExportablePatient`), same audit record (`export`).
-for _path, _endpoint in (("export.csv", exports.export_csv), ("export.fhir", exports.export_fhir)):
-    router.add_api_route(f"/patients/{{pid}}/{_path}", _endpoint, methods=["GET"])

@@ -13,14 +13,14 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.auth.dependencies import Actor
-from app.care import service as care_service
 from app.care.models import Patient
-from app.care.schemas import PanelItem
 from app.dashboard import charts as ch
+from app.trends import panel as trends_panel
 from app.trends import queries as tq
 from app.trends import service as trends
 from app.trends.flags import SEVERITY_ORDER
 from app.trends.metrics import METRICS
+from app.trends.schemas import PanelItem
 
 PeriodKey = Literal["4w", "12w", "1y"]
 KneeKey = Literal["worse", "left", "right"]
@@ -139,7 +139,7 @@ def panel(session: Session, actor: Actor, *, now: dt.datetime) -> list[PanelRow]
     """The API's panel, most concerning first (the same function and order as
     `GET /v1/clinicians/me/patients?sort=concern`), with each patient's daily pain."""
     # The whole panel on one page: the service computes every patient's numbers anyway.
-    items, _ = care_service.panel(session, actor, now, "concern", limit=DASHBOARD_PANEL_MAX)
+    items, _ = trends_panel.panel(session, actor, now, "concern", limit=DASHBOARD_PANEL_MAX)
     if not items:
         return []
     ids = [i.patient_id for i in items]

@@ -14,16 +14,16 @@ from app.care.models import Patient
 from app.diary.models import ExercisePlan, ExerciseSession
 from app.diary.plan_service import plan_exists
 from app.diary.schemas import ExerciseSessionIn, ExerciseSessionOut
-from app.diary.versioned import (
+from app.errors import NotFound, Unprocessable
+from app.pagination import keyset_page
+from app.records.changes import ChangeRecord
+from app.records.versioned import (
     VersionedKind,
     delete_versioned,
     etag_of,
     get_versioned_row,
     put_versioned,
 )
-from app.errors import NotFound, Unprocessable
-from app.pagination import keyset_page
-from app.sync.changes import ChangeRecord
 
 # A session may be logged up to this far ahead of the server clock (device clock skew).
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)

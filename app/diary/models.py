@@ -39,13 +39,6 @@ ACTIVITIES = (
 )
 SETTINGS = ("indoor", "outdoor", "treadmill", "pool")
 ANALGESIC_KINDS = ("paracetamol", "nsaid_oral", "nsaid_topical", "opioid", "other")
-REVISION_KINDS = (
-    "symptom_entry",
-    "exercise_session",
-    "exercise_plan",
-    "treatment",
-    "function_test",
-)
 
 
 def _knee_checks(side: str) -> tuple[CheckConstraint, ...]:
@@ -173,30 +166,6 @@ class ExerciseSession(SQLModel, table=True):
     created_at: dt.datetime = instant(default_now=True)
     updated_at: dt.datetime = instant(default_now=True)
     deleted_at: dt.datetime | None = instant(nullable=True)
-
-
-class Revision(SQLModel, table=True):
-    """An earlier version of a diary entry, exercise session or exercise plan, kept when it was
-    replaced or deleted. `payload` is the version as the API showed it."""
-
-    __tablename__ = "revisions"
-    __table_args__ = (
-        CheckConstraint(in_list("kind", REVISION_KINDS, nullable=False), name="kind"),
-        CheckConstraint(in_list("reason", ("replaced", "deleted"), nullable=False), name="reason"),
-        Index("ix_revisions_patient_kind_key", "patient_id", "kind", "record_key", "version"),
-    )
-
-    id: uuid.UUID = uuid_pk()
-    patient_id: uuid.UUID = Field(
-        sa_column=Column(Uuid(), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False)
-    )
-    kind: str = Field(sa_column=Column(String(32), nullable=False))
-    record_key: str = Field(sa_column=Column(String(64), nullable=False))
-    version: int = Field(sa_column=Column(Integer, nullable=False))
-    reason: str = Field(sa_column=Column(String(16), nullable=False))
-    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    superseded_at: dt.datetime = instant(default_now=True)
-    superseded_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
 
 
 class ExercisePlan(SQLModel, table=True):

@@ -8,24 +8,18 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import CurrentActor
-from app.auth.schemas import IsoDate
 from app.care.access import CareTeamPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.diary import plan_service
-from app.diary.router import PRECONDITION, IfMatch, with_etag
-from app.diary.schemas import (
-    Activity,
-    ExercisePlanIn,
-    ExercisePlanOut,
-    ExercisePlanPatch,
-    Page,
-    RevisionList,
-)
-from app.diary.versioned import list_revisions
+from app.diary.schemas import Activity, ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
-from app.pagination import Cursor, Limit
+from app.pagination import Cursor, Limit, Page
+from app.records.http import PRECONDITION, IfMatch, with_etag
+from app.records.schemas import RevisionList
+from app.records.versioned import list_revisions
+from app.schemas import IsoDate
 
 router = APIRouter(
     prefix="/v1/patients/{pid}/exercise-plans",

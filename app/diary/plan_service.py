@@ -11,20 +11,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.auth.schemas import check_near_today
+from app.care.calendar import local_today
 from app.care.models import Patient
 from app.diary.models import ExercisePlan
 from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
-from app.diary.service import local_today
-from app.diary.versioned import (
-    VersionedKind,
-    etag_of,
-    get_versioned_row,
-    patch_versioned,
-)
 from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
-from app.sync.changes import ChangeRecord, record_changes
+from app.records.changes import ChangeRecord, record_changes
+from app.records.versioned import VersionedKind, etag_of, get_versioned_row, patch_versioned
+from app.schemas import check_near_today
 
 PLAN_FIELDS = tuple(ExercisePlanIn.model_fields)
 PLAN_KIND = "exercise_plan"

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Response, status
 
-from app.auth.schemas import IsoDate
 from app.care.access import OwnedPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
@@ -14,30 +13,20 @@ from app.diary.schemas import (
     Activity,
     ExerciseSessionIn,
     ExerciseSessionOut,
-    Page,
-    RevisionList,
     SymptomEntryIn,
     SymptomEntryOut,
 )
-from app.diary.versioned import etag_of, list_revisions, parse_etags
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import ETAG_HEADER, LOCATION_HEADER, PROBLEM_RESPONSES, link
-from app.pagination import Cursor, DateFrom, DateTo, Limit, check_date_range
+from app.pagination import Cursor, DateFrom, DateTo, Limit, Page, check_date_range
+from app.records.http import PRECONDITION, IfMatch, IfNoneMatch, answer_put, with_etag
+from app.records.schemas import RevisionList
+from app.records.versioned import etag_of, list_revisions, parse_etags
+from app.schemas import IsoDate
 
 router = APIRouter(
     prefix="/v1/patients/{pid}", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute
 )
-
-# A malformed If-Match lists no tag that could match: 412, as for a stale one.
-IfMatch = Annotated[
-    str | None, Header(description="Apply only if the ETag still matches", max_length=1024)
-]
-IfNoneMatch = Annotated[
-    str | None, Header(description="`*`: create only, never replace", max_length=1024)
-]
-PRECONDITION: dict[int | str, dict[str, Any]] = {
-    412: PROBLEM_RESPONSES[404] | {"description": "A precondition failed"}
-}
 
 # Links from a write to the reads and writes of the same record, for clients and for the
 # stateful phase of the conformance tests (tests/proof/test_conformance.py).
@@ -77,16 +66,6 @@ def _written(model: Any, links: dict[str, Any]) -> dict[int | str, dict[str, Any
         200: {"description": "Replaced, or unchanged", "headers": ETAG_HEADER, "links": links},
         201: {"model": model, "description": "Created", "headers": ETAG_HEADER, "links": links},
     }
-
-
-def with_etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = etag_of(version)
-
-
-def answer_put(response: Response, version: int, outcome: str) -> None:
-    """A create-or-replace answers 201 when it created the record, else 200, with the ETag."""
-    response.status_code = 201 if outcome == "created" else 200
-    with_etag(response, version)
 
 
 # --- symptom entries ------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from operator import attrgetter
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -13,9 +13,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.auth.schemas import IsoDateTime, StrictModel
-
-T = TypeVar("T")
+from app.schemas import IsoDateTime, StrictModel
 
 RomMethod = Literal["self_estimate", "goniometer", "inclinometer", "smartphone_app"]
 Activity = Literal[
@@ -154,22 +152,6 @@ class SymptomEntryOut(BaseModel):
     etag: str
     created_at: dt.datetime
     updated_at: dt.datetime
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
-
-
-class RevisionOut(BaseModel):
-    version: int
-    reason: Literal["replaced", "deleted"]
-    superseded_at: dt.datetime
-    data: dict[str, Any]
-
-
-class RevisionList(BaseModel):
-    items: list[RevisionOut]
 
 
 class ExerciseItem(StrictModel):

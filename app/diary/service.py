@@ -8,7 +8,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -16,16 +15,16 @@ from sqlmodel import Session, col
 from app.care.models import Patient
 from app.diary.models import SymptomEntry
 from app.diary.schemas import Analgesics, Knee, Knees, SymptomEntryIn, SymptomEntryOut
-from app.diary.versioned import (
+from app.errors import NotFound, Unprocessable
+from app.pagination import decode_cursor, encode_cursor
+from app.records.changes import ChangeRecord
+from app.records.versioned import (
     VersionedKind,
     delete_versioned,
     etag_of,
     get_versioned_row,
     put_versioned,
 )
-from app.errors import NotFound, Unprocessable
-from app.pagination import decode_cursor, encode_cursor
-from app.sync.changes import ChangeRecord
 
 KNEE_COLUMNS = {  # API field -> column suffix
     "pain": "pain",
@@ -45,10 +44,6 @@ SIDE_COLUMNS = {
     side: tuple((f, f"{side}_{c}") for f, c in KNEE_COLUMNS.items()) for side in ("left", "right")
 }
 ENTRY_KIND = "symptom_entry"
-
-
-def local_today(patient: Patient, now: dt.datetime) -> dt.date:
-    return now.astimezone(ZoneInfo(patient.timezone)).date()
 
 
 # The earliest time zone on Earth (Kiribati, UTC+14): its "today" is the latest date any

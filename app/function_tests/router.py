@@ -12,14 +12,14 @@ from app.auth.dependencies import CurrentActor
 from app.care.access import ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary.router import PRECONDITION, IfMatch, with_etag
-from app.diary.schemas import Page, RevisionList
-from app.diary.versioned import list_revisions
 from app.function_tests import service
 from app.function_tests.schemas import FunctionTestIn, FunctionTestOut, TestName
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import ETAG_HEADER, LOCATION_HEADER, PROBLEM_RESPONSES
-from app.pagination import Cursor, DateFrom, DateTo, Limit, check_date_range
+from app.pagination import Cursor, DateFrom, DateTo, Limit, Page, check_date_range
+from app.records.http import PRECONDITION, IfMatch, with_etag
+from app.records.schemas import RevisionList
+from app.records.versioned import list_revisions
 
 router = APIRouter(
     prefix="/v1/patients/{pid}/function-tests",

@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
-from app.auth.schemas import IsoDate, StrictModel
+from app.schemas import IsoDate, StrictModel
 
 TestName = Literal["chair_stand_30s", "tug", "fast_walk_40m", "stair_climb"]
 _VALUE = (

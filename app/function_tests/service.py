@@ -10,8 +10,13 @@ from typing import Any
 
 from sqlmodel import Session, col
 
+from app.care.calendar import check_not_future
 from app.care.models import Patient
-from app.diary.versioned import (
+from app.errors import Unprocessable
+from app.function_tests.models import CHAIR_STAND_MAX, SECONDS_MAX, FunctionTest
+from app.function_tests.schemas import FunctionTestIn, FunctionTestOut
+from app.records.changes import ChangeRecord
+from app.records.versioned import (
     VersionedKind,
     create_with_new_id,
     delete_versioned,
@@ -19,11 +24,6 @@ from app.diary.versioned import (
     get_live_row,
     live_dated_page,
 )
-from app.errors import Unprocessable
-from app.function_tests.models import CHAIR_STAND_MAX, SECONDS_MAX, FunctionTest
-from app.function_tests.schemas import FunctionTestIn, FunctionTestOut
-from app.sync.changes import ChangeRecord
-from app.treatments.service import check_not_future
 
 FUNCTION_TEST_KIND = "function_test"
 FIELDS = tuple(FunctionTestIn.model_fields)

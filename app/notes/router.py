@@ -9,17 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import CurrentActor
-from app.auth.schemas import Text
 from app.care.access import CareTeamPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary.schemas import Page
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.notes import service
 from app.notes.models import TOPIC_MAX_CHARS
 from app.notes.schemas import ClinicalNoteIn, ClinicalNoteOut
 from app.openapi import PROBLEM_RESPONSES
-from app.pagination import Cursor, Limit
+from app.pagination import Cursor, Limit, Page
+from app.schemas import Text
 
 router = APIRouter(
     prefix="/v1/patients/{pid}/notes",

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.schemas import StrictModel
 from app.notes.models import NOTE_MAX_CHARS, TOPIC_MAX_CHARS
+from app.schemas import StrictModel
 
 
 class ClinicalNoteIn(StrictModel):

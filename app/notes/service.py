@@ -9,13 +9,13 @@ import uuid
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.care.calendar import local_today
 from app.care.models import Patient
-from app.diary.service import local_today
 from app.errors import NotFound, Unprocessable
 from app.notes.models import ClinicalNote
 from app.notes.schemas import ClinicalNoteIn, ClinicalNoteOut
 from app.pagination import keyset_page
-from app.sync.changes import record_change
+from app.records.changes import record_change
 
 
 def note_out(row: ClinicalNote) -> ClinicalNoteOut:

@@ -7,10 +7,9 @@ from fastapi import APIRouter, Response, status
 from app.care.access import OwnedPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary.schemas import Page
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
-from app.pagination import Cursor, DateFrom, DateTo, Limit, check_date_range
+from app.pagination import Cursor, DateFrom, DateTo, Limit, Page, check_date_range
 from app.questionnaires import service
 from app.questionnaires.schemas import Instrument, QuestionnaireIn, QuestionnaireOut
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from app.auth.schemas import StrictModel
+from app.schemas import StrictModel
 
 Instrument = Literal["koos_jr", "koos", "pgic", "pass"]
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=32)]

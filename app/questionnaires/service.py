@@ -8,8 +8,8 @@ import uuid
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.care.calendar import local_today
 from app.care.models import Patient
-from app.diary.service import local_today
 from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
 from app.questionnaires.models import QuestionnaireResponse
@@ -21,7 +21,7 @@ from app.questionnaires.scoring import (
     score_koos_jr,
     score_single_item,
 )
-from app.sync.changes import record_change
+from app.records.changes import record_change
 
 
 def response_out(row: QuestionnaireResponse) -> QuestionnaireOut:

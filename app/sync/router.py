@@ -6,11 +6,12 @@ from fastapi import APIRouter, Response
 from app.care.access import OwnedPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary.versioned import etag_of
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit
-from app.sync import changes, service
+from app.records import changes
+from app.records.versioned import etag_of
+from app.sync import service
 from app.sync.schemas import ChangeOut, ChangesPage, SyncIn, SyncOut
 
 router = APIRouter(

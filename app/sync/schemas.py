@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.auth.schemas import StrictModel
 from app.diary.schemas import ExerciseSessionIn, SymptomEntryIn
 from app.errors import ErrorItem
+from app.schemas import StrictModel
 
 MAX_ITEMS = 500
 Kind = Literal["symptom_entry", "exercise_session"]

@@ -1,7 +1,7 @@
 """Batch sync: many diary writes in one call, each decided and answered on its own, written
 set-based (one query loads every affected row; inserts, updates, revisions and changes go out as
 one bulk statement each). The rules are those of the single-record write path
-(app/diary/versioned.py: `decide_put`, `decide_delete`, `written_values`, …), applied to plain
+(app/records/versioned.py: `decide_put`, `decide_delete`, `written_values`, …), applied to plain
 objects instead of ORM rows; each kind is described by its `VersionedKind`."""
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import ARRAY, any_, bindparam, select, update
 from sqlmodel import Session
 
-from app.auth.schemas import strict_date
-from app.care.locks import lock_patient
 from app.care.models import Patient
 from app.diary import exercise_service as sessions
 from app.diary import service as entries
-from app.diary.models import Revision
-from app.diary.versioned import (
+from app.errors import AppError, PreconditionFailed, clean_validation_errors
+from app.records.changes import ChangeRecord, insert_many, record_changes
+from app.records.locks import lock_patient
+from app.records.models import Revision
+from app.records.versioned import (
     VersionedKind,
     decide_delete,
     decide_put,
@@ -31,8 +32,7 @@ from app.diary.versioned import (
     revision_values,
     written_values,
 )
-from app.errors import AppError, PreconditionFailed, clean_validation_errors
-from app.sync.changes import ChangeRecord, insert_many, record_changes
+from app.schemas import strict_date
 from app.sync.schemas import (
     SyncDeletion,
     SyncEntryItem,

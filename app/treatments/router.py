@@ -12,12 +12,12 @@ from app.auth.dependencies import CurrentActor
 from app.care.access import ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary.router import PRECONDITION, IfMatch, with_etag
-from app.diary.schemas import Page, RevisionList
-from app.diary.versioned import list_revisions
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import ETAG_HEADER, LOCATION_HEADER, PROBLEM_RESPONSES
-from app.pagination import Cursor, DateFrom, DateTo, Limit, check_date_range
+from app.pagination import Cursor, DateFrom, DateTo, Limit, Page, check_date_range
+from app.records.http import PRECONDITION, IfMatch, with_etag
+from app.records.schemas import RevisionList
+from app.records.versioned import list_revisions
 from app.treatments import service
 from app.treatments.schemas import TreatmentIn, TreatmentKind, TreatmentOut, TreatmentPatch
 

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from app.auth.schemas import IsoDate, StrictModel
+from app.schemas import IsoDate, StrictModel
 
 TreatmentKind = Literal[
     "steroid_injection",

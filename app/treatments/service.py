@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.care.calendar import check_not_future
 from app.care.models import Patient
-from app.diary.service import local_today
-from app.diary.versioned import (
+from app.records.changes import ChangeRecord
+from app.records.versioned import (
     VersionedKind,
     create_with_new_id,
     delete_versioned,
@@ -22,8 +23,6 @@ from app.diary.versioned import (
     live_dated_page,
     patch_versioned,
 )
-from app.errors import Unprocessable
-from app.sync.changes import ChangeRecord
 from app.treatments.models import Treatment
 from app.treatments.schemas import TreatmentIn, TreatmentOut, TreatmentPatch
 
@@ -61,15 +60,6 @@ TREATMENT: VersionedKind[Treatment] = VersionedKind(
     payload=lambda row: treatment_out(row).model_dump(mode="json", exclude={"etag"}),
     change=treatment_change,
 )
-
-
-def check_not_future(patient: Patient, value: dt.date, now: dt.datetime, *, field: str) -> None:
-    today = local_today(patient, now)
-    if value > today:
-        raise Unprocessable(
-            f"{field} is after today ({today.isoformat()}) in the patient's time zone",
-            loc=["body", field],
-        )
 
 
 def create_treatment(

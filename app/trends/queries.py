@@ -28,11 +28,11 @@ from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
-from app.auth.schemas import clamp_date
 from app.care.models import Patient
 from app.diary.models import ExercisePlan, ExerciseSession, SymptomEntry
 from app.function_tests.models import FunctionTest
 from app.questionnaires.models import QuestionnaireResponse
+from app.schemas import clamp_date
 from app.trends.analysis import PlanInfo
 from app.trends.metrics import METRICS, SYMPTOM_METRICS, MetricSpec
 

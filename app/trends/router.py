@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.auth.schemas import IsoDate
 from app.care.access import ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.diary.schemas import Activity
 from app.openapi import PROBLEM_RESPONSES
+from app.schemas import IsoDate
 from app.trends import service
 from app.trends.analysis import Bucket
 from app.trends.metrics import KneeChoice, Metric, SymptomMetric

@@ -231,3 +231,25 @@ class SessionPainOut(BaseModel):
     source: str = Field(description="The pain-monitoring model the limits come from")
 
     model_config = {"populate_by_name": True}
+
+
+class PanelItem(BaseModel):
+    patient_id: uuid.UUID
+    display_name: str
+    last_entry_date: dt.date | None = None
+    pain_mean_7d: float | None = None
+    pain_change_28d: float | None = None
+    pain_slope_per_week: float | None = None
+    adherence_4w: float | None = None
+    flags: list[FlagOut] = Field(default_factory=list)
+    error: Literal["unavailable"] | None = Field(
+        default=None,
+        description="Set when this patient's numbers could not be computed (logged for the "
+        "operator); the numbers and flags are then null/empty, and every other patient is "
+        "unaffected",
+    )
+
+
+class PanelOut(BaseModel):
+    items: list[PanelItem]
+    next_cursor: str | None = None

@@ -18,10 +18,10 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from app.auth.schemas import DATE_MIN, clamp_date
 from app.care.models import Patient
 from app.clinical import THRESHOLDS, threshold
 from app.errors import Unprocessable
+from app.schemas import DATE_MIN, clamp_date
 from app.trends import analysis as an
 from app.trends import queries as q
 from app.trends.flags import ExerciseDay, Flag, PatientData, active_from, context_days, evaluate

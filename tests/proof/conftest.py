@@ -21,7 +21,7 @@ from tests.conftest import PASSWORD, Account
 
 def _published_range_formats() -> None:
     """Generate `date` and `date-time` values inside the range the OpenAPI document publishes
-    (`formatMinimum`/`formatMaximum`, app/auth/schemas.py): the generator does not read those
+    (`formatMinimum`/`formatMaximum`, app/schemas.py): the generator does not read those
     keywords, so without this a schema-valid request could carry year 0129, which the API
     refuses by its published contract. Out-of-range values are still sent as invalid input
     by the coverage phase and by test_bad_input.py."""
@@ -30,7 +30,7 @@ def _published_range_formats() -> None:
     import schemathesis
     from hypothesis import strategies as st
 
-    from app.auth.schemas import DATE_MAX, DATE_MIN
+    from app.schemas import DATE_MAX, DATE_MIN
 
     schemathesis.openapi.format("date", st.dates(DATE_MIN, DATE_MAX).map(dt.date.isoformat))
     schemathesis.openapi.format("date-time", st.datetimes(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from app.auth.schemas import DATE_MIN
+from app.schemas import DATE_MIN
 from app.trends import analysis as an
 from app.trends import service
 from app.trends.metrics import METRICS

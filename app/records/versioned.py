@@ -20,12 +20,12 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import Select, bindparam, insert, select
 from sqlmodel import Session, SQLModel, col
 
-from app.care.locks import lock_patient
-from app.diary.models import Revision
-from app.diary.schemas import RevisionOut
 from app.errors import NotFound, PreconditionFailed
 from app.pagination import keyset_page
-from app.sync.changes import ChangeRecord, record_changes
+from app.records.changes import ChangeRecord, record_changes
+from app.records.locks import lock_patient
+from app.records.models import Revision
+from app.records.schemas import RevisionOut
 
 M = TypeVar("M", bound=SQLModel)
 

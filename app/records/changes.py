@@ -28,9 +28,9 @@ import orjson
 from sqlalchemy import JSON, Table, insert, select
 from sqlmodel import Session, col
 
-from app.care.locks import lock_patient
 from app.pagination import cursor_int, decode_cursor, encode_cursor
-from app.sync.models import Change
+from app.records.locks import lock_patient
+from app.records.models import Change
 
 Op = Literal["upsert", "delete"]
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy import Uuid, bindparam, column, select, table
+from sqlmodel import Session
 
-from app.care.models import Patient
+# The patients table by name: the lock needs its key only (records sits below care).
+_patients = table("patients", column("id", Uuid()))
+_LOCK = select(_patients.c.id).where(_patients.c.id == bindparam("patient_id")).with_for_update()
 
 
 def takes_row_locks(session: Session) -> bool:
@@ -31,5 +33,5 @@ def lock_patient(session: Session, patient_id: uuid.UUID) -> None:
     transaction = session.get_transaction()
     if transaction is not None and held.get(patient_id) is transaction:
         return  # already held by this transaction (the lock lasts until it ends)
-    session.execute(select(col(Patient.id)).where(col(Patient.id) == patient_id).with_for_update())
+    session.execute(_LOCK, {"patient_id": patient_id})
     mark_locked(session, patient_id)

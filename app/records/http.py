@@ -1,0 +1,32 @@
+"""The HTTP side of versioned records: conditional request headers, the 412 they can
+produce, and the ETag of a written version."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Header, Response
+
+from app.openapi import PROBLEM_RESPONSES
+from app.records.versioned import etag_of
+
+# A malformed If-Match lists no tag that could match: 412, as for a stale one.
+IfMatch = Annotated[
+    str | None, Header(description="Apply only if the ETag still matches", max_length=1024)
+]
+IfNoneMatch = Annotated[
+    str | None, Header(description="`*`: create only, never replace", max_length=1024)
+]
+PRECONDITION: dict[int | str, dict[str, Any]] = {
+    412: PROBLEM_RESPONSES[404] | {"description": "A precondition failed"}
+}
+
+
+def with_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag_of(version)
+
+
+def answer_put(response: Response, version: int, outcome: str) -> None:
+    """A create-or-replace answers 201 when it created the record, else 200, with the ETag."""
+    response.status_code = 201 if outcome == "created" else 200
+    with_etag(response, version)
