@@ -322,13 +322,15 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
         maria, john, aiko, nora, ruth = patients
         t = {p.id: now.astimezone(ZoneInfo(p.timezone)).date() for p in patients}
         maria_days = (0, 2, 4, 5)
-        maria_fall = first_session_on_or_after(t[maria.id], 6, maria_days)
+        # Her one fall, 10 to 12 days ago, hurt for three days: its flag is still active, and
+        # the hurt stays out of the current week, whatever weekday the demo is loaded on.
+        maria_fall = first_session_on_or_after(t[maria.id], 12, maria_days)
         _entries(
             session, maria, t[maria.id], rng, pain_start=6.5, pain_end=2, hurt_after=maria_fall
         )
         _night_pain(session, maria, t[maria.id], rng)  # before a flush: rows still held
         # Maria walked on her own at first; the plan was prescribed six weeks ago, so the
-        # exercise response can compare before and after it. Her one fall was last week.
+        # exercise response can compare before and after it.
         maria_start = t[maria.id] - dt.timedelta(weeks=MARIA_PLAN_WEEKS)
         maria_plan = _plan(session, maria, clinician.id, maria_start, per_week=3)
         _sessions(
