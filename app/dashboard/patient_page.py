@@ -16,7 +16,7 @@ from app.care import service as care_service
 from app.care.models import Patient
 from app.dashboard import charts as ch
 from app.dashboard.service import KNEES, PERIODS, FlagView, Window, flag_views, window
-from app.trends import service as trends
+from app.trends import effect, measure, overview
 from app.trends.flags import context_days, evaluate
 from app.trends.schemas import ExerciseResponseOut, PlanAdherenceOut, TrendOut
 
@@ -102,7 +102,7 @@ class PatientPage:
 def _trend(
     session: Session, patient: Patient, now: dt.datetime, w: Window, metric: str
 ) -> TrendOut:
-    return trends.metric_trend(
+    return measure.metric_trend(
         session,
         patient,
         now,
@@ -391,11 +391,13 @@ def patient_page(
     profile = care_service.get_profile(session, actor, patient)
     w = window(patient, now, period, knee)
     days = PERIODS[period][0]
-    data = trends.load_patients(session, [patient], now, since_days=days + context_days())[
+    data = overview.load_patients(session, [patient], now, since_days=days + context_days())[
         patient.id
     ]
-    flags = flag_views([f.model_dump() for f in trends.flag_out(evaluate(data, active_days=days))])
-    adherence = trends.adherence_out(data)
+    flags = flag_views(
+        [f.model_dump() for f in overview.flag_out(evaluate(data, active_days=days))]
+    )
+    adherence = overview.adherence_out(data)
     exercise = [e for e in data.exercise if w.start <= e.day <= w.end]
     falls = sorted(
         [(e.day, "Fall") for e in exercise if e.falls]
@@ -444,7 +446,7 @@ def patient_page(
     )
     response = None
     if activity is not None:
-        r = trends.exercise_response(
+        r = effect.exercise_response(
             session,
             patient,
             now,

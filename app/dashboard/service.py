@@ -17,7 +17,7 @@ from app.care.models import Patient
 from app.dashboard import charts as ch
 from app.trends import panel as trends_panel
 from app.trends import queries as tq
-from app.trends import service as trends
+from app.trends import windows
 from app.trends.flags import SEVERITY_ORDER
 from app.trends.metrics import METRICS
 from app.trends.schemas import PanelItem
@@ -45,7 +45,7 @@ class Window:
 
 
 def window(patient: Patient, now: dt.datetime, period: str, knee: str) -> Window:
-    end = trends.today_for(patient, now)
+    end = windows.today_for(patient, now)
     return Window(period, knee, end - dt.timedelta(days=PERIODS[period][0] - 1), end)
 
 
@@ -146,8 +146,8 @@ def panel(session: Session, actor: Actor, *, now: dt.datetime) -> list[PanelRow]
     patients = session.scalars(select(Patient).where(col(Patient.id).in_(ids))).all()
     todays: dict[uuid.UUID, dt.date] = {}
     for p in patients:
-        with trends.isolated(p.id, "today"):
-            todays[p.id] = trends.today_for(p, now)
+        with trends_panel.isolated(p.id, "today"):
+            todays[p.id] = windows.today_for(p, now)
     spans = [
         tq.Window([pid], t - dt.timedelta(days=SPARK_DAYS - 1), t) for pid, t in todays.items()
     ]
@@ -161,7 +161,7 @@ def panel(session: Session, actor: Actor, *, now: dt.datetime) -> list[PanelRow]
         row = None
         today = todays.get(i.patient_id)
         if today is not None and i.error is None:
-            with trends.isolated(i.patient_id, "row"):
+            with trends_panel.isolated(i.patient_id, "row"):
                 row = _panel_row(i, today, pain[i.patient_id])
         rows.append(row or _unavailable_row(i))
     return rows

@@ -4,10 +4,16 @@ that say who needs a look first."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from app.auth.dependencies import Actor
@@ -16,8 +22,15 @@ from app.care.access import readable_patients_clause
 from app.care.models import Patient
 from app.diary.models import SymptomEntry
 from app.pagination import page_sorted
+from app.trends import analysis as an
+from app.trends.flags import Flag, PatientData, evaluate
+from app.trends.overview import flag_out, flag_since_days, load_patients
 from app.trends.schemas import PanelItem
-from app.trends.service import flag_out, panel_numbers
+from app.trends.windows import DAY
+
+# --- the clinician's panel --------------------------------------------------------------------
+
+log = logging.getLogger("kneetrack.trends")
 
 PanelSort = Literal["name", "concern"]
 
@@ -103,4 +116,82 @@ def concern_key(item: PanelItem) -> tuple[float, ...]:
         rise(item.pain_change_28d),
         rise(item.pain_slope_per_week),
         count("info"),
+    )
+
+
+PANEL_SINCE_DAYS = 35
+
+
+@dataclass(frozen=True)
+class PanelNumbers:
+    pain_mean_7d: float | None
+    pain_change_28d: float | None
+    pain_slope_per_week: float | None
+    adherence_4w: float | None
+    flags: list[Flag]
+
+
+def panel_numbers(
+    session: Session, patients: Sequence[Patient], now: dt.datetime
+) -> dict[uuid.UUID, PanelNumbers | None]:
+    """Pain over the last 7 days, its change against the 7 days four weeks earlier, the
+    slope over the last 28 days, adherence over the last 4 scored weeks and active flags, for
+    every patient at once.
+
+    One patient's data can never fail the panel: a patient whose numbers cannot be computed
+    (a stored value no rule expects) is logged, by id and error type only, and answered
+    `None`; the others are computed as usual."""
+    since = max(PANEL_SINCE_DAYS, flag_since_days())
+    try:
+        loaded = load_patients(session, patients, now, since_days=since, flags_only=True)
+    except DBAPIError:
+        raise
+    except Exception:
+        # The set-based read failed on someone's data: read them one by one to find whom.
+        loaded = {}
+        for patient in patients:
+            with isolated(patient.id, "load"):
+                loaded |= load_patients(session, [patient], now, since_days=since, flags_only=True)
+    out: dict[uuid.UUID, PanelNumbers | None] = dict.fromkeys((p.id for p in patients), None)
+    for pid, data in loaded.items():
+        with isolated(pid, "compute"):
+            out[pid] = _panel_numbers_of(data)
+    return out
+
+
+@contextmanager
+def isolated(patient_id: uuid.UUID, step: str) -> Iterator[None]:
+    """Run one patient's part of a many-patient view: an error in it (other than the
+    database's) is logged by patient id and error type, without values, and swallowed; the
+    caller sees that the part did not complete (its result is missing)."""
+    try:
+        yield
+    except DBAPIError:
+        raise  # the database's own failure is the request's (503 or 500), not one patient's
+    except Exception as exc:
+        log.error(
+            "panel: patient skipped (%s failed: %s)",
+            step,
+            type(exc).__name__,
+            extra={"patient_id": str(patient_id)},
+        )
+
+
+def _panel_numbers_of(data: PatientData) -> PanelNumbers:
+    pain = data.daily("pain_worse")
+    t = data.today
+    cur = pain.period(t - 6 * DAY, t)
+    before = pain.period(t - 34 * DAY, t - 28 * DAY)
+    change = (
+        cur.mean - before.mean
+        if cur.n >= 3 and before.n >= 3 and cur.mean is not None and before.mean is not None
+        else None
+    )
+    weeks = [data.weeks(p) for p in data.plans]
+    return PanelNumbers(
+        pain_mean_7d=cur.mean,
+        pain_change_28d=change,
+        pain_slope_per_week=an.slope_per_week(pain.restrict(t - 27 * DAY, t)),
+        adherence_4w=an.combined_adherence(weeks),
+        flags=evaluate(data),
     )

@@ -10,7 +10,7 @@ from app.db import SessionDep
 from app.diary.schemas import Activity
 from app.openapi import PROBLEM_RESPONSES
 from app.schemas import IsoDate
-from app.trends import service
+from app.trends import effect, measure, overview
 from app.trends.analysis import Bucket
 from app.trends.metrics import KneeChoice, Metric, SymptomMetric
 from app.trends.schemas import (
@@ -59,7 +59,7 @@ def trends_overview(
     knee: Knee = "index",
     baseline: Baseline = "auto",
 ) -> OverviewOut:
-    return service.overview(
+    return overview.overview(
         session, patient, now, knee=knee, date_from=date_from, date_to=date_to, baseline=baseline
     )
 
@@ -81,7 +81,7 @@ def exercise_response(
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> ExerciseResponseOut:
-    return service.exercise_response(
+    return effect.exercise_response(
         session,
         patient,
         now,
@@ -109,7 +109,7 @@ def session_pain(
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> SessionPainOut:
-    return service.session_pain(
+    return effect.session_pain(
         session,
         patient,
         now,
@@ -140,7 +140,7 @@ def metric_trend(
     baseline_to: IsoDate | None = None,
 ) -> Response:
     # The JSON of `TrendOut`, written without a Pydantic object per point (up to ~1,100).
-    body = service.metric_trend_json(
+    body = measure.metric_trend_json(
         session,
         patient,
         now,
@@ -169,4 +169,4 @@ def flags(
         Query(ge=1, le=365, description="Look-back window in days (default 14)"),
     ] = None,
 ) -> FlagList:
-    return service.flags(session, patient, now, days=days)
+    return overview.flags(session, patient, now, days=days)

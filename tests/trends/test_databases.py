@@ -67,7 +67,7 @@ def _seed(engine: Any) -> uuid.UUID:
 
 def _responses(engine: Any, pid: uuid.UUID) -> dict[str, Any]:
     from app.care.models import Patient
-    from app.trends import service
+    from app.trends import effect, measure, overview, panel
     from app.trends.metrics import METRICS
 
     out: dict[str, Any] = {}
@@ -76,20 +76,20 @@ def _responses(engine: Any, pid: uuid.UUID) -> dict[str, Any]:
         for metric in METRICS:
             for knee in ("left", "right", "worse"):
                 for bucket in ("day", "week", "month"):
-                    res = service.metric_trend(
+                    res = measure.metric_trend(
                         s, patient, NOW, metric=metric, knee=knee, bucket=bucket,
                         date_from=TODAY - dt.timedelta(days=399), date_to=None,
                         baseline="auto", baseline_from=None, baseline_to=None)
                     out[f"{metric}/{knee}/{bucket}"] = res.model_dump(mode="json")
-        out["overview"] = service.overview(s, patient, NOW, knee="worse", date_from=None,
+        out["overview"] = overview.overview(s, patient, NOW, knee="worse", date_from=None,
                                            date_to=None).model_dump(mode="json")
-        out["flags"] = service.flags(s, patient, NOW, days=365).model_dump(mode="json")
+        out["flags"] = overview.flags(s, patient, NOW, days=365).model_dump(mode="json")
         for metric in ("pain", "flexion", "morning_stiffness"):
-            out[f"response/{metric}"] = service.exercise_response(
+            out[f"response/{metric}"] = effect.exercise_response(
                 s, patient, NOW, activity="backward_walking", metric=metric, knee="worse",
                 lag_days=1, date_from=TODAY - dt.timedelta(days=399), date_to=None,
             ).model_dump(mode="json")
-        numbers = service.panel_numbers(s, [patient], NOW)[pid]
+        numbers = panel.panel_numbers(s, [patient], NOW)[pid]
         out["panel"] = json.loads(json.dumps(numbers.__dict__, default=str))
     return out
 

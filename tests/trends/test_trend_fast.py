@@ -15,7 +15,7 @@ import pytest
 
 from app.schemas import DATE_MIN
 from app.trends import analysis as an
-from app.trends import service
+from app.trends import measure, windows
 from app.trends.metrics import METRICS
 from app.trends.schemas import PointOut, TrendOut
 from tests.trends.conftest import NOW, TODAY, day
@@ -141,9 +141,9 @@ def test_trend_json_is_the_bytes_of_trend_out(client, seeded, engine):
     p, s = seeded()
     rows, minutes, koos = _seed(s, random.Random(20260301))
     date_from, date_to = day(-400), day(-3)
-    window = service.Range(date_from, date_to)
+    window = windows.Range(date_from, date_to)
     # Exercise days count from the first record (the first diary day) to `to`, 0 if none.
-    span = service.exercise_span(min(rows), DATE_MIN, date_to, TODAY)
+    span = measure.exercise_span(min(rows), DATE_MIN, date_to, TODAY)
     assert span is not None
     cases: list[tuple[str, str]] = [
         (m, k) for m in ("pain", "flexion", "extension") for k in ("left", "right", "worse")
@@ -170,9 +170,9 @@ def test_trend_json_is_the_bytes_of_trend_out(client, seeded, engine):
         inside = an.restrict(series, date_from, date_to)
         # No plan: the baseline is anchored to the record's first days (intake), read from
         # the whole record up to `to`.
-        summary = service._summary_out(
+        summary = measure.summary_out(
             spec, knee if spec.per_knee else None, an.restrict(series, DATE_MIN, date_to),
-            window, service.Anchor("intake"), methods,
+            window, windows.Anchor("intake"), methods,
         )
         for bucket in ("day", "week", "month"):
             expected = TrendOut(
@@ -192,7 +192,7 @@ def test_trend_json_is_the_bytes_of_trend_out(client, seeded, engine):
             # The model the dashboard reads holds the same numbers.
             with Session(engine) as session:
                 patient = session.get_one(Patient, uuid.UUID(p.id))
-                model = service.metric_trend(
+                model = measure.metric_trend(
                     session, patient, NOW, metric=metric, knee=knee, bucket=bucket,
                     date_from=date_from, date_to=date_to, baseline="auto", baseline_from=None,
                     baseline_to=None,
