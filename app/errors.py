@@ -202,89 +202,99 @@ def _unavailable(request: Request) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def _app_error(request: Request, exc: AppError) -> Response:
-        page = _page(request, exc.status, exc.detail, exc.headers)
-        if page is not None:
-            return page
-        headers = dict(exc.headers)
-        if exc.status == 503:
-            headers.setdefault("Retry-After", str(get_settings().retry_after_seconds))
-        return problem_response(
-            request,
-            exc.status,
-            slug=exc.slug,
-            title=exc.title,
-            detail=exc.detail,
-            errors=exc.errors,
-            headers=headers,
-        )
+async def _app_error(request: Request, exc: AppError) -> Response:
+    page = _page(request, exc.status, exc.detail, exc.headers)
+    if page is not None:
+        return page
+    headers = dict(exc.headers)
+    if exc.status == 503:
+        headers.setdefault("Retry-After", str(get_settings().retry_after_seconds))
+    return problem_response(
+        request,
+        exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=headers,
+    )
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = clean_validation_errors(exc.errors())
-        page = _page(request, 422, "The address has an invalid parameter.")
-        if page is not None:
-            return page
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
+    errors = clean_validation_errors(exc.errors())
+    page = _page(request, 422, "The address has an invalid parameter.")
+    if page is not None:
+        return page
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+    return problem_response(
+        request,
+        422,
+        slug="validation-error",
+        title="Invalid input",
+        detail=f"Invalid input: {fields}" if fields else "Invalid input",
+        errors=errors,
+    )
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app.routes, request.url.path))
+    page = _page(request, exc.status_code, detail, headers)
+    if page is not None:
+        return page
+    if exc.status_code == 400 and detail == BODY_PARSE_ERROR:
+        # A body that is not decodable (invalid UTF-8, a broken form) is invalid input
+        # like malformed JSON, which FastAPI already answers 422: one status for both.
         return problem_response(
             request,
             422,
             slug="validation-error",
             title="Invalid input",
-            detail=f"Invalid input: {fields}" if fields else "Invalid input",
-            errors=errors,
+            detail="Invalid input: body (not decodable as the declared content type)",
+            errors=[
+                {"loc": ["body"], "msg": "The body could not be decoded", "type": "body_decode"}
+            ],
         )
+    return problem_response(
+        request,
+        exc.status_code,
+        slug=_slug_for(exc.status_code),
+        detail=detail,
+        headers=headers,
+    )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, str) else None
-        headers = dict(getattr(exc, "headers", None) or {})
-        if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(request.app.routes, request.url.path))
-        page = _page(request, exc.status_code, detail, headers)
-        if page is not None:
-            return page
-        if exc.status_code == 400 and detail == BODY_PARSE_ERROR:
-            # A body that is not decodable (invalid UTF-8, a broken form) is invalid input
-            # like malformed JSON, which FastAPI already answers 422: one status for both.
-            return problem_response(
-                request,
-                422,
-                slug="validation-error",
-                title="Invalid input",
-                detail="Invalid input: body (not decodable as the declared content type)",
-                errors=[
-                    {"loc": ["body"], "msg": "The body could not be decoded", "type": "body_decode"}
-                ],
-            )
-        return problem_response(
-            request,
-            exc.status_code,
-            slug=_slug_for(exc.status_code),
-            detail=detail,
-            headers=headers,
-        )
 
-    @app.exception_handler(PoolTimeoutError)
-    async def _pool_timeout(request: Request, exc: PoolTimeoutError) -> JSONResponse:
-        log.warning("database pool exhausted", extra={"path": request.url.path})
+async def _pool_timeout(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+    log.warning("database pool exhausted", extra={"path": request.url.path})
+    return _unavailable(request)
+
+
+async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
         return _unavailable(request)
+    log.error("database error: %s", type(exc.orig).__name__)
+    return problem_response(
+        request, 500, slug="internal-error", detail="An unexpected error occurred."
+    )
 
-    @app.exception_handler(DBAPIError)
-    async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
-            log.warning("database unavailable: %s", type(exc.orig).__name__)
-            return _unavailable(request)
-        log.error("database error: %s", type(exc.orig).__name__)
-        return problem_response(
-            request, 500, slug="internal-error", detail="An unexpected error occurred."
-        )
 
-    @app.exception_handler(Exception)
-    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return problem_response(
-            request, 500, slug="internal-error", detail="An unexpected error occurred."
-        )
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        request, 500, slug="internal-error", detail="An unexpected error occurred."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    for kind, handler in (
+        (AppError, _app_error),
+        (RequestValidationError, _validation),
+        (StarletteHTTPException, _http),
+        (PoolTimeoutError, _pool_timeout),
+        (DBAPIError, _db_error),
+        (Exception, _unhandled),
+    ):
+        app.add_exception_handler(kind, handler)  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from app.auth.router import router as auth_router
 from app.care.access import mark_api_key_scopes
 from app.care.router import router as care_router
 from app.client_address import is_local_operator
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.dashboard.router import error_page
 from app.dashboard.router import router as dashboard_router
 from app.dashboard.security import DashboardHeadersMiddleware
@@ -151,24 +151,7 @@ def install_dashboard(app: FastAPI) -> None:
         PAGE_RENDERERS.append(error_page)
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
-    configure_logging(settings.log_level, settings.log_json)
-    # /docs and /redoc serve Swagger UI and ReDoc from the installed package (fastapi-offline):
-    # nothing is fetched from a CDN, so they work in an air-gapped clinic network.
-    app = FastAPIOffline(
-        title="KneeTrack API",
-        version=__version__,
-        summary="Track knee osteoarthritis: daily symptoms per knee, exercise, and trends that "
-        "tell whether a patient is improving by a clinically important amount.",
-        openapi_tags=TAGS,
-        generate_unique_id_function=operation_id,
-        lifespan=lifespan,
-        # No call to the public validator service from the docs page.
-        swagger_ui_parameters={"validatorUrl": None},
-    )
-    install_error_handlers(app)
-    install_openapi(app)
+def add_middleware(app: FastAPI, settings: Settings) -> None:
     if not settings.is_sqlite:
         app.add_middleware(
             ConcurrencyLimitMiddleware, limit=settings.db_pool_size + DB_MAX_OVERFLOW
@@ -187,6 +170,9 @@ def create_app() -> FastAPI:
         )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware)
+
+
+def include_routers(app: FastAPI) -> None:
     for router in (
         auth_router,
         care_router,
@@ -204,6 +190,10 @@ def create_app() -> FastAPI:
         app.include_router(router)
     install_dashboard(app)
     mark_api_key_scopes(iter_api_routes(app.routes))
+
+
+def add_operations_routes(app: FastAPI) -> None:
+    """Health and readiness probes, and the Prometheus metrics for operators."""
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:  # on the event loop: answers while threads wait
@@ -243,6 +233,28 @@ def create_app() -> FastAPI:
             raise NotFound("Not found")
         return metrics_response()
 
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    # /docs and /redoc serve Swagger UI and ReDoc from the installed package (fastapi-offline):
+    # nothing is fetched from a CDN, so they work in an air-gapped clinic network.
+    app = FastAPIOffline(
+        title="KneeTrack API",
+        version=__version__,
+        summary="Track knee osteoarthritis: daily symptoms per knee, exercise, and trends that "
+        "tell whether a patient is improving by a clinically important amount.",
+        openapi_tags=TAGS,
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
+        # No call to the public validator service from the docs page.
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+    install_error_handlers(app)
+    install_openapi(app)
+    add_middleware(app, settings)
+    include_routers(app)
+    add_operations_routes(app)
     return app
 
 

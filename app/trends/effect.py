@@ -21,7 +21,7 @@ from app.trends.schemas import (
     SessionPainItem,
     SessionPainOut,
 )
-from app.trends.windows import DAY, resolve_knee, resolve_window, today_for
+from app.trends.windows import DAY, Range, resolve_knee, resolve_window, today_for
 
 
 def exercise_response(
@@ -63,29 +63,8 @@ def exercise_response(
     did: dict[dt.date, set[str]] = {}
     for e in exercise_rows(session, fetch):
         did.setdefault(e.day, set()).add(e.activity)
-    after_act, after_rest = [], []
-    for d, v in sorted(an.restrict(series, window.start, window.end).items()):
-        acts = did.get(d - lag_days * DAY, set())
-        if activity in acts:
-            after_act.append(v)
-        elif not acts:
-            after_rest.append(v)
     active_days = {d for d, acts in did.items() if activity in acts}
     model = an.exercise_response(series, active_days, window.start, window.end, lag_days)
-    ma, mr = an.mean(after_act), an.mean(after_rest)
-    before_after = None
-    if plan is not None:
-        before = an.period(series, plan.start_date - 14 * DAY, plan.start_date - DAY)
-        after = an.period(series, window.end - 13 * DAY, window.end)
-        before_after = BeforeAfterOut(
-            plan_id=plan.id,
-            plan_start=plan.start_date,
-            before=period_out(before),
-            after=period_out(after),
-            change=(after.mean - before.mean)
-            if after.mean is not None and before.mean is not None
-            else None,
-        )
     return ExerciseResponseOut(
         activity=activity,
         metric=metric,
@@ -99,12 +78,48 @@ def exercise_response(
         n=model.n,
         activity_days=model.activity_days,
         enough_data=model.enough_data,
-        descriptive=DescriptiveOut(
-            after_activity=GroupOut(n=len(after_act), mean=ma),
-            after_rest=GroupOut(n=len(after_rest), mean=mr),
-            difference=(ma - mr) if ma is not None and mr is not None else None,
-        ),
-        before_after=before_after,
+        descriptive=_descriptive(series, did, window, activity=activity, lag_days=lag_days),
+        before_after=_before_after(series, plan, window.end) if plan is not None else None,
+    )
+
+
+def _descriptive(
+    series: dict[dt.date, float],
+    did: dict[dt.date, set[str]],
+    window: Range,
+    *,
+    activity: str,
+    lag_days: int,
+) -> DescriptiveOut:
+    """The raw means `lag_days` after the activity and after a day without any exercise."""
+    after_act, after_rest = [], []
+    for d, v in sorted(an.restrict(series, window.start, window.end).items()):
+        acts = did.get(d - lag_days * DAY, set())
+        if activity in acts:
+            after_act.append(v)
+        elif not acts:
+            after_rest.append(v)
+    ma, mr = an.mean(after_act), an.mean(after_rest)
+    return DescriptiveOut(
+        after_activity=GroupOut(n=len(after_act), mean=ma),
+        after_rest=GroupOut(n=len(after_rest), mean=mr),
+        difference=(ma - mr) if ma is not None and mr is not None else None,
+    )
+
+
+def _before_after(series: dict[dt.date, float], plan: an.PlanInfo, end: dt.date) -> BeforeAfterOut:
+    """The two weeks before the plan's start against the window's last two weeks
+    (uncontrolled: anything else that changed is in the difference too)."""
+    before = an.period(series, plan.start_date - 14 * DAY, plan.start_date - DAY)
+    after = an.period(series, end - 13 * DAY, end)
+    return BeforeAfterOut(
+        plan_id=plan.id,
+        plan_start=plan.start_date,
+        before=period_out(before),
+        after=period_out(after),
+        change=(after.mean - before.mean)
+        if after.mean is not None and before.mean is not None
+        else None,
     )
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from app.dashboard import charts as ch
-from app.dashboard import patient_page, service
+from app.dashboard import service, views
 from app.trends.schemas import (
     BeforeAfterOut,
     DescriptiveOut,
@@ -82,7 +82,7 @@ def _response(**kw):
 
 
 def test_exercise_response_in_plain_words():
-    view = patient_page._response_view(_response(), "worse")
+    view = views.response_view(_response(), "worse")
     assert view.sentence == (
         "The day after backward walking, pain (worse knee) averaged 3 (10 days); the day after "
         "a day without exercise it averaged 4.2 (8 days). These raw means are not adjusted for "
@@ -91,14 +91,14 @@ def test_exercise_response_in_plain_words():
         "Adjusted for the trend over time and the previous day's pain, backward walking is "
         "associated with −0.60 points of pain the day after (95 % interval −1 to −0.20, 59 days).")
     assert view.interval.endswith("The interval excludes zero.")
-    crossing = patient_page._response_view(_response(ci95=[-1.5, 0.3]), "worse")
+    crossing = views.response_view(_response(ci95=[-1.5, 0.3]), "worse")
     assert crossing.interval.endswith("The interval includes zero: no effect is shown.")
 
 
 def test_exercise_response_without_enough_days_says_so():
     few = DescriptiveOut(after_activity=GroupOut(n=10, mean=3.0),
                          after_rest=GroupOut(n=0, mean=None), difference=None)
-    view = patient_page._response_view(
+    view = views.response_view(
         _response(descriptive=few, enough_data=False, effect=None, ci95=None, n=20,
                   activity_days=10), "left")
     assert view.sentence.startswith("Not enough days to compare pain (left knee)")
@@ -112,7 +112,7 @@ def test_before_and_after_the_plan():
     ba = BeforeAfterOut(plan_id="00000000-0000-4000-8000-000000000000", plan_start=day(14),
                         before=PeriodOut(from_=day(0), to=day(13), n=14, mean=5.5),
                         after=PeriodOut(from_=day(14), to=day(27), n=14, mean=3.25), change=-2.25)
-    view = patient_page._response_view(_response(before_after=ba), "worse")
+    view = views.response_view(_response(before_after=ba), "worse")
     assert view.before_after == ("Since the plan started on 15 Mar 2026: pain averaged 5.5 in "
                                  "the 14 days before it and 3.2 in the last 14 days "
                                  "(uncontrolled: pain may change on its own).")

@@ -1,30 +1,18 @@
-"""`kneetrack demo`: a small, deterministic data set for trying the API and the dashboard.
-
-A clinician and four patients over the 12 weeks up to today (in each patient's time zone):
-one improving on a backward-walking programme prescribed six weeks ago (with one fall last
-week that hurt for a few days, KOOS-JR at the start, midway and now, function tests at the
-plan's start and at week 6, PGIC and PASS now), one in a flare (taking analgesics every day of
-its week), one who has stopped logging, one whose pain eases on its own while she takes up
-backward walking halfway (the exercise response must not credit the walking), and one for whom
-exercise was not enough: a genicular artery embolisation six weeks ago, after which her pain,
-night pain and analgesic use fall. Range of motion is measured once a week with a goniometer,
-as in a clinic."""
+"""The demo's building blocks: accounts, diary entries, sessions, plans, questionnaires,
+function tests and treatments, generated for a number of days up to today."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 import uuid
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from app.auth.models import User
 from app.auth.service import create_user
-from app.care.models import CareTeamMember, Patient
-from app.db import get_engine, utcnow
+from app.care.models import Patient
+from app.db import utcnow
 from app.diary.models import ExerciseSession, SymptomEntry
 from app.diary.plan_service import create_plan
 from app.diary.schemas import ExercisePlanIn
@@ -33,19 +21,17 @@ from app.function_tests.service import create_test
 from app.questionnaires.schemas import QuestionnaireIn
 from app.questionnaires.scoring import KOOS_JR_ITEMS
 from app.questionnaires.service import create_response
-from app.treatments.schemas import TreatmentIn
-from app.treatments.service import create_treatment
 
 CLINICIAN_EMAIL = "clinician@demo.kneetrack.dev"
 DAYS = 84
 MARIA_PLAN_WEEKS = 6
 
 
-def _clamp(v: float, lo: int, hi: int) -> int:
+def clamp(v: float, lo: int, hi: int) -> int:
     return max(lo, min(hi, round(v)))
 
 
-def _patient(
+def patient(
     session: Session, *, email: str, name: str, tz: str, knee: str, password: str
 ) -> Patient:
     user = create_user(session, email=email, password=password, role="patient", display_name=name)
@@ -55,7 +41,7 @@ def _patient(
     return patient
 
 
-def _entries(
+def entries(
     session: Session,
     patient: Patient,
     today: dt.date,
@@ -90,18 +76,18 @@ def _entries(
                 patient_id=patient.id,
                 entry_date=day,
                 version=1,
-                left_pain=_clamp(pain, 0, 10),
-                left_stiffness=_clamp(pain - 1, 0, 10),
-                left_swelling=_clamp(pain / 3 + (1 if hurt else 0), 0, 3),
+                left_pain=clamp(pain, 0, 10),
+                left_stiffness=clamp(pain - 1, 0, 10),
+                left_swelling=clamp(pain / 3 + (1 if hurt else 0), 0, 3),
                 left_warmth=False,
                 left_giving_way=rng.random() < 0.05,
-                left_flexion=_clamp(flex, 0, 170) if weekly else None,
-                left_extension=_clamp(ext + rng.gauss(0, 1.5), -20, 60) if weekly else None,
+                left_flexion=clamp(flex, 0, 170) if weekly else None,
+                left_extension=clamp(ext + rng.gauss(0, 1.5), -20, 60) if weekly else None,
                 left_rom_method="goniometer" if weekly else None,
-                right_pain=_clamp(other, 0, 10),
-                right_stiffness=_clamp(other - 1, 0, 10),
+                right_pain=clamp(other, 0, 10),
+                right_stiffness=clamp(other - 1, 0, 10),
                 right_swelling=0,
-                morning_stiffness_minutes=_clamp(35 - 20 * frac + rng.gauss(0, 5), 0, 1440),
+                morning_stiffness_minutes=clamp(35 - 20 * frac + rng.gauss(0, 5), 0, 1440),
                 flare=bool(flare_days and i < flare_days),
                 recorded_at=now,
                 created_at=now,
@@ -110,7 +96,7 @@ def _entries(
         )
 
 
-def _sessions(
+def sessions(
     session: Session,
     patient: Patient,
     today: dt.date,
@@ -157,7 +143,7 @@ def _sessions(
         )
 
 
-def _strengthening(session: Session, patient: Patient, today: dt.date, *, weekday: int) -> None:
+def strengthening(session: Session, patient: Patient, today: dt.date, *, weekday: int) -> None:
     """A weekly strengthening session besides the walking, so that exercise shows by activity."""
     now = utcnow()
     tz = ZoneInfo(patient.timezone)
@@ -183,7 +169,7 @@ def _strengthening(session: Session, patient: Patient, today: dt.date, *, weekda
         )
 
 
-def _plan(
+def plan(
     session: Session,
     patient: Patient,
     clinician_id: uuid.UUID,
@@ -201,9 +187,7 @@ def _plan(
     return create_plan(session, patient, body, now=utcnow(), clinician_id=clinician_id).id
 
 
-def _koos_jr(
-    session: Session, patient: Patient, today: dt.date, raw_by_day: dict[int, int]
-) -> None:
+def koos_jr(session: Session, patient: Patient, today: dt.date, raw_by_day: dict[int, int]) -> None:
     """KOOS-JR `days ago -> raw sum`, the sum spread over the seven items."""
     for days_ago, raw in raw_by_day.items():
         answers, left = {}, raw
@@ -226,7 +210,7 @@ def first_session_on_or_after(today: dt.date, days_ago: int, weekdays: tuple[int
     return day
 
 
-def _new_entries(session: Session, patient: Patient, today: dt.date) -> dict[int, SymptomEntry]:
+def new_entries(session: Session, patient: Patient, today: dt.date) -> dict[int, SymptomEntry]:
     """The patient's diary rows added to the session and not yet flushed (the session holds
     flushed rows only weakly), by days ago."""
     return {
@@ -236,25 +220,25 @@ def _new_entries(session: Session, patient: Patient, today: dt.date) -> dict[int
     }
 
 
-def _night_pain(session: Session, patient: Patient, today: dt.date, rng: random.Random) -> None:
+def night_pain(session: Session, patient: Patient, today: dt.date, rng: random.Random) -> None:
     """Night pain a little below the day's pain on the index (left) knee."""
-    for row in _new_entries(session, patient, today).values():
+    for row in new_entries(session, patient, today).values():
         if row.left_pain is not None:
-            row.left_night_pain = _clamp(row.left_pain - 1 + rng.gauss(0, 0.7), 0, 10)
+            row.left_night_pain = clamp(row.left_pain - 1 + rng.gauss(0, 0.7), 0, 10)
 
 
-def _analgesics(
+def analgesics(
     session: Session, patient: Patient, today: dt.date, doses: dict[int, tuple[int, list[str]]]
 ) -> None:
     """`days ago -> (doses, kinds)` on the patient's diary rows."""
-    rows = _new_entries(session, patient, today)
+    rows = new_entries(session, patient, today)
     for days_ago, (n, kinds) in doses.items():
         if days_ago in rows:
             rows[days_ago].analgesic_doses = n
             rows[days_ago].analgesic_kinds = kinds
 
 
-def _function_tests(
+def function_tests(
     session: Session,
     patient: Patient,
     actor_id: uuid.UUID,
@@ -268,7 +252,7 @@ def _function_tests(
             create_test(session, patient, body, now=utcnow(), actor_id=actor_id)
 
 
-def _single_items(session: Session, patient: Patient, day: dt.date, change: int, ok: int) -> None:
+def single_items(session: Session, patient: Patient, day: dt.date, change: int, ok: int) -> None:
     for instrument, answers in (("pgic", {"change": change}), ("pass", {"acceptable": ok})):
         body = QuestionnaireIn.model_validate(
             {"instrument": instrument, "completed_on": day, "answers": answers}
@@ -276,138 +260,15 @@ def _single_items(session: Session, patient: Patient, day: dt.date, change: int,
         create_response(session, patient, body, now=utcnow())
 
 
-def _after_embolisation(
+def after_embolisation(
     session: Session, patient: Patient, today: dt.date, rng: random.Random, gae_days_ago: int
 ) -> None:
     """Pain about 6.5 until the embolisation, then down to about 3 over two weeks; night pain
     and analgesic use follow."""
-    for days_ago, row in _new_entries(session, patient, today).items():
+    for days_ago, row in new_entries(session, patient, today).items():
         since = gae_days_ago - days_ago  # days since the embolisation (< 0: before)
         level = 6.5 if since < 0 else 6.5 - 3.5 * min(since, 14) / 14
-        row.left_pain = _clamp(level + rng.gauss(0, 0.6), 0, 10)
-        row.left_night_pain = _clamp(level - 0.5 + rng.gauss(0, 0.6), 0, 10)
+        row.left_pain = clamp(level + rng.gauss(0, 0.6), 0, 10)
+        row.left_night_pain = clamp(level - 0.5 + rng.gauss(0, 0.6), 0, 10)
         row.analgesic_doses = 3 if since < 0 else (2 if since < 14 else 1)
         row.analgesic_kinds = ["paracetamol", "nsaid_topical"] if since < 14 else ["paracetamol"]
-
-
-def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
-    with Session(get_engine()) as session:
-        if session.scalars(select(User).where(col(User.email) == CLINICIAN_EMAIL)).first():
-            yield "demo data already loaded"
-            return
-        rng = random.Random(20260301)
-        clinician = create_user(
-            session,
-            email=CLINICIAN_EMAIL,
-            password=password,
-            role="clinician",
-            display_name="Dr Demo Clinician",
-        )
-        people = [
-            ("maria@demo.kneetrack.dev", "Maria Improving", "Europe/Madrid", "left"),
-            ("john@demo.kneetrack.dev", "John Flaring", "America/New_York", "left"),
-            ("aiko@demo.kneetrack.dev", "Aiko Quiet", "Asia/Tokyo", "left"),
-            ("nora@demo.kneetrack.dev", "Nora Easing", "Europe/Oslo", "left"),
-            ("ruth@demo.kneetrack.dev", "Ruth Embolised", "Europe/London", "left"),
-        ]
-        patients = [
-            _patient(session, email=e, name=n, tz=tz, knee=k, password=password)
-            for e, n, tz, k in people
-        ]
-        for p in patients:
-            session.add(
-                CareTeamMember(patient_id=p.id, clinician_id=clinician.id, granted_via="invitation")
-            )
-        now = utcnow()
-        maria, john, aiko, nora, ruth = patients
-        t = {p.id: now.astimezone(ZoneInfo(p.timezone)).date() for p in patients}
-        maria_days = (0, 2, 4, 5)
-        # Her one fall, 10 to 12 days ago, hurt for three days: its flag is still active, and
-        # the hurt stays out of the current week, whatever weekday the demo is loaded on.
-        maria_fall = first_session_on_or_after(t[maria.id], 12, maria_days)
-        _entries(
-            session, maria, t[maria.id], rng, pain_start=6.5, pain_end=2, hurt_after=maria_fall
-        )
-        _night_pain(session, maria, t[maria.id], rng)  # before a flush: rows still held
-        # Maria walked on her own at first; the plan was prescribed six weeks ago, so the
-        # exercise response can compare before and after it.
-        maria_start = t[maria.id] - dt.timedelta(weeks=MARIA_PLAN_WEEKS)
-        maria_plan = _plan(session, maria, clinician.id, maria_start, per_week=3)
-        _sessions(
-            session,
-            maria,
-            t[maria.id],
-            rng,
-            weekdays=maria_days,
-            fall_on=maria_fall,
-            plan_id=maria_plan,
-            plan_start=maria_start,
-        )
-        _strengthening(session, maria, t[maria.id], weekday=1)
-        _koos_jr(session, maria, t[maria.id], {DAYS - 1: 15, DAYS // 2: 11, 0: 7})
-        # The OARSI tests and the TUG at the plan's start (intake) and at week 6 (today).
-        _function_tests(
-            session,
-            maria,
-            clinician.id,
-            {
-                maria_start: {"chair_stand_30s": 9, "tug": 12.4, "fast_walk_40m": 32.0},
-                t[maria.id]: {"chair_stand_30s": 13, "tug": 10.8, "fast_walk_40m": 28.5},
-            },
-        )
-        _single_items(session, maria, t[maria.id], change=2, ok=1)
-        _entries(
-            session,
-            john,
-            t[john.id],
-            rng,
-            pain_start=5,
-            pain_end=5,
-            flare_days=4,
-            flexion=(95, 96),
-            extension=(10, 9),
-        )
-        _night_pain(session, john, t[john.id], rng)
-        # A week of analgesics around the flare: oral NSAID and paracetamol every day.
-        _analgesics(
-            session,
-            john,
-            t[john.id],
-            {d: (3 if d < 4 else 2, ["paracetamol", "nsaid_oral"]) for d in range(7)},
-        )
-        john_start = t[john.id] - dt.timedelta(days=DAYS - 1)
-        john_plan = _plan(session, john, clinician.id, john_start, per_week=3)
-        _sessions(session, john, t[john.id], rng, weekdays=(1, 4), plan_id=john_plan)
-        _entries(session, aiko, t[aiko.id], rng, pain_start=4, pain_end=4, last_day_offset=10)
-        # Nora: pain easing from 7 to 3 on its own; backward walking (no plan) from halfway,
-        # with no effect of its own.
-        _entries(session, nora, t[nora.id], rng, pain_start=7, pain_end=3, flexion=(110, 114))
-        _sessions(
-            session,
-            nora,
-            t[nora.id],
-            rng,
-            weekdays=(0, 2, 4),
-            since_days=DAYS // 2,
-            near_fall=False,
-        )
-        # Ruth: 12 weeks of backward walking with pain still about 6.5, then a genicular artery
-        # embolisation of the left knee six weeks ago (the programme's "when exercise is not
-        # enough" step).
-        gae_days_ago = 42
-        _entries(session, ruth, t[ruth.id], rng, pain_start=6.5, pain_end=3)
-        _after_embolisation(session, ruth, t[ruth.id], rng, gae_days_ago)
-        ruth_plan = _plan(session, ruth, clinician.id, t[ruth.id] - dt.timedelta(days=DAYS - 1), 3)
-        _sessions(session, ruth, t[ruth.id], rng, weekdays=(0, 3, 5), plan_id=ruth_plan)
-        gae = TreatmentIn(
-            kind="genicular_artery_embolisation",
-            knee="left",
-            date=t[ruth.id] - dt.timedelta(days=gae_days_ago),
-            notes="Embolisation of the medial genicular arteries, after 6 weeks of exercise "
-            "without enough relief",
-        )
-        create_treatment(session, ruth, gae, now=utcnow(), actor_id=clinician.id)
-        session.commit()
-        yield f"clinician: {CLINICIAN_EMAIL} / {password}"
-        for (email, name, _, _), p in zip(people, patients, strict=True):
-            yield f"patient:   {email} / {password}  ({name}, id {p.id})"
