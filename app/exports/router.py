@@ -10,7 +10,7 @@ from app.clock import Now
 from app.db import SessionDep
 from app.exports import service
 from app.exports.csv import CSV_MEDIA_TYPE
-from app.exports.fhir import FHIR_JSON
+from app.exports.fhir_codes import FHIR_JSON
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import DateFrom, DateTo, check_date_range
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from app.auth.models import User
 from app.care.models import Patient
-from app.exports import fhir, queries
+from app.exports import fhir, fhir_diary, queries
 from app.exports.csv import (
     EXERCISE_HEADER,
     FUNCTION_TEST_HEADER,
@@ -70,7 +70,7 @@ def _fhir_resources(
     with queries.read_connection() as conn:
         span = (patient.id, date_from, date_to)
         for row in queries.stream(conn, queries.symptom_entries(*span)):
-            yield from fhir.symptom_resources(row, ref)
+            yield from fhir_diary.symptom_resources(row, ref)
         for row in queries.stream(conn, queries.exercise_sessions(*span)):
             yield fhir.session_resource(row, ref)
         for row in queries.stream(conn, queries.koos_jr_responses(*span)):

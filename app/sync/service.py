@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Container, Hashable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -77,23 +78,71 @@ def _parse(model: type[BaseModel], raw: Any) -> tuple[Any, list[dict[str, Any]] 
         return None, clean_validation_errors(exc.errors())
 
 
+@dataclass(frozen=True)
+class PutEntry:
+    item: SyncEntryItem
+
+
+@dataclass(frozen=True)
+class PutSession:
+    item: SyncSessionItem
+
+
+@dataclass(frozen=True)
+class Delete:
+    kind: str
+    key: Any  # the entry's date or the session's id
+    if_match: str | None
+
+
+# One step per item, in input order: checked on its own (pass 1), or already answered.
+Step = PutEntry | PutSession | Delete | Result
+
+
 def _check(
     raw: Any,
     model: type[BaseModel],
     rule: Callable[[Any], None],
-    tag: str,
     kind: str,
     key_field: str,
-) -> Result | tuple[str, Any]:
-    """An item parsed and checked against its rule, or its `invalid` result."""
+) -> Any:
+    """The item parsed and checked against its rule, or its `invalid` result."""
     item, errors = _parse(model, raw)
     if item is not None:
         try:
             rule(item)
-            return tag, item
+            return item
         except AppError as exc:
             errors = _relative(exc)
     return _invalid(kind, _raw_key(raw, key_field), errors or [])
+
+
+def _deletion(raw: Any) -> Step:
+    item, errors = _parse(SyncDeletion, raw)
+    if item is not None:
+        try:
+            key = strict_date(item.key) if item.kind == ENTRY else uuid.UUID(item.key)
+            return Delete(item.kind, key, item.if_match)
+        except ValueError:
+            msg = f"Not a valid key for {item.kind}"
+            errors = [{"loc": ["key"], "msg": msg, "type": "value_error"}]
+    kind = raw.get("kind") if isinstance(raw, dict) else None
+    return _invalid(kind if kind in (ENTRY, SESSION) else None, _raw_key(raw, "key"), errors or [])
+
+
+def check_items(body: SyncIn, patient: Patient, now: dt.datetime) -> list[Step]:
+    """Pass 1: every item checked on its own; an invalid one is answered and skipped."""
+    steps: list[Step] = []
+    for raw in body.symptom_entries:
+        rule = lambda i: entries.check_not_future(patient, i.entry_date, now)  # noqa: E731
+        checked = _check(raw, SyncEntryItem, rule, ENTRY, "entry_date")
+        steps.append(PutEntry(checked) if isinstance(checked, SyncEntryItem) else checked)
+    for raw in body.exercise_sessions:
+        rule = lambda i: sessions.check_started_at(i, now)  # noqa: E731
+        checked = _check(raw, SyncSessionItem, rule, SESSION, "id")
+        steps.append(PutSession(checked) if isinstance(checked, SyncSessionItem) else checked)
+    steps.extend(_deletion(raw) for raw in body.deletions)
+    return steps
 
 
 class _Table:
@@ -227,109 +276,48 @@ class _Batch:
 def apply_batch(
     session: Session, patient: Patient, body: SyncIn, *, now: dt.datetime, actor_id: uuid.UUID
 ) -> list[Result]:
-    batch = _Batch(session, patient, now, actor_id)
-    # Pass 1: check every item on its own; an invalid one is answered and skipped.
-    plan: list[Result | tuple[str, Any]] = []
-    for raw in body.symptom_entries:
-        plan.append(
-            _check(
-                raw,
-                SyncEntryItem,
-                lambda i: entries.check_not_future(patient, i.entry_date, now),
-                "entry",
-                ENTRY,
-                "entry_date",
-            )
-        )
-    for raw in body.exercise_sessions:
-        plan.append(
-            _check(
-                raw,
-                SyncSessionItem,
-                lambda i: sessions.check_started_at(i, now),
-                "session",
-                SESSION,
-                "id",
-            )
-        )
-    for raw in body.deletions:
-        item, errors = _parse(SyncDeletion, raw)
-        parsed: Any = None
-        if item is not None:
-            try:
-                parsed = strict_date(item.key) if item.kind == ENTRY else uuid.UUID(item.key)
-            except ValueError:
-                errors = [
-                    {
-                        "loc": ["key"],
-                        "msg": f"Not a valid key for {item.kind}",
-                        "type": "value_error",
-                    }
-                ]
-        if parsed is None:
-            kind = raw.get("kind") if isinstance(raw, dict) else None
-            plan.append(
-                _invalid(
-                    kind if kind in (ENTRY, SESSION) else None, _raw_key(raw, "key"), errors or []
-                )
-            )
-        else:
-            plan.append(("delete", (item, parsed)))
+    steps = check_items(body, patient, now)
     # Pass 2: one query per table loads every row the batch touches.
     lock_patient(session, patient.id)
-    entry_keys: set[Any] = set()
-    session_keys: set[Any] = set()
-    for p in plan:
-        if isinstance(p, tuple):
-            what, item = p
-            if what == "entry":
-                entry_keys.add(item.entry_date)
-            elif what == "session":
-                session_keys.add(item.id)
-            else:
-                (entry_keys if item[0].kind == ENTRY else session_keys).add(item[1])
+    batch = _Batch(session, patient, now, actor_id)
+    entry_keys = {s.item.entry_date for s in steps if isinstance(s, PutEntry)}
+    session_keys = {s.item.id for s in steps if isinstance(s, PutSession)}
+    for d in (s for s in steps if isinstance(s, Delete)):
+        (entry_keys if d.kind == ENTRY else session_keys).add(d.key)
     batch.entries.load(session, patient.id, entry_keys)
     batch.sessions.load(session, patient.id, session_keys)
-    plans = sessions.existing_plans(
-        session,
-        patient.id,
-        {p[1].plan_id for p in plan if isinstance(p, tuple) and p[0] == "session"},
-    )
+    plan_ids = {s.item.plan_id for s in steps if isinstance(s, PutSession)}
+    plans = sessions.existing_plans(session, patient.id, plan_ids)
     # Pass 3: decide each item in input order, against the state the earlier items left.
-    results: list[Result] = []
-    for p in plan:
-        if isinstance(p, dict):
-            results.append(p)
-            continue
-        what, item = p
-        if what == "entry":
-            cols = entries.entry_columns(item)
-            results.append(
-                batch.put(
-                    batch.entries,
-                    item.entry_date,
-                    entries.with_recorded_at(cols, item, now),
-                    entries.same_entry(cols, item.recorded_at),
-                    item.if_match,
-                )
-            )
-        elif what == "session":
-            if item.plan_id is not None and item.plan_id not in plans:
-                results.append(_invalid(SESSION, str(item.id), _relative(sessions.unknown_plan())))
-                continue
-            cols = sessions.session_columns(item)
-            results.append(
-                batch.put(
-                    batch.sessions,
-                    item.id,
-                    cols,
-                    sessions.same_session(cols),
-                    item.if_match,
-                )
-            )
-        else:
-            deletion, key = item
-            table = batch.entries if deletion.kind == ENTRY else batch.sessions
-            results.append(batch.delete(table, key, deletion.if_match))
+    results = [_decide(batch, step, plans) for step in steps]
     batch.write()
     return results
+
+
+def _decide(batch: _Batch, step: Step, plans: Container[uuid.UUID]) -> Result:
+    if isinstance(step, PutEntry):
+        item = step.item
+        cols = entries.entry_columns(item)
+        return batch.put(
+            batch.entries,
+            item.entry_date,
+            entries.with_recorded_at(cols, item, batch.now),
+            entries.same_entry(cols, item.recorded_at),
+            item.if_match,
+        )
+    if isinstance(step, PutSession):
+        session_item = step.item
+        if session_item.plan_id is not None and session_item.plan_id not in plans:
+            return _invalid(SESSION, str(session_item.id), _relative(sessions.unknown_plan()))
+        cols = sessions.session_columns(session_item)
+        return batch.put(
+            batch.sessions,
+            session_item.id,
+            cols,
+            sessions.same_session(cols),
+            session_item.if_match,
+        )
+    if isinstance(step, Delete):
+        table = batch.entries if step.kind == ENTRY else batch.sessions
+        return batch.delete(table, step.key, step.if_match)
+    return step

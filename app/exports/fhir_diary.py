@@ -1,0 +1,156 @@
+"""A diary entry as FHIR Observations: per knee pain, symptoms and range of motion; for
+the day morning stiffness, flare, falls, analgesics and notes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from app.exports.fhir_build import ObservationFactory, cc, instant, local, qty, score, stable_id
+from app.exports.fhir_codes import (
+    ANALGESIC_DISPLAY,
+    CS_ANALGESIC,
+    CS_DIARY,
+    CS_ROM,
+    CS_ROM_METHOD,
+    CS_SWELLING,
+    CS_SYMPTOM,
+    KNEE_SITES,
+    PAIN,
+    ROM_METHOD_DISPLAY,
+    SEVERITY,
+    SNOMED,
+    SWELLING_GRADES,
+    SYMPTOM,
+)
+from app.exports.queries import knee_values
+
+
+def symptom_resources(row: Any, patient_ref: str) -> Iterator[dict[str, Any]]:
+    """The observations of one diary entry: per knee pain, stiffness, swelling, warmth, giving
+    way, flexion and extension; for the day morning stiffness, flare and notes."""
+    obs = ObservationFactory(patient_ref, row.entry_date.isoformat(), instant(row.recorded_at))
+    for side in ("left", "right"):
+        yield from _knee_resources(obs, row, side)
+    yield from _day_resources(obs, row)
+
+
+def _knee_resources(obs: ObservationFactory, row: Any, side: str) -> Iterator[dict[str, Any]]:
+    """One knee's observations of a diary entry."""
+    site = cc({"system": SNOMED, **KNEE_SITES[side]}, f"{side} knee")
+    v = knee_values(row, side)
+    key = (row.id, side)
+    if v["pain"] is not None:
+        yield obs.make(
+            stable_id(*key, "pain"),
+            "survey",
+            cc(PAIN),
+            valueQuantity=score(v["pain"]),
+            bodySite=site,
+        )
+    severities: dict[str, tuple[str, dict[str, Any]]] = {}
+    if v["stiffness"] is not None:
+        severities["stiffness"] = ("Stiffness", {"valueQuantity": score(v["stiffness"])})
+    if v["swelling"] is not None:
+        grade = local(CS_SWELLING, str(v["swelling"]), SWELLING_GRADES[v["swelling"]])
+        severities["swelling"] = ("Swelling", {"valueCodeableConcept": cc(grade)})
+    for symptom, (display, severity) in severities.items():
+        yield obs.make(
+            stable_id(*key, symptom),
+            "survey",
+            cc(SYMPTOM),
+            valueCodeableConcept=cc(local(CS_SYMPTOM, symptom, display)),
+            bodySite=site,
+            component=[{"code": cc(SEVERITY), **severity}],
+        )
+    if v["night_pain"] is not None:
+        yield obs.make(
+            stable_id(*key, "night_pain"),
+            "survey",
+            cc(local(CS_SYMPTOM, "night-pain", "Night pain (NRS 0-10)")),
+            valueQuantity=score(v["night_pain"]),
+            bodySite=site,
+        )
+    for measure, display in (
+        ("warmth", "Warmth"),
+        ("giving_way", "Giving way"),
+        ("locking", "Locking"),
+    ):
+        if v[measure] is not None:
+            code = measure.replace("_", "-")
+            yield obs.make(
+                stable_id(*key, measure),
+                "survey",
+                cc(local(CS_SYMPTOM, code, display)),
+                valueBoolean=v[measure],
+                bodySite=site,
+            )
+    yield from _rom_resources(obs, v, key, site)
+
+
+def _rom_resources(
+    obs: ObservationFactory, v: dict[str, Any], key: tuple[Any, str], site: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """Flexion and extension, with the measurement method when it is known."""
+    method = (
+        {"method": cc(local(CS_ROM_METHOD, v["rom_method"], ROM_METHOD_DISPLAY[v["rom_method"]]))}
+        if v["rom_method"]
+        else {}
+    )
+    for measure, display in (("flexion", "Knee flexion"), ("extension", "Knee extension")):
+        if v[measure] is not None:
+            yield obs.make(
+                stable_id(*key, measure),
+                "exam",
+                cc(local(CS_ROM, measure, display)),
+                valueQuantity=qty(v[measure], "degrees", "deg"),
+                bodySite=site,
+                **method,
+            )
+
+
+def _day_resources(obs: ObservationFactory, row: Any) -> Iterator[dict[str, Any]]:
+    """The observations of a diary entry that belong to the day, not to a knee."""
+    if row.morning_stiffness_minutes is not None:
+        yield obs.make(
+            stable_id(row.id, "morning-stiffness"),
+            "survey",
+            cc(local(CS_DIARY, "morning-stiffness", "Morning stiffness duration")),
+            valueQuantity=qty(row.morning_stiffness_minutes, "minutes", "min"),
+        )
+    if row.flare is not None:
+        yield obs.make(
+            stable_id(row.id, "flare"),
+            "survey",
+            cc(local(CS_DIARY, "flare", "Self-reported flare")),
+            valueBoolean=row.flare,
+        )
+    if row.falls is not None:
+        yield obs.make(
+            stable_id(row.id, "falls"),
+            "survey",
+            cc(local(CS_DIARY, "falls", "Falls in daily life")),
+            valueInteger=row.falls,
+        )
+    if row.analgesic_doses is not None:
+        kinds = [
+            {
+                "code": cc(local(CS_DIARY, "analgesic-kind", "Analgesic kind")),
+                "valueCodeableConcept": cc(local(CS_ANALGESIC, k, ANALGESIC_DISPLAY[k])),
+            }
+            for k in row.analgesic_kinds or []
+        ]
+        yield obs.make(
+            stable_id(row.id, "analgesics"),
+            "survey",
+            cc(local(CS_DIARY, "analgesic-doses", "Analgesic doses taken")),
+            valueInteger=row.analgesic_doses,
+            **({"component": kinds} if kinds else {}),
+        )
+    if row.notes:
+        yield obs.make(
+            stable_id(row.id, "notes"),
+            "survey",
+            cc(local(CS_DIARY, "notes", "Diary notes")),
+            valueString=row.notes,
+        )
