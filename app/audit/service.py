@@ -22,6 +22,7 @@ from app.audit.models import AuditEvent
 from app.client_address import client_address
 from app.db import utcnow
 from app.pagination import cursor_int, decode_cursor, encode_cursor
+from app.sql import table_of
 
 
 class Caller(Protocol):
@@ -93,7 +94,7 @@ def _write_pending(session: OrmSession) -> None:
     events: list[AuditEvent] | None = session.info.pop(_PENDING, None)
     if events:
         session.execute(
-            insert(AuditEvent.__table__),  # type: ignore[attr-defined]
+            insert(table_of(AuditEvent)),
             [e.model_dump(exclude={"id"}) for e in events],
         )
 
@@ -195,7 +196,7 @@ def list_events(
     limit: int,
     cursor: str | None,
 ) -> Page:
-    query = select(AuditEvent.__table__)  # type: ignore[attr-defined]
+    query = select(table_of(AuditEvent))
     if patient_id is not None:
         query = query.where(col(AuditEvent.patient_id) == patient_id)
     if actor_id is not None:

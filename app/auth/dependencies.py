@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlmodel import Session, col
 
 from app.audit import service as audit
@@ -21,6 +21,7 @@ from app.config import get_settings
 from app.db import SessionDep, utcnow
 from app.errors import Forbidden, Unauthorized
 from app.ratelimit import RateLimits, RateLimitsDep
+from app.sql import bindparam as typed_param
 
 ALL_SCOPES = frozenset({"read", "write", "export"})
 SCOPE_EXTENSION = "x-api-key-scope"
@@ -93,11 +94,8 @@ def active_sign_in(user_id: Any, family_id: Any) -> ColumnElement[bool]:
     return and_(col(User.id) == user_id, issued, ~revoked)
 
 
-BEARER_USER = bindparam("bearer_user_id", type_=User.__table__.c.id.type)  # type: ignore[attr-defined]
-BEARER_FAMILY = bindparam(
-    "bearer_family_id",
-    type_=RefreshToken.__table__.c.family_id.type,  # type: ignore[attr-defined]
-)
+BEARER_USER = typed_param("bearer_user_id", User, "id")
+BEARER_FAMILY = typed_param("bearer_family_id", RefreshToken, "family_id")
 
 
 @dataclass(frozen=True)

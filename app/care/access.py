@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 from starlette.exceptions import HTTPException
@@ -49,6 +49,7 @@ from app.care.models import CareTeamMember, Patient
 from app.db import SessionDep
 from app.errors import AppError, Forbidden, NotFound
 from app.records.locks import mark_locked, takes_row_locks
+from app.sql import bindparam as typed_param
 
 
 def care_team_clause(clinician_id: uuid.UUID) -> ColumnElement[bool]:
@@ -84,7 +85,7 @@ def _readable_by_user() -> ColumnElement[bool]:
     )
 
 
-_PATIENT = bindparam("patient_id", type_=Patient.__table__.c.id.type)  # type: ignore[attr-defined]
+_PATIENT = typed_param("patient_id", Patient, "id")
 
 
 @lru_cache(maxsize=2)

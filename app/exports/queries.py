@@ -19,6 +19,7 @@ from app.db import READ_ONLY, get_engine
 from app.diary.models import ExerciseSession, SymptomEntry
 from app.function_tests.models import FunctionTest
 from app.questionnaires.models import QuestionnaireResponse
+from app.sql import table_of
 from app.treatments.models import Treatment
 
 BATCH = 500
@@ -43,12 +44,12 @@ def knee_values(row: Any, side: str) -> dict[str, Any]:
 
 SYMPTOM_COLUMNS = tuple(
     c
-    for c in SymptomEntry.__table__.columns  # type: ignore[attr-defined]
+    for c in table_of(SymptomEntry).columns
     if c.name not in ("patient_id", "version", "created_at", "updated_at", "deleted_at")
 )
 SESSION_COLUMNS = tuple(
     c
-    for c in ExerciseSession.__table__.columns  # type: ignore[attr-defined]
+    for c in table_of(ExerciseSession).columns
     if c.name not in ("patient_id", "version", "created_at", "updated_at", "deleted_at")
 )
 

@@ -28,6 +28,7 @@ from sqlmodel import Session, col
 from app.config import get_settings
 from app.errors import Conflict, Unprocessable
 from app.idempotency.models import IdempotencyKey
+from app.sql import is_postgresql, table_of
 
 HEADER = "Idempotency-Key"
 ANONYMOUS = "anonymous"
@@ -82,14 +83,14 @@ def claim(
 ) -> StoredAnswer | None:
     """Claim the key for this transaction. Returns the stored answer to replay, None when the
     request should run, raises 409 (still running elsewhere) or 422 (another body)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         got = session.scalar(
             text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_id(scope, key)}
         )
         if not got:
             raise in_flight()
     row = session.execute(
-        select(IdempotencyKey.__table__).where(  # type: ignore[attr-defined]
+        select(table_of(IdempotencyKey)).where(
             col(IdempotencyKey.scope) == scope, col(IdempotencyKey.key) == key
         )
     ).first()

@@ -7,6 +7,8 @@ import uuid
 from sqlalchemy import Uuid, bindparam, column, select, table
 from sqlmodel import Session
 
+from app.sql import is_postgresql
+
 # The patients table by name: the lock needs its key only (records sits below care).
 _patients = table("patients", column("id", Uuid()))
 _LOCK = select(_patients.c.id).where(_patients.c.id == bindparam("patient_id")).with_for_update()
@@ -14,7 +16,7 @@ _LOCK = select(_patients.c.id).where(_patients.c.id == bindparam("patient_id")).
 
 def takes_row_locks(session: Session) -> bool:
     """SQLite needs none: every write transaction there is already BEGIN IMMEDIATE."""
-    return session.get_bind().dialect.name == "postgresql"
+    return is_postgresql(session)
 
 
 def mark_locked(session: Session, patient_id: uuid.UUID) -> None:

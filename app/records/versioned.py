@@ -26,6 +26,7 @@ from app.records.changes import ChangeRecord, record_changes
 from app.records.locks import lock_patient
 from app.records.models import Revision
 from app.records.schemas import RevisionOut
+from app.sql import table_of
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -150,7 +151,7 @@ class VersionedKind(Generic[M]):
 def _row_statement(kind: VersionedKind[Any], *, for_update: bool) -> Select[Any]:
     """A kind's row by patient and key, built once (bound at each execution)."""
     model: Any = kind.model
-    table = model.__table__
+    table = table_of(model)
     q = select(model).where(
         col(model.patient_id) == bindparam("patient_id", type_=table.c.patient_id.type),
         col(getattr(model, kind.key_column))
@@ -221,7 +222,7 @@ def put_versioned(
         # A new record: one plain INSERT of its columns (the ORM's flush of a new object costs
         # several times more); the object answered is not attached to the session.
         row = kind.model(patient_id=patient_id, **{kind.key_column: key}, **values)
-        table: Any = kind.model.__table__  # type: ignore[attr-defined]
+        table = table_of(kind.model)
         session.execute(insert(table), [{c.key: getattr(row, c.key) for c in table.columns}])
     else:
         for k, v in values.items():

@@ -21,7 +21,7 @@ from app.care.models import Patient
 from app.diary import exercise_service as sessions
 from app.diary import service as entries
 from app.errors import AppError, PreconditionFailed, clean_validation_errors
-from app.records.changes import ChangeRecord, insert_many, record_changes
+from app.records.changes import ChangeRecord, record_changes
 from app.records.locks import lock_patient
 from app.records.models import Revision
 from app.records.versioned import (
@@ -34,6 +34,7 @@ from app.records.versioned import (
     written_values,
 )
 from app.schemas import strict_date
+from app.sql import insert_many, is_postgresql, table_of
 from app.sync.schemas import (
     SyncDeletion,
     SyncEntryItem,
@@ -162,9 +163,9 @@ class _Table:
     def load(self, session: Session, patient_id: uuid.UUID, keys: set[Any]) -> None:
         if not keys:
             return
-        t = self.model.__table__
+        t = table_of(self.model)
         key = t.c[self.key_column]
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgresql(session):
             # One array parameter: an IN list of hundreds of parameters costs more to build
             # and parse than the query takes to run.
             matches = key == any_(bindparam("keys", list(keys), type_=ARRAY(key.type)))
@@ -179,7 +180,7 @@ class _Table:
         new = [vars(self.rows[k]) for k in self.dirty if k not in self.stored]
         changed = [vars(self.rows[k]) for k in self.dirty if k in self.stored]
         if new:
-            insert_many(session, self.model.__table__, new)
+            insert_many(session, table_of(self.model), new)
         if changed:  # ORM bulk UPDATE by primary key: one executemany
             session.execute(update(self.model), changed)
 
@@ -269,7 +270,7 @@ class _Batch:
         self.entries.write(self.session)
         self.sessions.write(self.session)
         if self.revisions:
-            insert_many(self.session, Revision.__table__, self.revisions)  # type: ignore[attr-defined]
+            insert_many(self.session, table_of(Revision), self.revisions)
         record_changes(self.session, self.patient.id, self.changes, now=self.now)
 
 

@@ -8,7 +8,9 @@ from sqlmodel import Session
 
 from app.care.models import Patient
 from app.clinical import THRESHOLDS, threshold
+from app.trends import adherence as adh
 from app.trends import analysis as an
+from app.trends import exercise_queries
 from app.trends import queries as q
 from app.trends.measure import exercise_rows, period_out
 from app.trends.metrics import METRICS
@@ -47,7 +49,7 @@ def exercise_response(
     plan = next(
         (
             p
-            for p in reversed(q.plans(session, [patient.id]).get(patient.id, []))
+            for p in reversed(exercise_queries.plans(session, [patient.id]).get(patient.id, []))
             if p.activity == activity and p.start_date <= window.end
         ),
         None,
@@ -107,7 +109,7 @@ def _descriptive(
     )
 
 
-def _before_after(series: dict[dt.date, float], plan: an.PlanInfo, end: dt.date) -> BeforeAfterOut:
+def _before_after(series: dict[dt.date, float], plan: adh.PlanInfo, end: dt.date) -> BeforeAfterOut:
     """The two weeks before the plan's start against the window's last two weeks
     (uncontrolled: anything else that changed is in the difference too)."""
     before = an.period(series, plan.start_date - 14 * DAY, plan.start_date - DAY)
@@ -137,7 +139,9 @@ def session_pain(
     went beyond the pain-monitoring model's limits (SPEC §4 Session pain)."""
     knee = resolve_knee(patient, knee)
     window = resolve_window(today_for(patient, now), date_from, date_to)
-    sessions = q.session_pains(session, patient.id, window.start, window.end, activity)
+    sessions = exercise_queries.session_pains(
+        session, patient.id, window.start, window.end, activity
+    )
     fetch = q.Window([patient.id], window.start, window.end + DAY)
     spec = METRICS["pain"]
     rows = q.symptom_days(session, [fetch], q.symptom_columns([spec], [knee]))

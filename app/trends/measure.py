@@ -14,9 +14,10 @@ from sqlmodel import Session
 from app.care.models import Patient
 from app.schemas import DATE_MIN
 from app.trends import analysis as an
+from app.trends import exercise_queries
 from app.trends import queries as q
-from app.trends.flags import ExerciseDay
 from app.trends.metrics import METRICS, MetricSpec, thresholds_for
+from app.trends.patient_data import ExerciseDay
 from app.trends.schemas import (
     BaselineOut,
     Basis,
@@ -227,7 +228,7 @@ def exercise_rows_many(
     session: Session, window: q.Window, *, falls_only: bool = False
 ) -> dict[uuid.UUID, list[ExerciseDay]]:
     out: dict[uuid.UUID, list[ExerciseDay]] = {}
-    for r in q.exercise_days(session, window, falls_only=falls_only):
+    for r in exercise_queries.exercise_days(session, window, falls_only=falls_only):
         # (patient, date, activity, sessions, minutes, falls, near falls), by position
         out.setdefault(r[0], []).append(
             ExerciseDay(r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]))

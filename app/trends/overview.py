@@ -14,11 +14,13 @@ from sqlmodel import Session
 from app.care.models import Patient
 from app.clinical import threshold
 from app.schemas import DATE_MIN
-from app.trends import analysis as an
+from app.trends import adherence as adh
+from app.trends import exercise_queries
 from app.trends import queries as q
-from app.trends.flags import Flag, PatientData, active_from, context_days, evaluate
+from app.trends.flags import Flag, active_from, context_days, evaluate
 from app.trends.measure import exercise_rows_many, exercise_series, exercise_span, summary_out
 from app.trends.metrics import METRICS, MetricSpec
+from app.trends.patient_data import PatientData
 from app.trends.schemas import (
     AdherenceOut,
     Basis,
@@ -53,7 +55,7 @@ def load_patients(
     todays = {p.id: today_for(p, now) for p in patients}
     since = min(todays.values()) - since_days * DAY
     until = max(todays.values())
-    plans = q.plans(session, ids)
+    plans = exercise_queries.plans(session, ids)
     windows = [q.Window(ids, since, until)]
     # Each active plan's pre-start pain (for `not_improving`).
     for pid, ps in plans.items():
@@ -66,7 +68,7 @@ def load_patients(
     exercise = exercise_rows_many(session, q.Window(ids, since, until), falls_only=flags_only)
     koos = q.koos_jr_days(session, q.Window(ids, since, until))
     percent = round(100 * threshold("adherence_session_fraction"))
-    qualifying = q.qualifying_sessions(session, ids, since, percent) if plans else {}
+    qualifying = exercise_queries.qualifying_sessions(session, ids, since, percent) if plans else {}
     records = q.record_dates(session, ids)
     out = {
         pid: PatientData(
@@ -134,11 +136,11 @@ def adherence_out(data: PatientData) -> AdherenceOut:
                 sessions_per_week=plan.sessions_per_week,
                 start_date=plan.start_date,
                 end_date=plan.end_date,
-                adherence_4w=an.combined_adherence([weeks]),
+                adherence_4w=adh.combined_adherence([weeks]),
                 weeks=[WeekOut(**w.__dict__) for w in weeks[-12:]],
             )
         )
-    return AdherenceOut(adherence_4w=an.combined_adherence(all_weeks), plans=per_plan)
+    return AdherenceOut(adherence_4w=adh.combined_adherence(all_weeks), plans=per_plan)
 
 
 def flag_out(flags: Sequence[Flag]) -> list[FlagOut]:

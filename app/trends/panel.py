@@ -22,9 +22,11 @@ from app.care.access import readable_patients_clause
 from app.care.models import Patient
 from app.diary.models import SymptomEntry
 from app.pagination import page_sorted
+from app.trends import adherence as adh
 from app.trends import analysis as an
-from app.trends.flags import Flag, PatientData, evaluate
+from app.trends.flags import Flag, evaluate
 from app.trends.overview import flag_out, flag_since_days, load_patients
+from app.trends.patient_data import PatientData
 from app.trends.schemas import PanelItem
 from app.trends.windows import DAY
 
@@ -192,6 +194,6 @@ def _panel_numbers_of(data: PatientData) -> PanelNumbers:
         pain_mean_7d=cur.mean,
         pain_change_28d=change,
         pain_slope_per_week=an.slope_per_week(pain.restrict(t - 27 * DAY, t)),
-        adherence_4w=an.combined_adherence(weeks),
+        adherence_4w=adh.combined_adherence(weeks),
         flags=evaluate(data),
     )

@@ -24,16 +24,15 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.engine import Dialect, Row
-from sqlalchemy.sql import Executable
+from sqlalchemy.engine import Row
 from sqlmodel import Session, col
 
 from app.care.models import Patient
-from app.diary.models import ExercisePlan, ExerciseSession, SymptomEntry
+from app.diary.models import ExerciseSession, SymptomEntry
 from app.function_tests.models import FunctionTest
 from app.questionnaires.models import QuestionnaireResponse
 from app.schemas import clamp_date
-from app.trends.analysis import PlanInfo
+from app.sql import core_rows, in_ids, is_postgresql
 from app.trends.metrics import METRICS, SYMPTOM_METRICS, MetricSpec
 
 E = SymptomEntry
@@ -55,15 +54,10 @@ class Window:
     end: dt.date
 
 
-def _patients(column: Any, ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
-    clause: ColumnElement[bool] = column == ids[0] if len(ids) == 1 else column.in_(ids)
-    return clause
-
-
 def _entry_windows(windows: Sequence[Window]) -> ColumnElement[bool]:
     parts = [
         and_(
-            _patients(col(E.patient_id), w.patient_ids),
+            in_ids(col(E.patient_id), w.patient_ids),
             col(E.entry_date) >= w.start,
             col(E.entry_date) <= w.end,
         )
@@ -121,14 +115,6 @@ FLAG_COLUMNS: list[Any] = [
 ]
 
 
-def _rows(session: Session, statement: Executable) -> Sequence[Row[Any]]:
-    """Plain rows of column values, read on the session's connection: no ORM loading step
-    (these queries select columns, never entities), after the session's pending changes."""
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(statement).all()
-
-
 def _merged(windows: Sequence[Window]) -> list[tuple[uuid.UUID, dt.date, dt.date]]:
     """The windows as (patient, first, last) ranges that neither overlap nor touch."""
     spans = sorted((pid, w.start, w.end) for w in windows for pid in w.patient_ids)
@@ -163,9 +149,9 @@ def symptom_days(
     """One row per patient and local date with a (live) diary entry, in date order."""
     picked = [col(E.patient_id), col(E.entry_date), *columns]
     live = col(E.deleted_at).is_(None)
-    if len(windows) == 1 or session.get_bind().dialect.name != "postgresql":
+    if len(windows) == 1 or not is_postgresql(session):
         q = select(*picked).where(_entry_windows(windows), live)
-        return _rows(session, q.order_by(col(E.patient_id), col(E.entry_date)))
+        return core_rows(session, q.order_by(col(E.patient_id), col(E.entry_date)))
     # One index range scan per window: a LATERAL subquery that OFFSET 0 keeps the planner
     # from turning into a hash join over the whole table.
     w = _window_table(windows)
@@ -181,7 +167,7 @@ def symptom_days(
         .lateral("e")
     )
     q = select(*inside.c).select_from(w).join(inside, true())
-    return _rows(session, q.order_by(inside.c.patient_id, inside.c.entry_date))
+    return core_rows(session, q.order_by(inside.c.patient_id, inside.c.entry_date))
 
 
 @cache
@@ -209,79 +195,9 @@ def symptom_values(
     knee: str,
 ) -> Sequence[Sequence[Any]]:
     """One diary metric of one patient (`symptom_columns`): rows of (entry_date, value[,
-    method]) in date order, from start to end, without ORM row handling and no patient id to
-    parse on every row (on PostgreSQL on the driver's cursor; tests/trends/test_databases.py
-    holds the numbers equal to SQLite's)."""
+    method]) in date order, from start to end, by a statement built once per metric and knee."""
     params = {"pid": patient_id, "start": start, "end": end}
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        # The statement's SQL, compiled once, run on the driver's own cursor: its rows are
-        # tuples, without SQLAlchemy's per-row result handling (none of these columns needs a
-        # conversion). A 2-year trend reads 730 of them.
-        sql, defaults = _series_sql(spec.name, knee, conn.dialect)
-        raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cur:
-            rows: list[tuple[Any, ...]] = cur.execute(sql, defaults | params).fetchall()
-            return rows
-    return conn.execute(_series_statement(spec.name, knee), params).all()
-
-
-@cache
-def _series_sql(metric: str, knee: str, dialect: Dialect) -> tuple[str, dict[str, Any]]:
-    compiled = _series_statement(metric, knee).compile(dialect=dialect)
-    return str(compiled), dict(compiled.params)
-
-
-def exercise_days(
-    session: Session, window: Window, *, falls_only: bool = False
-) -> Sequence[Sequence[Any]]:
-    """Per patient, local date and activity: sessions, minutes, falls and near falls (only
-    the groups with a fall or a near fall when `falls_only`)."""
-    s = ExerciseSession
-    q = (
-        select(
-            col(s.patient_id),
-            col(s.local_date),
-            col(s.activity),
-            func.count().label("sessions"),
-            func.sum(col(s.duration_minutes)).label("minutes"),
-            func.coalesce(func.sum(col(s.falls)), 0).label("falls"),
-            func.coalesce(func.sum(col(s.near_falls)), 0).label("near_falls"),
-        )
-        .where(
-            _patients(col(s.patient_id), window.patient_ids),
-            col(s.local_date) >= window.start,
-            col(s.local_date) <= window.end,
-            col(s.deleted_at).is_(None),
-        )
-        .group_by(col(s.patient_id), col(s.local_date), col(s.activity))
-        .order_by(col(s.patient_id), col(s.local_date), col(s.activity))
-    )
-    if falls_only:
-        q = q.having(
-            or_(
-                func.coalesce(func.sum(col(s.falls)), 0) > 0,
-                func.coalesce(func.sum(col(s.near_falls)), 0) > 0,
-            )
-        )
-    return _rows(session, q)
-
-
-def session_pains(
-    session: Session, patient_id: uuid.UUID, start: dt.date, end: dt.date, activity: str | None
-) -> Sequence[Row[Any]]:
-    """A patient's live sessions from `start` to `end` (local dates), with their pain before
-    and after, in date order."""
-    s = ExerciseSession
-    q = select(col(s.local_date), col(s.activity), col(s.pain_before), col(s.pain_after)).where(
-        col(s.patient_id) == patient_id,
-        col(s.local_date) >= start,
-        col(s.local_date) <= end,
-        col(s.deleted_at).is_(None),
-    )
-    if activity is not None:
-        q = q.where(col(s.activity) == activity)
-    return _rows(session, q.order_by(col(s.local_date), col(s.started_at), col(s.id)))
+    return session.connection().execute(_series_statement(spec.name, knee), params).all()
 
 
 def koos_jr_days(
@@ -297,7 +213,7 @@ def koos_jr_days(
             func.avg(col(q.score)).label("score"),
         )
         .where(
-            _patients(col(q.patient_id), window.patient_ids),
+            in_ids(col(q.patient_id), window.patient_ids),
             col(q.completed_on) >= window.start,
             col(q.completed_on) <= window.end,
             col(q.instrument) == instrument,
@@ -306,7 +222,7 @@ def koos_jr_days(
         .group_by(col(q.patient_id), col(q.completed_on))
         .order_by(col(q.patient_id), col(q.completed_on))
     )
-    return _rows(session, stmt)
+    return core_rows(session, stmt)
 
 
 def function_test_days(session: Session, window: Window, test: str) -> Sequence[Row[Any]]:
@@ -319,7 +235,7 @@ def function_test_days(session: Session, window: Window, test: str) -> Sequence[
             func.avg(col(f.value)).label("score"),
         )
         .where(
-            _patients(col(f.patient_id), window.patient_ids),
+            in_ids(col(f.patient_id), window.patient_ids),
             col(f.performed_on) >= window.start,
             col(f.performed_on) <= window.end,
             col(f.test) == test,
@@ -328,7 +244,7 @@ def function_test_days(session: Session, window: Window, test: str) -> Sequence[
         .group_by(col(f.patient_id), col(f.performed_on))
         .order_by(col(f.patient_id), col(f.performed_on))
     )
-    return _rows(session, stmt)
+    return core_rows(session, stmt)
 
 
 def sparse_days(session: Session, window: Window, spec: MetricSpec) -> Sequence[Row[Any]]:
@@ -345,7 +261,7 @@ def other_sparse_days(session: Session, window: Window) -> list[tuple[str, dt.da
     tests = (
         select(col(f.test), col(f.performed_on), func.avg(col(f.value)))
         .where(
-            _patients(col(f.patient_id), window.patient_ids),
+            in_ids(col(f.patient_id), window.patient_ids),
             col(f.performed_on) >= window.start,
             col(f.performed_on) <= window.end,
             col(f.deleted_at).is_(None),
@@ -355,7 +271,7 @@ def other_sparse_days(session: Session, window: Window) -> list[tuple[str, dt.da
     answers = (
         select(col(r.instrument), col(r.completed_on), func.avg(col(r.score)))
         .where(
-            _patients(col(r.patient_id), window.patient_ids),
+            in_ids(col(r.patient_id), window.patient_ids),
             col(r.completed_on) >= window.start,
             col(r.completed_on) <= window.end,
             col(r.instrument).in_(("pgic", "pass")),
@@ -365,71 +281,8 @@ def other_sparse_days(session: Session, window: Window) -> list[tuple[str, dt.da
     )
     out: list[tuple[str, dt.date, float]] = []
     for stmt in (tests, answers):
-        rows: Sequence[Any] = _rows(session, stmt)
+        rows: Sequence[Any] = core_rows(session, stmt)
         out += [(name, day, float(value)) for name, day, value in rows]
-    return out
-
-
-def plans(session: Session, patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PlanInfo]]:
-    p = ExercisePlan
-    rows = _rows(
-        session,
-        select(
-            col(p.patient_id),
-            col(p.id),
-            col(p.activity),
-            col(p.minutes_per_session),
-            col(p.sessions_per_week),
-            col(p.start_date),
-            col(p.end_date),
-        )
-        .where(_patients(col(p.patient_id), patient_ids))
-        .order_by(col(p.patient_id), col(p.start_date), col(p.id)),
-    )
-    out: dict[uuid.UUID, list[PlanInfo]] = {}
-    for r in rows:
-        out.setdefault(r.patient_id, []).append(
-            PlanInfo(
-                r.id,
-                r.activity,
-                r.minutes_per_session,
-                r.sessions_per_week,
-                # Plans stored before dates were bounded: read inside the range, so that
-                # the weeks and baselines computed from them cannot overflow.
-                clamp_date(r.start_date),
-                clamp_date(r.end_date) if r.end_date is not None else None,
-            )
-        )
-    return out
-
-
-def qualifying_sessions(
-    session: Session, patient_ids: Sequence[uuid.UUID], since: dt.date, percent: int
-) -> dict[Any, dict[dt.date, int]]:
-    """Per plan and local date: sessions of the plan's activity within its dates that lasted
-    at least `percent` % of the prescribed minutes (integer arithmetic, so 12 of 15 minutes
-    is exactly 80 %)."""
-    p, s = ExercisePlan, ExerciseSession
-    rows = _rows(
-        session,
-        select(col(p.id), col(s.local_date), func.count().label("n"))
-        .join(
-            s,
-            and_(
-                col(s.patient_id) == col(p.patient_id),
-                col(s.activity) == col(p.activity),
-                col(s.local_date) >= col(p.start_date),
-                or_(col(p.end_date).is_(None), col(s.local_date) <= col(p.end_date)),
-                col(s.duration_minutes) * 100 >= col(p.minutes_per_session) * percent,
-                col(s.deleted_at).is_(None),
-            ),
-        )
-        .where(_patients(col(p.patient_id), patient_ids), col(s.local_date) >= since)
-        .group_by(col(p.id), col(s.local_date)),
-    )
-    out: dict[Any, dict[dt.date, int]] = {}
-    for r in rows:
-        out.setdefault(r.id, {})[r.local_date] = r.n
     return out
 
 
@@ -460,14 +313,14 @@ def record_dates(
         )
 
     s = ExerciseSession
-    rows = _rows(
+    rows = core_rows(
         session,
         select(
             col(Patient.id),
             agg(func.min, col(E.entry_date), E).label("first_entry"),
             agg(func.max, col(E.entry_date), E).label("last_entry"),
             agg(func.min, col(s.local_date), s).label("first_session"),
-        ).where(_patients(col(Patient.id), patient_ids)),
+        ).where(in_ids(col(Patient.id), patient_ids)),
     )
 
     def clamped(d: dt.date | None) -> dt.date | None:

@@ -14,8 +14,9 @@ from sqlmodel import Session
 from app.care.models import Patient
 from app.errors import Unprocessable
 from app.schemas import clamp_date
+from app.trends import adherence as adh
 from app.trends import analysis as an
-from app.trends import queries as q
+from app.trends import exercise_queries
 from app.trends.schemas import (
     Basis,
     ResolvedBasis,
@@ -74,7 +75,7 @@ def resolve_knee(patient: Patient, knee: str) -> str:
     return knee
 
 
-def anchor_plan(plans: Sequence[an.PlanInfo], today: dt.date) -> an.PlanInfo | None:
+def anchor_plan(plans: Sequence[adh.PlanInfo], today: dt.date) -> adh.PlanInfo | None:
     """The plan a `plan` baseline is anchored to: the current plan (the latest started of
     those running today), else the latest that has started, else the first one to come."""
     started = [p for p in plans if p.start_date <= today]
@@ -118,7 +119,7 @@ def resolve_anchor(
     knee: str,
     baseline_from: dt.date | None = None,
     baseline_to: dt.date | None = None,
-    plans: Sequence[an.PlanInfo] | None = None,
+    plans: Sequence[adh.PlanInfo] | None = None,
 ) -> Anchor:
     custom = resolve_custom(window, baseline_from, baseline_to)
     if custom is not None:
@@ -138,7 +139,7 @@ def resolve_anchor(
     if basis in ("intake", "window"):
         return Anchor(basis)
     if plans is None:
-        plans = q.plans(session, [patient.id]).get(patient.id, [])
+        plans = exercise_queries.plans(session, [patient.id]).get(patient.id, [])
     plan = anchor_plan(plans, today)
     if plan is None:
         if basis == "plan":

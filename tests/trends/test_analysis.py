@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from app.trends import adherence as adh
 from app.trends import analysis as an
-from app.trends.analysis import PlanInfo
+from app.trends.adherence import PlanInfo
 
 D = dt.date
 TOL = 1e-9
@@ -286,11 +287,11 @@ def test_zero_filled_exercise_and_adherence():
         D(2026, 1, 1): 0.0, D(2026, 1, 2): 15.0, D(2026, 1, 3): 0.0}
     plan = PlanInfo("p", "backward_walking", 15, 3, D(2026, 1, 7), None)  # a Wednesday
     today = D(2026, 1, 28)  # Wednesday: week of 26 Jan in progress
-    assert an.scored_weeks(plan, today) == [D(2026, 1, 12), D(2026, 1, 19)]
+    assert adh.scored_weeks(plan, today) == [D(2026, 1, 12), D(2026, 1, 19)]
     qual = {D(2026, 1, 12): 1, D(2026, 1, 14): 2, D(2026, 1, 16): 2, D(2026, 1, 20): 1}
-    weeks = an.weekly_adherence(plan, qual, today)
+    weeks = adh.weekly_adherence(plan, qual, today)
     assert [(w.sessions, w.adherence) for w in weeks] == [(5, 1.0), (1, pytest.approx(1 / 3))]
-    assert an.combined_adherence([weeks]) == pytest.approx((3 + 1) / 6)
+    assert adh.combined_adherence([weeks]) == pytest.approx((3 + 1) / 6)
     ended = PlanInfo("q", "cycling", 20, 2, D(2026, 1, 5), D(2026, 1, 18))
-    assert an.scored_weeks(ended, today) == [D(2026, 1, 5), D(2026, 1, 12)]
-    assert an.combined_adherence([]) is None
+    assert adh.scored_weeks(ended, today) == [D(2026, 1, 5), D(2026, 1, 12)]
+    assert adh.combined_adherence([]) is None

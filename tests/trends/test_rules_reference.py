@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from app.trends import adherence as adh
 from app.trends import analysis as an
 from app.trends import flags as fl
+from app.trends import patient_data as pd
 from app.trends.metrics import rom_error
 
 DAY = dt.timedelta(days=1)
@@ -108,8 +110,8 @@ def ref_rom(rows: list[dict[str, Any]], start: dt.date, today: dt.date) -> list[
     return out
 
 
-def ref_weeks(plan: an.PlanInfo, qualifying: dict[dt.date, int], today: dt.date,
-              since: dt.date) -> list[an.WeekAdherence]:
+def ref_weeks(plan: adh.PlanInfo, qualifying: dict[dt.date, int], today: dt.date,
+              since: dt.date) -> list[adh.WeekAdherence]:
     monday = plan.start_date - plan.start_date.weekday() * DAY
     if monday < plan.start_date:
         monday += 7 * DAY
@@ -118,13 +120,13 @@ def ref_weeks(plan: an.PlanInfo, qualifying: dict[dt.date, int], today: dt.date,
     while monday + 6 * DAY <= last:
         if monday >= since:
             n = sum(qualifying.get(monday + i * DAY, 0) for i in range(7))
-            out.append(an.WeekAdherence(monday, n, plan.sessions_per_week,
+            out.append(adh.WeekAdherence(monday, n, plan.sessions_per_week,
                                         min(1.0, n / plan.sessions_per_week)))
         monday += 7 * DAY
     return out
 
 
-def ref_on_plan(plan: an.PlanInfo, today: dt.date) -> int:
+def ref_on_plan(plan: adh.PlanInfo, today: dt.date) -> int:
     return len(ref_weeks(plan, {}, today, dt.date.min))
 
 
@@ -134,7 +136,7 @@ def ref_not_improving(data: dict[str, Any], pain: dict[dt.date, float]) -> list[
         if plan.start_date > today or (plan.end_date and plan.end_date < today):
             continue
         weeks = ref_weeks(plan, data["qualifying"].get(plan.id, {}), today, data["since"])
-        adherence = an.combined_adherence([weeks], last_weeks=4)
+        adherence = adh.combined_adherence([weeks], last_weeks=4)
         on_plan = ref_on_plan(plan, today)
         if on_plan < 4 or adherence is None or adherence < 0.8:
             continue
@@ -151,12 +153,12 @@ def ref_not_improving(data: dict[str, Any], pain: dict[dt.date, float]) -> list[
     return out
 
 
-def ref_evaluate(data: dict[str, Any], patient: fl.PatientData) -> list[fl.Flag]:
+def ref_evaluate(data: dict[str, Any], patient: pd.PatientData) -> list[fl.Flag]:
     today, rows = data["today"], data["rows"]
     start = today - 13 * DAY
     pain = {d: float(v) for d, v in ref_series(rows, "pain_worse").items()}
     events = ref_flare(pain) + ref_severe(pain) + ref_rapid(pain) + ref_swelling(rows)
-    events += fl.falls(fl.PatientData(today=today,
+    events += fl.falls(pd.PatientData(today=today,
                                       exercise=[e for e in data["exercise"] if e.day >= start]))
     flags = [f for f in events if f.dates[-1] >= start]
     stiff = ref_series(rows, "morning_stiffness")
@@ -201,21 +203,21 @@ def record(rng: random.Random) -> dict[str, Any]:
     for k in range(rng.randrange(0, 3)):
         start = today - rng.randrange(-5, 400) * DAY
         end = rng.choice([None, None, start + rng.randrange(0, 200) * DAY])
-        plan = an.PlanInfo(k, rng.choice(["cycling", "backward_walking"]), 15,
+        plan = adh.PlanInfo(k, rng.choice(["cycling", "backward_walking"]), 15,
                            rng.randrange(1, 6), start, end)
         plans.append(plan)
         qualifying[k] = {since + rng.randrange((today - since).days + 1) * DAY:
                          rng.randrange(1, 3) for _ in range(rng.randrange(0, 40))}
-    exercise = [fl.ExerciseDay(d, "cycling", 1, 20, int(rng.random() < 0.05),
+    exercise = [pd.ExerciseDay(d, "cycling", 1, 20, int(rng.random() < 0.05),
                                int(rng.random() < 0.05)) for d in days if rng.random() < 0.5]
     return {"today": today, "since": since, "rows": rows, "plans": plans,
             "qualifying": qualifying, "exercise": exercise,
             "last_entry": days[-1] if days else None}
 
 
-def patient_data(data: dict[str, Any]) -> fl.PatientData:
+def patient_data(data: dict[str, Any]) -> pd.PatientData:
     rows = data["rows"]
-    return fl.PatientData(
+    return pd.PatientData(
         today=data["today"], since=data["since"], plans=data["plans"],
         dates=tuple(r["entry_date"] for r in rows),
         columns={label: tuple(r[label] for r in rows) for label in LABELS},
@@ -236,7 +238,7 @@ def test_rules_match_the_reference_on_random_records(seed):
         for plan in data["plans"]:
             assert patient.weeks(plan) == ref_weeks(
                 plan, data["qualifying"][plan.id], data["today"], data["since"])
-            assert an.count_scored_weeks(plan, data["today"]) == ref_on_plan(plan, data["today"])
+            assert adh.count_scored_weeks(plan, data["today"]) == ref_on_plan(plan, data["today"])
     # The records are rich enough to exercise the rules that were rewritten.
     assert {"flare", "rapid_worsening", "new_swelling", "rom_loss"} <= fired, fired
 
