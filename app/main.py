@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hmac
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,10 +19,13 @@ from sqlalchemy import text
 from starlette.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.audit.router import router as audit_router
+from app.auth.dependencies import get_current_actor
 from app.auth.router import router as auth_router
-from app.care.access import mark_api_key_scopes
+from app.auth.scopes import mark_api_key_scopes
+from app.care.audit_router import router as audit_router
+from app.care.guards import ACCESS_DEPENDENCIES, exportable_patient
 from app.care.router import router as care_router
+from app.care.signup_router import router as signup_router
 from app.client_address import is_local_operator
 from app.config import Settings, get_settings
 from app.dashboard.router import error_page
@@ -50,6 +54,8 @@ from app.ratelimit import build_rate_limits
 from app.routes import iter_api_routes
 from app.sync.router import router as sync_router
 from app.treatments.router import router as treatments_router
+from app.trends.analysis import load_model_library
+from app.trends.panel_router import router as panel_router
 from app.trends.router import router as trends_router
 
 __all__ = ["app", "create_app", "iter_api_routes", "operation_id"]
@@ -114,6 +120,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
         upgrade_to_head()
     build_rate_limits()  # built once here, not raced by the first requests' threads
+    threading.Thread(target=load_model_library, name="load-statsmodels", daemon=True).start()
     _app.state.malloc_arenas_limited = limit_malloc_arenas(settings.malloc_arenas)
     if not settings.is_sqlite:
         # As many request threads as database connections: under overload, requests queue
@@ -174,8 +181,10 @@ def add_middleware(app: FastAPI, settings: Settings) -> None:
 
 def include_routers(app: FastAPI) -> None:
     for router in (
+        signup_router,
         auth_router,
         care_router,
+        panel_router,
         diary_router,
         plan_router,
         treatments_router,
@@ -189,7 +198,11 @@ def include_routers(app: FastAPI) -> None:
     ):
         app.include_router(router)
     install_dashboard(app)
-    mark_api_key_scopes(iter_api_routes(app.routes))
+    mark_api_key_scopes(
+        iter_api_routes(app.routes),
+        authenticated=(get_current_actor, *ACCESS_DEPENDENCIES),
+        export=exportable_patient,
+    )
 
 
 def add_operations_routes(app: FastAPI) -> None:

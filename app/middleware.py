@@ -36,10 +36,9 @@ DOCS_CSP = (
 DOCS_PATHS = ("/docs", "/redoc")
 
 
-class RequestContextMiddleware:
-    """Gives every request an `X-Request-ID` (the client's, if well-formed), logs one line per
-    request with the route template, and adds security and caching headers: responses may
-    carry health data, so nothing is cached by default."""
+class HTTPMiddleware:
+    """A pure ASGI middleware for HTTP requests: anything else (lifespan, websockets) passes
+    straight through to the app."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -48,6 +47,18 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestContextMiddleware(HTTPMiddleware):
+    """Gives every request an `X-Request-ID` (the client's, if well-formed), logs one line per
+    request with the route template, and adds security and caching headers: responses may
+    carry health data, so nothing is cached by default."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id

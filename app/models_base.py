@@ -25,16 +25,27 @@ def instant(*, nullable: bool = False, default_now: bool = False, index: bool = 
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index), **kw)
 
 
-def patient_fk(*, primary_key: bool = False) -> Any:
-    """Every patient-data table carries `patient_id`; erasing a patient cascades to it."""
+def patient_fk(*, primary_key: bool = False, index: bool | None = None) -> Any:
+    """Every patient-data table carries `patient_id`; erasing a patient cascades to it. It is
+    indexed on its own unless it is the key or `index=False` (a composite index leads with
+    it)."""
     return Field(
         sa_column=Column(
             Uuid(),
             ForeignKey("patients.id", ondelete="CASCADE"),
             nullable=False,
             primary_key=primary_key,
-            index=not primary_key,
+            index=(not primary_key) if index is None else index,
         )
+    )
+
+
+def user_fk() -> Any:
+    """A user who wrote something (a clinician, the recorder): kept as null if the account is
+    removed, and the row stays."""
+    return Field(
+        default=None,
+        sa_column=Column(Uuid(), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     )
 
 
@@ -49,4 +60,4 @@ def between(column: str, low: float, high: float, *, nullable: bool = True) -> s
     return f"{column} IS NULL OR ({expr})" if nullable else expr
 
 
-__all__ = ["between", "dt", "in_list", "instant", "patient_fk", "uuid_pk"]
+__all__ = ["between", "dt", "in_list", "instant", "patient_fk", "user_fk", "uuid_pk"]

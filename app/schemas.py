@@ -260,3 +260,11 @@ Timezone = Annotated[
     str,
     Field(max_length=64, examples=["Europe/London"], description="An IANA time zone name"),
 ]
+
+
+def not_null(value: object) -> object:
+    """For a PATCH: a field that was sent may change a required value, never remove it (a
+    field validator runs only for the fields sent)."""
+    if value is None:
+        raise ValueError("may not be null")
+    return value

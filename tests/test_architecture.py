@@ -1,11 +1,13 @@
 """The house holds its shape: no import cycle, imports only in the directions that
-docs/architecture.md allows, routers imported by `app.main` alone.
+docs/architecture.md allows, routers imported by `app.main` alone, no module over 400 lines or
+function over 60, and no block of six lines of code written twice in `app/`.
 
 The import graph is grimp's (the engine of import-linter), built from the source, so a
 function-level or `TYPE_CHECKING` import counts like any other."""
 
 from __future__ import annotations
 
+import ast
 import collections
 import re
 from pathlib import Path
@@ -16,6 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app"
 DOC = ROOT / "docs" / "architecture.md"
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+REPEAT_WINDOW = 6
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +146,52 @@ def test_routers_are_imported_by_main_only(graph: grimp.ImportGraph) -> None:
         if importer != "app.main"
     )
     assert not wrong, "\n".join(map(str, wrong))
+
+
+def python_files() -> list[Path]:
+    return sorted(APP.rglob("*.py"))
+
+
+def test_no_module_or_function_too_long() -> None:
+    long = []
+    for path in python_files():
+        source = path.read_text(encoding="utf-8")
+        name = path.relative_to(ROOT)
+        lines = len(source.splitlines())
+        if lines > MAX_MODULE_LINES:
+            long.append(f"{name}: {lines} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long.append(f"{name}:{node.lineno} {node.name}(): {length} lines")
+    assert not long, "\n".join(map(str, long))
+
+
+def significant_lines(path: Path) -> list[tuple[int, str]]:
+    """The lines that carry code: not blank, not a comment, not part of an import."""
+    source = path.read_text(encoding="utf-8")
+    imports: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return [
+        (number, line.strip())
+        for number, line in enumerate(source.splitlines(), 1)
+        if line.strip() and not line.strip().startswith("#") and number not in imports
+    ]
+
+
+def test_no_block_of_six_lines_written_twice() -> None:
+    """The same six lines of code (whitespace aside) in two places is one piece of logic
+    kept twice. Windows made mostly of bare punctuation (`)`, `],`) do not count."""
+    places: dict[tuple[str, ...], list[str]] = collections.defaultdict(list)
+    for path in python_files():
+        lines = significant_lines(path)
+        for i in range(len(lines) - REPEAT_WINDOW + 1):
+            window = tuple(text for _, text in lines[i : i + REPEAT_WINDOW])
+            if sum(len(text) > 3 for text in window) < REPEAT_WINDOW - 1:
+                continue
+            places[window].append(f"{path.relative_to(ROOT)}:{lines[i][0]}")
+    repeated = sorted(" ~ ".join(where[:2]) for where in places.values() if len(where) > 1)
+    assert not repeated, "\n".join(map(str, repeated))

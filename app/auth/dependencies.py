@@ -16,15 +16,13 @@ from sqlmodel import Session, col
 
 from app.audit import service as audit
 from app.auth.models import ApiKey, RefreshToken, User
+from app.auth.scopes import ALL_SCOPES, required_scope
 from app.auth.security import decode_access_token, keyed_hash
 from app.config import get_settings
 from app.db import SessionDep, utcnow
 from app.errors import Forbidden, Unauthorized
 from app.ratelimit import RateLimits, RateLimitsDep
 from app.sql import bindparam as typed_param
-
-ALL_SCOPES = frozenset({"read", "write", "export"})
-SCOPE_EXTENSION = "x-api-key-scope"
 
 bearer_scheme = HTTPBearer(
     auto_error=False, bearerFormat="JWT", description="Access token from `POST /v1/auth/token`."
@@ -179,16 +177,6 @@ def _actor_from_api_key(session: Session, key: str) -> Actor:
     )
 
 
-def required_scope(request: Request) -> str:
-    """The API key scope a route needs: declared on the route (`x-api-key-scope` in its
-    OpenAPI, e.g. `export`), otherwise `read` for GET/HEAD and `write` for everything else."""
-    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
-    declared = extra.get(SCOPE_EXTENSION)
-    if isinstance(declared, str):
-        return declared
-    return "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
-
-
 # Other credentials register here: (request, session) -> Actor | None, tried when the request
 # carries neither a bearer token nor an API key (the dashboard's cookie session, on its pages).
 SESSION_RESOLVERS: list[Callable[[Request, Session], Actor | None]] = []
@@ -221,13 +209,29 @@ async def get_credentials(
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
 
 
+def remembered_actor(request: Request) -> Actor | None:
+    """The caller, once `authenticate` has run for this request (else None).
+
+    The one hand-over between authentication and what follows it in the same request: the
+    `{pid}` guards (app/care/guards.py) authenticate together with the patient lookup, and
+    `CurrentActor` then reuses their result; the dashboard's pages and error pages read it to
+    show who is signed in. It lives in the request's own state (Starlette's per-request
+    storage) because error pages render outside dependency resolution."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    return actor
+
+
+def remember_actor(request: Request, actor: Actor) -> None:
+    request.state.actor = actor
+
+
 async def get_current_actor(
     request: Request, session: SessionDep, credentials: CredentialsDep
 ) -> Actor:
     """The caller, in one threadpool hop (the lookup, the rate limit and a refusal's audit
     event all touch the database or Redis); at no cost when the access policy
-    (app/care/access.py) has already authenticated this request."""
-    known: Actor | None = getattr(request.state, "actor", None)
+    (app/care/guards.py) has already authenticated this request."""
+    known = remembered_actor(request)
     if known is not None:
         return known
     return await run_in_threadpool(authenticate, request, session, credentials)
@@ -237,9 +241,9 @@ def authenticate(
     request: Request, session: Session, credentials: Credentials, *, found: Actor | None = None
 ) -> Actor:
     """Who is calling (`found`: already looked up by the caller), counted against their rate
-    limit and checked against the API key's scopes. Once per request: the actor is kept in
-    `request.state.actor`."""
-    known: Actor | None = getattr(request.state, "actor", None)
+    limit and checked against the API key's scopes. Once per request: the actor is remembered
+    (`remember_actor`)."""
+    known = remembered_actor(request)
     if known is not None:
         return known
     if found is not None:
@@ -254,7 +258,7 @@ def authenticate(
         if resolved_actor is None:
             raise Unauthorized()
         actor = resolved_actor
-    request.state.actor = actor
+    remember_actor(request, actor)
     credentials.limits.hit("principal", actor.principal)
     needed = required_scope(request)
     if needed not in actor.scopes:

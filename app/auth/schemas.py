@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -53,26 +54,31 @@ def check_display_name(value: str) -> str:
     return value
 
 
+# A new password (checked against the email given with it) and a display name, as every form
+# that sets them validates them.
+NewPassword = Annotated[str, AfterValidator(check_password_strength)]
+DisplayName = Annotated[
+    str, Field(min_length=1, max_length=120), AfterValidator(check_display_name)
+]
+
+
 class RegisterIn(StrictModel):
     email: EmailStr
-    password: str = Field(
+    password: NewPassword = Field(
         min_length=10,
         max_length=256,
         description="At least 10 characters and not easily guessed (NIST SP 800-63B): common "
         "passwords, repeats and sequences are refused with 422",
     )
-    display_name: str = Field(min_length=1, max_length=120)
+    display_name: DisplayName
     timezone: Timezone
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     sex: Sex | None = None
     index_knee: KneeSide | None = None
 
     _tz = field_validator("timezone")(check_timezone)
-    _password = field_validator("password")(check_password_strength)
-    _name = field_validator("display_name")(check_display_name)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -116,7 +122,6 @@ class RefreshIn(StrictModel):
     refresh_token: str = Field(min_length=1, max_length=512)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"refresh_token": "rt_2b7f0c9e4a1d4f3b8e6a5c7d9f0e1a2b"}]},
     )
 
@@ -132,7 +137,6 @@ class PasswordChangeIn(StrictModel):
     _password = field_validator("new_password")(check_password_strength)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -150,18 +154,14 @@ class SignOutResult(BaseModel):
 
 class ClinicianIn(StrictModel):
     email: EmailStr
-    password: str = Field(
+    password: NewPassword = Field(
         min_length=10,
         max_length=256,
         description="At least 10 characters and not easily guessed (NIST SP 800-63B)",
     )
-    display_name: str = Field(min_length=1, max_length=120)
-
-    _password = field_validator("password")(check_password_strength)
-    _name = field_validator("display_name")(check_display_name)
+    display_name: DisplayName
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -190,7 +190,6 @@ class ApiKeyIn(StrictModel):
     scopes: list[Scope] = Field(min_length=1, max_length=3, examples=[["read", "export"]])
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"name": "Clinic EHR import", "scopes": ["read", "export"]}]
         },

@@ -3,12 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
-from app.audit import service as audit
 from app.auth.dependencies import ClinicianActor, CurrentActor, PatientActor
 from app.care import service
-from app.care.access import OwnedPatient, ReadablePatient
+from app.care.guards import OwnedPatient, ReadablePatient
 from app.care.schemas import (
     CareRequestList,
     CareTeamList,
@@ -27,8 +26,6 @@ from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES, RATE_LIMITED, link
 from app.pagination import Cursor, Limit, page_sorted
 from app.ratelimit import RateLimitsDep
-from app.trends import panel
-from app.trends.schemas import PanelOut
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute)
 
@@ -200,26 +197,3 @@ def revoke_access(
 ) -> Response:
     service.revoke(session, actor, patient, clinician_id, now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get(
-    "/clinicians/me/patients", tags=["clinicians"], summary="The clinician's panel of patients"
-)
-def clinician_panel(
-    actor: ClinicianActor,
-    session: SessionDep,
-    now: Now,
-    request: Request,
-    sort: Annotated[
-        panel.PanelSort,
-        Query(
-            description="`name` (default), or `concern`: urgent flags, then warnings, then the "
-            "largest 28-day rise in pain, the steepest pain slope, info flags, name"
-        ),
-    ] = "name",
-    limit: Limit = 50,
-    cursor: Cursor = None,
-) -> PanelOut:
-    items, nxt = panel.panel(session, actor, now, sort, limit=limit, cursor=cursor)
-    audit.record_reads(session, request, actor, [i.patient_id for i in items])
-    return PanelOut(items=items, next_cursor=nxt)

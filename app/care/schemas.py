@@ -55,7 +55,6 @@ class PatientPatch(StrictModel):
         return refuse_nulls(data, "display_name", "timezone")
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"timezone": "America/New_York", "index_knee": "right"}]},
     )
 
@@ -120,7 +119,6 @@ class GrantIn(StrictModel):
         return self
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"clinician_email": "dr.lee@clinic.example"}],
             "oneOf": [{"required": ["clinician_id"]}, {"required": ["clinician_email"]}],

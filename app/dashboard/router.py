@@ -16,8 +16,8 @@ from fastapi.templating import Jinja2Templates
 
 from app.audit import service as audit
 from app.auth import service as auth_service
-from app.auth.dependencies import Actor, ClinicianActor, CurrentActor
-from app.care.access import ReadablePatient
+from app.auth.dependencies import ClinicianActor, CurrentActor, remembered_actor
+from app.care.guards import ReadablePatient
 from app.client_address import client_address
 from app.clock import Now
 from app.dashboard import charts, patient_page, service, sessions
@@ -48,7 +48,7 @@ MESSAGES = {
 def render(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
-    actor: Actor | None = getattr(request.state, "actor", None)
+    actor = remembered_actor(request)
     signed_in = sessions.signed_in_here(request, actor)
     base = {
         "actor": actor if signed_in else None,

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -23,22 +22,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from app.models_base import between, in_list, instant, patient_fk, uuid_pk
-
-ROM_METHODS = ("self_estimate", "goniometer", "inclinometer", "smartphone_app")
-ACTIVITIES = (
-    "backward_walking",
-    "forward_walking",
-    "backward_treadmill",
-    "cycling",
-    "strengthening",
-    "stretching",
-    "balance",
-    "aquatic",
-    "other",
-)
-SETTINGS = ("indoor", "outdoor", "treadmill", "pool")
-ANALGESIC_KINDS = ("paracetamol", "nsaid_oral", "nsaid_topical", "opioid", "other")
+from app.diary.vocabulary import ACTIVITIES, ROM_METHODS, SETTINGS
+from app.models_base import between, in_list, instant, patient_fk, user_fk, uuid_pk
 
 
 def _knee_checks(side: str) -> tuple[CheckConstraint, ...]:
@@ -187,13 +172,8 @@ class ExercisePlan(SQLModel, table=True):
     )
 
     id: uuid.UUID = uuid_pk()
-    patient_id: uuid.UUID = Field(
-        sa_column=Column(Uuid(), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False)
-    )
-    clinician_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(Uuid(), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
-    )
+    patient_id: uuid.UUID = patient_fk(index=False)
+    clinician_id: uuid.UUID | None = user_fk()
     activity: str = Field(sa_column=Column(String(32), nullable=False))
     minutes_per_session: int = Field(sa_column=Column(Integer, nullable=False))
     sessions_per_week: int = Field(sa_column=Column(Integer, nullable=False))

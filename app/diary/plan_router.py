@@ -8,11 +8,12 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.auth.dependencies import CurrentActor
-from app.care.access import CareTeamPatient, ReadablePatient
+from app.care.guards import CareTeamPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.diary import plan_service
-from app.diary.schemas import Activity, ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
+from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
+from app.diary.vocabulary import Activity
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit, Page

@@ -1,25 +1,37 @@
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Response, status
+from sqlmodel import Session
 
-from app.care.access import OwnedPatient, ReadablePatient
+from app.care.guards import OwnedPatient, ReadablePatient
+from app.care.models import Patient
 from app.clock import Now
 from app.db import SessionDep
 from app.diary import exercise_service, service
 from app.diary.schemas import (
-    Activity,
     ExerciseSessionIn,
     ExerciseSessionOut,
     SymptomEntryIn,
     SymptomEntryOut,
 )
+from app.diary.vocabulary import Activity
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import ETAG_HEADER, LOCATION_HEADER, PROBLEM_RESPONSES, link
 from app.pagination import Cursor, DateFrom, DateTo, Limit, Page, check_date_range
-from app.records.http import PRECONDITION, IfMatch, IfNoneMatch, answer_put, with_etag
+from app.records.http import (
+    PRECONDITION,
+    Conditional,
+    IfMatch,
+    IfNoneMatch,
+    Preconditions,
+    answer_put,
+    with_etag,
+)
 from app.records.schemas import RevisionList
 from app.records.versioned import etag_of, list_revisions, parse_etags
 from app.schemas import IsoDate
@@ -68,6 +80,31 @@ def _written(model: Any, links: dict[str, Any]) -> dict[int | str, dict[str, Any
     }
 
 
+def _put(
+    put: Callable[..., tuple[Any, str]],
+    key: Any,
+    body: Any,
+    patient: Patient,
+    session: Session,
+    now: dt.datetime,
+    response: Response,
+    conditions: Preconditions,
+) -> Any:
+    """A patient's create-or-replace of their own record: 201 or 200, with the ETag."""
+    row, outcome = put(
+        session,
+        patient,
+        key,
+        body,
+        now=now,
+        actor_id=patient.id,
+        if_match=conditions.if_match,
+        if_none_match=conditions.if_none_match,
+    )
+    answer_put(response, row.version, outcome)
+    return row
+
+
 # --- symptom entries ------------------------------------------------------------------------
 
 
@@ -85,20 +122,9 @@ def put_symptom_entry(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
-    if_none_match: IfNoneMatch = None,
+    conditions: Conditional,
 ) -> SymptomEntryOut:
-    row, outcome = service.put_entry(
-        session,
-        patient,
-        entry_date,
-        body,
-        now=now,
-        actor_id=patient.id,
-        if_match=if_match,
-        if_none_match=if_none_match,
-    )
-    answer_put(response, row.version, outcome)
+    row = _put(service.put_entry, entry_date, body, patient, session, now, response, conditions)
     return service.entry_out(row)
 
 
@@ -194,20 +220,11 @@ def put_exercise_session(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
-    if_none_match: IfNoneMatch = None,
+    conditions: Conditional,
 ) -> ExerciseSessionOut:
-    row, outcome = exercise_service.put_session(
-        session,
-        patient,
-        session_id,
-        body,
-        now=now,
-        actor_id=patient.id,
-        if_match=if_match,
-        if_none_match=if_none_match,
+    row = _put(
+        exercise_service.put_session, session_id, body, patient, session, now, response, conditions
     )
-    answer_put(response, row.version, outcome)
     return exercise_service.session_out(row)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from operator import attrgetter
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import (
     BaseModel,
@@ -13,33 +13,9 @@ from pydantic import (
     field_validator,
 )
 
-from app.schemas import IsoDateTime, StrictModel
+from app.diary.vocabulary import KNEE_MEASURES, Activity, AnalgesicKind, RomMethod, Setting
+from app.schemas import IsoDateTime, StrictModel, not_null
 
-RomMethod = Literal["self_estimate", "goniometer", "inclinometer", "smartphone_app"]
-Activity = Literal[
-    "backward_walking",
-    "forward_walking",
-    "backward_treadmill",
-    "cycling",
-    "strengthening",
-    "stretching",
-    "balance",
-    "aquatic",
-    "other",
-]
-Setting = Literal["indoor", "outdoor", "treadmill", "pool"]
-AnalgesicKind = Literal["paracetamol", "nsaid_oral", "nsaid_topical", "opioid", "other"]
-KNEE_MEASURES = (
-    "pain",
-    "stiffness",
-    "swelling",
-    "warmth",
-    "giving_way",
-    "flexion_degrees",
-    "extension_degrees",
-    "night_pain",
-    "locking",
-)
 _read_measures = attrgetter(*KNEE_MEASURES)
 
 
@@ -110,7 +86,6 @@ class SymptomEntryIn(StrictModel):
         return knees
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -186,7 +161,6 @@ class ExerciseSessionIn(StrictModel):
     notes: str | None = Field(default=None, max_length=2000)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -269,16 +243,11 @@ class ExercisePlanPatch(StrictModel):
     end_date: dt.date | None = None
     instructions: str | None = Field(default=None, max_length=4000)
 
-    @field_validator("activity", "minutes_per_session", "sessions_per_week", "start_date")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Runs only for fields that were sent: a required field may be changed, not removed.
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = field_validator(
+        "activity", "minutes_per_session", "sessions_per_week", "start_date"
+    )(not_null)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"sessions_per_week": 4, "end_date": "2026-06-30"}]},
     )
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from app.care.models import Patient
 from app.diary.models import SymptomEntry
 from app.diary.schemas import Analgesics, Knee, Knees, SymptomEntryIn, SymptomEntryOut
+from app.diary.vocabulary import KNEE_FIELDS, SIDE_COLUMNS
 from app.errors import NotFound, Unprocessable
 from app.pagination import decode_cursor, encode_cursor
 from app.records.changes import ChangeRecord
@@ -26,23 +27,7 @@ from app.records.versioned import (
     put_versioned,
 )
 
-KNEE_COLUMNS = {  # API field -> column suffix
-    "pain": "pain",
-    "stiffness": "stiffness",
-    "swelling": "swelling",
-    "warmth": "warmth",
-    "giving_way": "giving_way",
-    "flexion_degrees": "flexion",
-    "extension_degrees": "extension",
-    "rom_method": "rom_method",
-    "night_pain": "night_pain",
-    "locking": "locking",
-}
 ENTRY_FIELDS = ("morning_stiffness_minutes", "flare", "falls", "notes")
-# Per side: (API field, column) pairs, e.g. ("flexion_degrees", "left_flexion").
-SIDE_COLUMNS = {
-    side: tuple((f, f"{side}_{c}") for f, c in KNEE_COLUMNS.items()) for side in ("left", "right")
-}
 ENTRY_KIND = "symptom_entry"
 
 
@@ -138,7 +123,7 @@ def same_entry(cols: dict[str, Any], recorded_at: dt.datetime | None) -> Callabl
 
 # One knee's columns in API field order, read in one call (entry_json runs once per item of a
 # batch).
-_KNEE_FIELDS = tuple(KNEE_COLUMNS)
+_KNEE_FIELDS = tuple(KNEE_FIELDS)
 _SIDE_READERS = {
     side: attrgetter(*(column for _f, column in pairs)) for side, pairs in SIDE_COLUMNS.items()
 }

@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from app.diary.vocabulary import KNEE_FIELDS
 from app.exports.queries import knee_values
 
 TRIGGERS = ("=", "+", "-", "@")
@@ -29,16 +30,7 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 SYMPTOM_HEADER = (
     "date",
     "knee",
-    "pain",
-    "stiffness",
-    "swelling",
-    "warmth",
-    "giving_way",
-    "flexion_degrees",
-    "extension_degrees",
-    "rom_method",
-    "night_pain",
-    "locking",
+    *KNEE_FIELDS,
     "morning_stiffness_minutes",
     "flare",
     "falls",

@@ -17,29 +17,17 @@ from sqlmodel import col
 
 from app.db import READ_ONLY, get_engine
 from app.diary.models import ExerciseSession, SymptomEntry
+from app.diary.vocabulary import KNEE_COLUMN_SUFFIXES
 from app.function_tests.models import FunctionTest
 from app.questionnaires.models import QuestionnaireResponse
 from app.sql import table_of
 from app.treatments.models import Treatment
 
 BATCH = 500
-# Per-knee columns of `symptom_entries`, stored as `left_<name>` and `right_<name>`.
-KNEE_COLUMNS = (
-    "pain",
-    "stiffness",
-    "swelling",
-    "warmth",
-    "giving_way",
-    "flexion",
-    "extension",
-    "rom_method",
-    "night_pain",
-    "locking",
-)
 
 
 def knee_values(row: Any, side: str) -> dict[str, Any]:
-    return {name: getattr(row, f"{side}_{name}") for name in KNEE_COLUMNS}
+    return {name: getattr(row, f"{side}_{name}") for name in KNEE_COLUMN_SUFFIXES}
 
 
 SYMPTOM_COLUMNS = tuple(

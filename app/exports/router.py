@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from app.care.access import ExportablePatient
+from app.care.guards import ExportablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.exports import service

@@ -14,7 +14,6 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from app.models_base import in_list, instant, patient_fk
+from app.models_base import in_list, instant, patient_fk, user_fk
 
 FUNCTION_TESTS = ("chair_stand_30s", "tug", "fast_walk_40m", "stair_climb")
 TIMED_TESTS = ("tug", "fast_walk_40m", "stair_climb")
@@ -52,10 +51,7 @@ class FunctionTest(SQLModel, table=True):
     performed_on: dt.date = Field(sa_column=Column(Date, nullable=False))
     value: float = Field(sa_column=Column(Float, nullable=False))
     supervised: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
-    recorded_by: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(Uuid(), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
-    )
+    recorded_by: uuid.UUID | None = user_fk()
     created_at: dt.datetime = instant(default_now=True)
     updated_at: dt.datetime = instant(default_now=True)
     deleted_at: dt.datetime | None = instant(nullable=True)

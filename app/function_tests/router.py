@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import CurrentActor
-from app.care.access import ReadablePatient
+from app.care.guards import DeletionDep, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.function_tests import service
@@ -17,7 +17,7 @@ from app.function_tests.schemas import FunctionTestIn, FunctionTestOut, TestName
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import ETAG_HEADER, LOCATION_HEADER, PROBLEM_RESPONSES
 from app.pagination import Cursor, DateFrom, DateTo, Limit, Page, check_date_range
-from app.records.http import PRECONDITION, IfMatch, with_etag
+from app.records.http import PRECONDITION, with_etag
 from app.records.schemas import RevisionList
 from app.records.versioned import list_revisions
 
@@ -93,15 +93,15 @@ def get_function_test(
     summary="Delete a function test result (its history is kept)",
 )
 def delete_function_test(
-    test_id: uuid.UUID,
-    patient: ReadablePatient,
-    actor: CurrentActor,
-    session: SessionDep,
-    now: Now,
-    if_match: IfMatch = None,
+    test_id: uuid.UUID, patient: ReadablePatient, deletion: DeletionDep
 ) -> Response:
     service.delete_test(
-        session, patient, test_id, now=now, actor_id=actor.user_id, if_match=if_match
+        deletion.session,
+        patient,
+        test_id,
+        now=deletion.now,
+        actor_id=deletion.actor_id,
+        if_match=deletion.if_match,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

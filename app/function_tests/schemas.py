@@ -23,7 +23,6 @@ class FunctionTestIn(StrictModel):
     supervised: bool | None = Field(default=None, description="Done with a clinician present")
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import CheckConstraint, Column, Date, Index, String, Text, Uuid
 from sqlmodel import Field, SQLModel
 
-from app.models_base import instant, uuid_pk
+from app.models_base import instant, patient_fk, user_fk, uuid_pk
 
 NOTE_MAX_CHARS = 4000
 TOPIC_MAX_CHARS = 100
@@ -23,14 +23,9 @@ class ClinicalNote(SQLModel, table=True):
     )
 
     id: uuid.UUID = uuid_pk()
-    patient_id: uuid.UUID = Field(
-        sa_column=Column(Uuid(), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False)
-    )
+    patient_id: uuid.UUID = patient_fk(index=False)
     # The author; kept as null if the clinician's account is removed (the note stays).
-    clinician_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(Uuid(), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
-    )
+    clinician_id: uuid.UUID | None = user_fk()
     text: str = Field(sa_column=Column(Text, nullable=False))
     topic: str | None = Field(
         default=None, sa_column=Column(String(TOPIC_MAX_CHARS), nullable=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import CurrentActor
-from app.care.access import CareTeamPatient, ReadablePatient
+from app.care.guards import CareTeamPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentRoute

@@ -19,7 +19,6 @@ class ClinicalNoteIn(StrictModel):
     )
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

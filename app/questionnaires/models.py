@@ -12,14 +12,12 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
-    ForeignKey,
     Index,
     String,
-    Uuid,
 )
 from sqlmodel import Field, SQLModel
 
-from app.models_base import between, in_list, instant, uuid_pk
+from app.models_base import between, in_list, instant, patient_fk, uuid_pk
 
 INSTRUMENTS = ("koos_jr", "koos", "pgic", "pass")
 
@@ -33,9 +31,7 @@ class QuestionnaireResponse(SQLModel, table=True):
     )
 
     id: uuid.UUID = uuid_pk()
-    patient_id: uuid.UUID = Field(
-        sa_column=Column(Uuid(), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False)
-    )
+    patient_id: uuid.UUID = patient_fk(index=False)
     instrument: str = Field(sa_column=Column(String(16), nullable=False))
     completed_on: dt.date = Field(sa_column=Column(Date, nullable=False))
     answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

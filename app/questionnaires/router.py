@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from app.care.access import OwnedPatient, ReadablePatient
+from app.care.guards import OwnedPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentRoute

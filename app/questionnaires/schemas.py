@@ -29,7 +29,6 @@ class QuestionnaireIn(StrictModel):
     )
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

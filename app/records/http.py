@@ -3,9 +3,10 @@ produce, and the ETag of a written version."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Header, Response
+from fastapi import Depends, Header, Response
 
 from app.openapi import PROBLEM_RESPONSES
 from app.records.versioned import etag_of
@@ -17,6 +18,21 @@ IfMatch = Annotated[
 IfNoneMatch = Annotated[
     str | None, Header(description="`*`: create only, never replace", max_length=1024)
 ]
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """The conditional headers of a create-or-replace."""
+
+    if_match: str | None
+    if_none_match: str | None
+
+
+def preconditions(if_match: IfMatch = None, if_none_match: IfNoneMatch = None) -> Preconditions:
+    return Preconditions(if_match, if_none_match)
+
+
+Conditional = Annotated[Preconditions, Depends(preconditions)]
 PRECONDITION: dict[int | str, dict[str, Any]] = {
     412: PROBLEM_RESPONSES[404] | {"description": "A precondition failed"}
 }

@@ -12,7 +12,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from app.models_base import in_list, instant, uuid_pk
+from app.models_base import in_list, instant, patient_fk, uuid_pk
 
 OPS = ("upsert", "delete")
 REVISION_KINDS = (
@@ -51,9 +50,7 @@ class Change(SQLModel, table=True):
             BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
         ),
     )
-    patient_id: uuid.UUID = Field(
-        sa_column=Column(Uuid(), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False)
-    )
+    patient_id: uuid.UUID = patient_fk(index=False)
     kind: str = Field(sa_column=Column(String(32), nullable=False))
     record_key: str = Field(sa_column=Column(String(64), nullable=False))
     op: str = Field(sa_column=Column(String(8), nullable=False))
@@ -74,9 +71,7 @@ class Revision(SQLModel, table=True):
     )
 
     id: uuid.UUID = uuid_pk()
-    patient_id: uuid.UUID = Field(
-        sa_column=Column(Uuid(), ForeignKey("patients.id", ondelete="CASCADE"), nullable=False)
-    )
+    patient_id: uuid.UUID = patient_fk(index=False)
     kind: str = Field(sa_column=Column(String(32), nullable=False))
     record_key: str = Field(sa_column=Column(String(64), nullable=False))
     version: int = Field(sa_column=Column(Integer, nullable=False))

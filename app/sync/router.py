@@ -3,7 +3,7 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Response
 
-from app.care.access import OwnedPatient, ReadablePatient
+from app.care.guards import OwnedPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentRoute

@@ -56,7 +56,6 @@ class SyncIn(StrictModel):
         return self
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {

@@ -6,22 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import get_args
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import CheckConstraint, Column, Date, Index, Integer, String, Text, Uuid
 from sqlmodel import Field, SQLModel
 
-from app.models_base import in_list, instant, patient_fk
+from app.models_base import in_list, instant, patient_fk, user_fk
+from app.treatments.schemas import TreatmentKind, TreatmentKnee
 
-TREATMENT_KINDS = (
-    "steroid_injection",
-    "hyaluronic_injection",
-    "prp_injection",
-    "genicular_artery_embolisation",
-    "arthroscopy",
-    "arthroplasty",
-    "other",
-)
-TREATMENT_KNEES = ("left", "right", "both")
+TREATMENT_KINDS: tuple[str, ...] = get_args(TreatmentKind)
+TREATMENT_KNEES: tuple[str, ...] = get_args(TreatmentKnee)
 
 
 class Treatment(SQLModel, table=True):
@@ -41,10 +35,7 @@ class Treatment(SQLModel, table=True):
     date: dt.date = Field(sa_column=Column(Date, nullable=False))
     notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Who recorded it: the patient or a clinician on the care team.
-    recorded_by: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(Uuid(), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
-    )
+    recorded_by: uuid.UUID | None = user_fk()
     created_at: dt.datetime = instant(default_now=True)
     updated_at: dt.datetime = instant(default_now=True)
     deleted_at: dt.datetime | None = instant(nullable=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import CurrentActor
-from app.care.access import ReadablePatient
+from app.care.guards import DeletionDep, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
@@ -115,15 +115,15 @@ def patch_treatment(
     summary="Delete a treatment (its history is kept)",
 )
 def delete_treatment(
-    treatment_id: uuid.UUID,
-    patient: ReadablePatient,
-    actor: CurrentActor,
-    session: SessionDep,
-    now: Now,
-    if_match: IfMatch = None,
+    treatment_id: uuid.UUID, patient: ReadablePatient, deletion: DeletionDep
 ) -> Response:
     service.delete_treatment(
-        session, patient, treatment_id, now=now, actor_id=actor.user_id, if_match=if_match
+        deletion.session,
+        patient,
+        treatment_id,
+        now=deletion.now,
+        actor_id=deletion.actor_id,
+        if_match=deletion.if_match,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

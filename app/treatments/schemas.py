@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from app.schemas import IsoDate, StrictModel
+from app.schemas import IsoDate, StrictModel, not_null
 
 TreatmentKind = Literal[
     "steroid_injection",
@@ -29,7 +29,6 @@ class TreatmentIn(StrictModel):
     notes: str | None = Field(default=None, max_length=2000)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -52,16 +51,9 @@ class TreatmentPatch(StrictModel):
     date: IsoDate | SkipJsonSchema[None] = Field(default=None, description=_DATE)
     notes: str | None = Field(default=None, max_length=2000)
 
-    @field_validator("kind", "knee", "date")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Runs only for fields that were sent: a required field may be changed, not removed.
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _not_null = field_validator("kind", "knee", "date")(not_null)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"date": "2026-03-03", "notes": "Right knee too"}]},
     )
 

@@ -365,7 +365,7 @@ def exercise_response(
     if not enough:
         return Response(None, None, n, active, other, False)
     import numpy as np
-    import statsmodels.api as sm
+    import statsmodels.api as sm  # loaded ahead by `load_model_library`
 
     data = np.array(rows)
     exog = np.column_stack([np.ones(n), data[:, 1:]])
@@ -375,3 +375,10 @@ def exercise_response(
     if not (math.isfinite(low) and math.isfinite(high)):
         return Response(effect, None, n, active, other, True)
     return Response(effect, (low, high), n, active, other, True)
+
+
+def load_model_library() -> None:
+    """Import statsmodels, with the pandas and scipy it loads: about 5 s of CPU on a 2-core
+    machine. A worker does it in the background as it starts (app.main), so that the first
+    exercise response (a clinician's first patient page) does not wait for it."""
+    import statsmodels.api  # noqa: F401

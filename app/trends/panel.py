@@ -18,8 +18,8 @@ from sqlmodel import Session, col
 
 from app.auth.dependencies import Actor
 from app.auth.models import User
-from app.care.access import readable_patients_clause
 from app.care.models import Patient
+from app.care.policy import readable_patients_clause
 from app.diary.models import SymptomEntry
 from app.pagination import page_sorted
 from app.trends import adherence as adh

@@ -36,13 +36,6 @@ from app.sql import core_rows, in_ids, is_postgresql
 from app.trends.metrics import METRICS, SYMPTOM_METRICS, MetricSpec
 
 E = SymptomEntry
-_KNEE_COLUMN = {
-    "pain": "pain",
-    "stiffness": "stiffness",
-    "swelling": "swelling",
-    "flexion": "flexion",
-    "extension": "extension",
-}
 
 
 @dataclass(frozen=True)

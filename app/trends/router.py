@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.care.access import ReadablePatient
+from app.care.guards import ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary.schemas import Activity
+from app.diary.vocabulary import Activity
 from app.openapi import PROBLEM_RESPONSES
 from app.schemas import IsoDate
 from app.trends import effect, measure, overview

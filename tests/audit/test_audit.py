@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from app.care.access import ExportablePatient
+from app.care.guards import ExportablePatient
 from tests.helpers import assert_problem, entry
 
 LOG_FIELDS = {"at", "actor_id", "actor_role", "via", "action", "resource", "outcome"}
@@ -198,7 +198,9 @@ def test_failed_audit_write_fails_the_request(client, make_patient, engine):
 
 def test_export_routes_need_the_export_scope_and_are_recorded_as_exports(app, make_patient,
                                                                          admin):
-    from app.care.access import mark_api_key_scopes
+    from app.auth.dependencies import get_current_actor
+    from app.auth.scopes import mark_api_key_scopes
+    from app.care.guards import ACCESS_DEPENDENCIES, exportable_patient
     from app.main import create_app, iter_api_routes
 
     application = create_app()
@@ -209,7 +211,9 @@ def test_export_routes_need_the_export_scope_and_are_recorded_as_exports(app, ma
         return {"id": str(patient.id)}
 
     application.include_router(router)
-    mark_api_key_scopes(iter_api_routes(application.routes))
+    mark_api_key_scopes(iter_api_routes(application.routes),
+                        authenticated=(get_current_actor, *ACCESS_DEPENDENCIES),
+                        export=exportable_patient)
     c = TestClient(application)
     p = make_patient()
 

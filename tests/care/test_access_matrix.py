@@ -57,13 +57,13 @@ def _walk(dependant: Any) -> set[Any]:
 
 
 def test_every_pid_route_goes_through_the_access_policy(app):
-    from app.care.access import ACCESS_DEPENDENCIES
+    from app.care.guards import ACCESS_DEPENDENCIES
 
     routes = [r for r in iter_api_routes(app.routes) if "{pid}" in r.path]
     assert routes, "no {pid} routes found"
     missing = [r.path for r in routes
                if not (_walk(r.dependant) & set(ACCESS_DEPENDENCIES))]
-    assert missing == [], f"routes bypassing care/access.py: {missing}"
+    assert missing == [], f"routes bypassing care/guards.py: {missing}"
 
 
 def _url(path: str, pid: str, ids: dict[str, str]) -> str:

@@ -1,5 +1,5 @@
 """What a request costs the database: the caller and the patient are read once, by one
-statement, and a write's patient lock is taken by that statement (app/care/access.py)."""
+statement, and a write's patient lock is taken by that statement (app/care/guards.py)."""
 
 from __future__ import annotations
 

@@ -150,11 +150,12 @@ def test_walking_the_feed_while_others_write_sees_every_change_once(live_server,
 def test_entry_json_equals_the_api_representation():
     from types import SimpleNamespace
 
-    from app.diary.service import KNEE_COLUMNS, entry_json, entry_out
+    from app.diary.service import entry_json, entry_out
+    from app.diary.vocabulary import KNEE_FIELDS
 
     t1 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     t2 = dt.datetime(2026, 1, 2, 3, 4, 5, 120, tzinfo=dt.UTC)  # stored instants are UTC
-    blank = {f"{s}_{c}": None for s in ("left", "right") for c in KNEE_COLUMNS.values()}
+    blank = {f"{s}_{c}": None for s in ("left", "right") for c in KNEE_FIELDS.values()}
     rows = [
         {**blank, "left_pain": 3},
         {**blank, "right_flexion": 120, "right_rom_method": "goniometer", "right_warmth": False,

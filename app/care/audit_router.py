@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from app.audit import service
 from app.audit.schemas import AccessLog, AccessLogItem, AuditEventOut, AuditEventPage
 from app.auth.dependencies import AdminActor, CurrentActor
-from app.care.access import ReadablePatient
+from app.care.guards import ReadablePatient
 from app.db import SessionDep
 from app.errors import Forbidden
 from app.openapi import PROBLEM_RESPONSES
