@@ -32,9 +32,9 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
+from app.diary.entries import entry_columns
 from app.diary.models import SymptomEntry
 from app.diary.schemas import SymptomEntryIn
-from app.diary.service import entry_columns
 from app.schemas import StrictModel
 from bench.common import INSERT_COLUMNS, entry_row
 

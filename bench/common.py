@@ -8,8 +8,8 @@ from typing import Any
 
 from psycopg.types.json import Json
 
+from app.diary.entries import entry_columns
 from app.diary.schemas import SymptomEntryIn
-from app.diary.service import entry_columns
 
 # The body every diary write sends: the API's own documented example (both knees, notes,
 # 300 bytes of JSON), for the product, the ceilings and the sync batches alike.

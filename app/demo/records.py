@@ -14,7 +14,7 @@ from app.auth.service import create_user
 from app.care.models import Patient
 from app.db import utcnow
 from app.diary.models import ExerciseSession, SymptomEntry
-from app.diary.plan_service import create_plan
+from app.diary.plans import create_plan
 from app.diary.schemas import ExercisePlanIn
 from app.function_tests.schemas import FunctionTestIn
 from app.function_tests.service import create_test

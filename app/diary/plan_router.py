@@ -11,7 +11,7 @@ from app.auth.dependencies import CurrentActor
 from app.care.guards import CareTeamPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary import plan_service
+from app.diary import plans
 from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
 from app.diary.vocabulary import Activity
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
@@ -44,10 +44,10 @@ def create_exercise_plan(
     now: Now,
     response: Response,
 ) -> ExercisePlanOut:
-    row = plan_service.create_plan(session, patient, body, now=now, clinician_id=actor.user_id)
+    row = plans.create_plan(session, patient, body, now=now, clinician_id=actor.user_id)
     with_etag(response, row.version)
     response.headers["Location"] = f"/v1/patients/{patient.id}/exercise-plans/{row.id}"
-    return plan_service.plan_out(row)
+    return plans.plan_out(row)
 
 
 @router.get(
@@ -63,19 +63,19 @@ def list_exercise_plans(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ExercisePlanOut]:
-    rows, nxt = plan_service.list_plans(
+    rows, nxt = plans.list_plans(
         session, patient, active_on=active_on, activity=activity, limit=limit, cursor=cursor
     )
-    return Page[ExercisePlanOut](items=[plan_service.plan_out(r) for r in rows], next_cursor=nxt)
+    return Page[ExercisePlanOut](items=[plans.plan_out(r) for r in rows], next_cursor=nxt)
 
 
 @router.get("/{plan_id}", tags=["exercise"], summary="Read an exercise plan")
 def get_exercise_plan(
     plan_id: uuid.UUID, patient: ReadablePatient, session: SessionDep, response: Response
 ) -> ExercisePlanOut:
-    row = plan_service.get_plan(session, patient, plan_id)
+    row = plans.get_plan(session, patient, plan_id)
     with_etag(response, row.version)
-    return plan_service.plan_out(row)
+    return plans.plan_out(row)
 
 
 @router.patch(
@@ -94,11 +94,11 @@ def patch_exercise_plan(
     response: Response,
     if_match: IfMatch = None,
 ) -> ExercisePlanOut:
-    row = plan_service.update_plan(
+    row = plans.update_plan(
         session, patient, plan_id, body, now=now, actor_id=actor.user_id, if_match=if_match
     )
     with_etag(response, row.version)
-    return plan_service.plan_out(row)
+    return plans.plan_out(row)
 
 
 @router.get(
@@ -109,4 +109,4 @@ def patch_exercise_plan(
 def list_exercise_plan_revisions(
     plan_id: uuid.UUID, patient: ReadablePatient, session: SessionDep
 ) -> RevisionList:
-    return RevisionList(items=list_revisions(session, plan_service.PLAN, patient.id, plan_id))
+    return RevisionList(items=list_revisions(session, plans.PLAN, patient.id, plan_id))

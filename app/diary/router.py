@@ -12,7 +12,7 @@ from app.care.guards import OwnedPatient, ReadablePatient
 from app.care.models import Patient
 from app.clock import Now
 from app.db import SessionDep
-from app.diary import exercise_service, service
+from app.diary import entries, sessions
 from app.diary.schemas import (
     ExerciseSessionIn,
     ExerciseSessionOut,
@@ -124,8 +124,8 @@ def put_symptom_entry(
     response: Response,
     conditions: Conditional,
 ) -> SymptomEntryOut:
-    row = _put(service.put_entry, entry_date, body, patient, session, now, response, conditions)
-    return service.entry_out(row)
+    row = _put(entries.put_entry, entry_date, body, patient, session, now, response, conditions)
+    return entries.entry_out(row)
 
 
 @router.get(
@@ -145,11 +145,11 @@ def get_symptom_entry(
     response: Response,
     if_none_match: IfNoneMatch = None,
 ) -> Any:
-    row = service.get_entry(session, patient, entry_date)
+    row = entries.get_entry(session, patient, entry_date)
     with_etag(response, row.version)
     if if_none_match and etag_of(row.version) in parse_etags(if_none_match):
         return Response(status_code=304, headers={"ETag": etag_of(row.version)})
-    return service.entry_out(row)
+    return entries.entry_out(row)
 
 
 @router.delete(
@@ -166,7 +166,7 @@ def delete_symptom_entry(
     now: Now,
     if_match: IfMatch = None,
 ) -> Response:
-    service.delete_entry(
+    entries.delete_entry(
         session, patient, entry_date, now=now, actor_id=patient.id, if_match=if_match
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -186,10 +186,10 @@ def list_symptom_entries(
     cursor: Cursor = None,
 ) -> Page[SymptomEntryOut]:
     check_date_range(date_from, date_to)
-    rows, nxt = service.list_entries(
+    rows, nxt = entries.list_entries(
         session, patient, date_from=date_from, date_to=date_to, limit=limit, cursor=cursor
     )
-    return Page[SymptomEntryOut](items=[service.entry_out(r) for r in rows], next_cursor=nxt)
+    return Page[SymptomEntryOut](items=[entries.entry_out(r) for r in rows], next_cursor=nxt)
 
 
 @router.get(
@@ -200,7 +200,7 @@ def list_symptom_entries(
 def list_symptom_entry_revisions(
     entry_date: IsoDate, patient: ReadablePatient, session: SessionDep
 ) -> RevisionList:
-    return RevisionList(items=list_revisions(session, service.ENTRY, patient.id, entry_date))
+    return RevisionList(items=list_revisions(session, entries.ENTRY, patient.id, entry_date))
 
 
 # --- exercise sessions ----------------------------------------------------------------------
@@ -222,10 +222,8 @@ def put_exercise_session(
     response: Response,
     conditions: Conditional,
 ) -> ExerciseSessionOut:
-    row = _put(
-        exercise_service.put_session, session_id, body, patient, session, now, response, conditions
-    )
-    return exercise_service.session_out(row)
+    row = _put(sessions.put_session, session_id, body, patient, session, now, response, conditions)
+    return sessions.session_out(row)
 
 
 @router.post(
@@ -250,12 +248,10 @@ def post_exercise_session(
     response: Response,
 ) -> ExerciseSessionOut:
     session_id = uuid.uuid4()
-    row, _ = exercise_service.put_session(
-        session, patient, session_id, body, now=now, actor_id=patient.id
-    )
+    row, _ = sessions.put_session(session, patient, session_id, body, now=now, actor_id=patient.id)
     with_etag(response, row.version)
     response.headers["Location"] = f"/v1/patients/{patient.id}/exercise-sessions/{session_id}"
-    return exercise_service.session_out(row)
+    return sessions.session_out(row)
 
 
 @router.get(
@@ -267,9 +263,9 @@ def post_exercise_session(
 def get_exercise_session(
     session_id: uuid.UUID, patient: ReadablePatient, session: SessionDep, response: Response
 ) -> ExerciseSessionOut:
-    row = exercise_service.get_session_row(session, patient, session_id)
+    row = sessions.get_session_row(session, patient, session_id)
     with_etag(response, row.version)
-    return exercise_service.session_out(row)
+    return sessions.session_out(row)
 
 
 @router.get(
@@ -287,7 +283,7 @@ def list_exercise_sessions(
     cursor: Cursor = None,
 ) -> Page[ExerciseSessionOut]:
     check_date_range(date_from, date_to)
-    rows, nxt = exercise_service.list_sessions(
+    rows, nxt = sessions.list_sessions(
         session,
         patient,
         activity=activity,
@@ -296,9 +292,7 @@ def list_exercise_sessions(
         limit=limit,
         cursor=cursor,
     )
-    return Page[ExerciseSessionOut](
-        items=[exercise_service.session_out(r) for r in rows], next_cursor=nxt
-    )
+    return Page[ExerciseSessionOut](items=[sessions.session_out(r) for r in rows], next_cursor=nxt)
 
 
 @router.delete(
@@ -315,7 +309,7 @@ def delete_exercise_session(
     now: Now,
     if_match: IfMatch = None,
 ) -> Response:
-    exercise_service.delete_session(
+    sessions.delete_session(
         session, patient, session_id, now=now, actor_id=patient.id, if_match=if_match
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -329,6 +323,4 @@ def delete_exercise_session(
 def list_exercise_session_revisions(
     session_id: uuid.UUID, patient: ReadablePatient, session: SessionDep
 ) -> RevisionList:
-    return RevisionList(
-        items=list_revisions(session, exercise_service.SESSION, patient.id, session_id)
-    )
+    return RevisionList(items=list_revisions(session, sessions.SESSION, patient.id, session_id))

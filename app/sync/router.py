@@ -11,6 +11,7 @@ from app.openapi import PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit
 from app.records import changes
 from app.records.versioned import etag_of
+from app.responses import json_response
 from app.sync import service
 from app.sync.schemas import ChangeOut, ChangesPage, SyncIn, SyncOut
 
@@ -26,11 +27,13 @@ router = APIRouter(
     dependencies=[Idempotent],
     response_model=SyncOut,
 )
-def sync(body: SyncIn, patient: OwnedPatient, session: SessionDep, now: Now) -> Response:
+def sync(
+    body: SyncIn, patient: OwnedPatient, session: SessionDep, now: Now, response: Response
+) -> Response:
     results = service.apply_batch(session, patient, body, now=now, actor_id=patient.id)
     # Serialised directly: validating hundreds of results against SyncOut again costs more
     # than the database work (the service builds them in SyncResult's shape).
-    return Response(orjson.dumps({"results": results}), media_type="application/json")
+    return json_response(orjson.dumps({"results": results}), response)
 
 
 @router.get(

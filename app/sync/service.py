@@ -18,8 +18,7 @@ from sqlalchemy import ARRAY, any_, bindparam, select, update
 from sqlmodel import Session
 
 from app.care.models import Patient
-from app.diary import exercise_service as sessions
-from app.diary import service as entries
+from app.diary import entries, sessions
 from app.errors import AppError, PreconditionFailed, clean_validation_errors
 from app.records.changes import ChangeRecord, record_changes
 from app.records.locks import lock_patient

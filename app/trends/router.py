@@ -9,6 +9,7 @@ from app.clock import Now
 from app.db import SessionDep
 from app.diary.vocabulary import Activity
 from app.openapi import PROBLEM_RESPONSES
+from app.responses import json_response
 from app.schemas import IsoDate
 from app.trends import effect, measure, overview
 from app.trends.analysis import Bucket
@@ -153,10 +154,7 @@ def metric_trend(
         baseline_from=baseline_from,
         baseline_to=baseline_to,
     )
-    out = Response(body, media_type="application/json")
-    # Headers set by dependencies, as FastAPI adds them to the responses it builds itself.
-    out.headers.raw.extend(response.headers.raw)
-    return out
+    return json_response(body, response)
 
 
 @router.get("/flags", summary="Active rule-based flags for the clinician")

@@ -150,7 +150,7 @@ def test_walking_the_feed_while_others_write_sees_every_change_once(live_server,
 def test_entry_json_equals_the_api_representation():
     from types import SimpleNamespace
 
-    from app.diary.service import entry_json, entry_out
+    from app.diary.entries import entry_json, entry_out
     from app.diary.vocabulary import KNEE_FIELDS
 
     t1 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)

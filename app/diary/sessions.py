@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from app.care.models import Patient
 from app.diary.models import ExercisePlan, ExerciseSession
-from app.diary.plan_service import plan_exists
+from app.diary.plans import plan_exists
 from app.diary.schemas import ExerciseSessionIn, ExerciseSessionOut
 from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
