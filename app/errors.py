@@ -63,10 +63,6 @@ class AppError(Exception):
         self.headers = headers or {}
 
 
-class BadRequest(AppError):
-    status, slug = 400, "bad-request"
-
-
 class Unauthorized(AppError):
     status, slug = 401, "unauthorized"
 
@@ -92,10 +88,6 @@ class Conflict(AppError):
 
 class PreconditionFailed(AppError):
     status, slug = 412, "precondition-failed"
-
-
-class PayloadTooLarge(AppError):
-    status, slug = 413, "payload-too-large"
 
 
 class Unprocessable(AppError):

@@ -35,6 +35,17 @@ api_key_scheme = APIKeyHeader(
 )
 
 
+def parse_pid(pid: str, *, me: uuid.UUID | None) -> uuid.UUID | None:
+    """The `{pid}` path parameter as a patient id: a UUID, or `me` (the id given as `me`, when
+    the caller may say it); None when it names nobody."""
+    if pid == "me":
+        return me
+    try:
+        return uuid.UUID(pid)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Actor:
     user_id: uuid.UUID
@@ -54,22 +65,13 @@ class Actor:
         return self.role == "clinician"
 
     @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
     def principal(self) -> str:
         """Whose budget a request counts against: the API key, or the signed-in user."""
         return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
 
     def resolve_pid(self, pid: str) -> uuid.UUID | None:
         """`{pid}` as a patient id: a UUID, or `me` for a calling patient."""
-        if pid == "me":
-            return self.user_id if self.is_patient else None
-        try:
-            return uuid.UUID(pid)
-        except ValueError:
-            return None
+        return parse_pid(pid, me=self.user_id if self.is_patient else None)
 
     def require_scope(self, scope: str) -> None:
         if scope not in self.scopes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlmodel import Session, col
 
 from app.auth.dependencies import (
@@ -20,6 +20,7 @@ from app.auth.dependencies import (
     Actor,
     active_sign_in,
     bearer_session,
+    parse_pid,
 )
 from app.auth.models import User
 from app.care.models import CareTeamMember, Patient
@@ -83,13 +84,8 @@ def bearer_with_patient(
     token is valid and the caller may read that record; None otherwise (the caller then
     takes the usual two steps, which tell 401 from 404)."""
     claimed = bearer_session(token)
-    if pid == "me":
-        patient_id: uuid.UUID | None = claimed.user_id
-    else:
-        try:
-            patient_id = uuid.UUID(pid)
-        except ValueError:
-            patient_id = None
+    # `me` is checked against the caller's role below, once the statement has read it.
+    patient_id = parse_pid(pid, me=claimed.user_id)
     if patient_id is None:
         return None
     lock = lock and takes_row_locks(session)
@@ -131,12 +127,3 @@ def only_the_patient(actor: Actor, patient: Patient) -> None:
 def only_a_clinician(actor: Actor, _patient: Patient) -> None:
     if not actor.is_clinician:
         raise Forbidden("Only a clinician on the care team may change this")
-
-
-def is_readable(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
-    return (
-        session.scalar(
-            select(true()).where(col(Patient.id) == patient_id, readable_patients_clause(actor))
-        )
-        is not None
-    )
