@@ -114,6 +114,25 @@ def demo(
         typer.echo(line)
 
 
+@cli.command("rebuild-state")
+def rebuild_state(
+    patient: Annotated[
+        str | None, typer.Option(help="Only this patient (id); default every patient")
+    ] = None,
+) -> None:
+    """Recompute the stored flag episodes and panel numbers from the rows (SPEC §5)."""
+    import time
+    import uuid
+
+    from app.db import get_engine
+    from app.trends.state_worker import rebuild
+
+    started = time.perf_counter()
+    ids = [uuid.UUID(patient)] if patient else None
+    count = rebuild(get_engine(), patient_ids=ids)
+    typer.echo(f"patients recomputed: {count} in {time.perf_counter() - started:.1f} s")
+
+
 @cli.command("purge-idempotency-keys")
 def purge_idempotency_keys() -> None:
     """Delete expired Idempotency-Keys and their stored answers."""

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     invitation_days: int = Field(default=14, ge=1, le=90)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=20, ge=1)
+    # The flag state worker (app/trends/state_worker.py): how often each API process looks
+    # for patients whose stored flag episodes are behind their record; 0 turns it off (then
+    # run `kneetrack rebuild-state`, or another process with it on).
+    state_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
     db_connect_timeout_seconds: int = Field(default=3, ge=2)
     db_ping_timeout_seconds: float = Field(default=2.0, gt=0)

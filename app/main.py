@@ -55,8 +55,10 @@ from app.routes import iter_api_routes
 from app.sync.router import router as sync_router
 from app.treatments.router import router as treatments_router
 from app.trends.analysis import load_model_library
+from app.trends.flags_router import router as flags_router
 from app.trends.panel_router import router as panel_router
 from app.trends.router import router as trends_router
+from app.trends.state_worker import StateWorker
 
 __all__ = ["app", "create_app", "iter_api_routes", "operation_id"]
 
@@ -133,7 +135,13 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # generations so that its pauses stay short under load (see PERFORMANCE.md).
     gc.collect()
     gc.freeze()
+    worker = None
+    if settings.state_interval_seconds > 0:
+        worker = StateWorker(get_engine(), settings.state_interval_seconds)
+        worker.start()
     yield
+    if worker is not None:
+        worker.stop()
     get_engine().dispose()
     worker_exiting()
 
@@ -185,6 +193,7 @@ def include_routers(app: FastAPI) -> None:
         auth_router,
         care_router,
         panel_router,
+        flags_router,
         diary_router,
         plan_router,
         treatments_router,

@@ -8,8 +8,9 @@ from app.function_tests.models import FunctionTest
 from app.idempotency.models import IdempotencyKey
 from app.notes.models import ClinicalNote
 from app.questionnaires.models import QuestionnaireResponse
-from app.records.models import Change, Revision
+from app.records.models import Change, Revision, StateQueue
 from app.treatments.models import Treatment
+from app.trends.models import FlagEpisode, FlagReview, PatientState
 
 __all__ = [
     "ApiKey",
@@ -19,13 +20,17 @@ __all__ = [
     "ClinicalNote",
     "ExercisePlan",
     "ExerciseSession",
+    "FlagEpisode",
+    "FlagReview",
     "FunctionTest",
     "IdempotencyKey",
     "Invitation",
     "Patient",
+    "PatientState",
     "QuestionnaireResponse",
     "RefreshToken",
     "Revision",
+    "StateQueue",
     "SymptomEntry",
     "Treatment",
     "User",

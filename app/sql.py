@@ -19,9 +19,12 @@ from sqlalchemy import (
     Executable,
     Row,
     Table,
+    func,
     insert,
 )
 from sqlalchemy import bindparam as sa_bindparam
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel
 
 
@@ -91,3 +94,18 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
                     for n in names
                 ]
             )
+
+
+def upsert_least(
+    session: Session, table: Table, row: dict[str, Any], key: str, column: str
+) -> None:
+    """Insert `row`, or where a row with its `key` exists, set its `column` to the smaller of
+    the two values (the other columns keep theirs): one statement on either database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(table).values(row)
+        smaller = func.least(table.c[column], stmt.excluded[column])
+    else:
+        stmt = sqlite_insert(table).values(row)
+        smaller = func.min(table.c[column], stmt.excluded[column])
+    session.execute(stmt.on_conflict_do_update(index_elements=[key], set_={column: smaller}))

@@ -38,6 +38,9 @@ os.environ.setdefault("KNEETRACK_RATE_LIMIT_PASSWORD_ACCOUNT", "100000/minute")
 # Session-wide accounts (the admin) sign in once: their access tokens must outlive a slow run
 # of the whole suite (tests of expiry set their own clock or lifetime).
 os.environ.setdefault("KNEETRACK_ACCESS_TOKEN_MINUTES", "240")
+# The flag state worker runs in the tests that start it: the others refresh the stored state
+# themselves (`tests.helpers.settle`) at the instant their pinned clock says.
+os.environ.setdefault("KNEETRACK_STATE_INTERVAL_SECONDS", "0")
 # When REDIS_URL is set (CI), this run's counters stay apart from any other run's.
 os.environ.setdefault("KNEETRACK_RATE_LIMIT_KEY_PREFIX", f"kneetrack-test-{os.getpid()}")
 
@@ -152,6 +155,21 @@ def engine(app: Any) -> Any:
     from app.db import get_engine
 
     return get_engine()
+
+
+@pytest.fixture()
+def settle(app: Any, engine: Any) -> Any:
+    """`settle()`: what the state worker would do next, done now, at the server's instant
+    (the pinned one, when a test pinned it): every patient's stored flag state caught up."""
+    from app.clock import get_now
+    from app.db import utcnow
+    from app.trends.state_worker import settle as drain_all
+
+    def _settle() -> int:
+        pinned = app.dependency_overrides.get(get_now)
+        return drain_all(engine, pinned() if pinned else utcnow())
+
+    return _settle
 
 
 @dataclass

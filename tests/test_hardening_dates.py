@@ -222,11 +222,12 @@ def test_bad_rows_already_stored_break_no_view(
 
 
 def test_a_patient_whose_numbers_fail_is_marked_and_logged_not_a_500(
-    client, browserish, make_patient, make_clinician, link, caplog
+    client, browserish, make_patient, make_clinician, link, caplog, settle
 ):
     """A stored value no rule expects (here a time zone the tz database does not know, written
-    straight into the database) fails that one patient's computation: the panel lists them
-    with an error marker, logs it without values, and shows every other patient."""
+    straight into the database) fails that one patient's state refresh: the worker logs it
+    without values and marks them, the panel lists them with an error marker and shows every
+    other patient."""
     from sqlalchemy import update
     from sqlmodel import Session
 
@@ -244,7 +245,8 @@ def test_a_patient_whose_numbers_fail_is_marked_and_logged_not_a_500(
             .values(timezone="Mars/Olympus_Mons")
         )
         s.commit()
-    with caplog.at_level(logging.ERROR, logger="kneetrack.trends"):
+    with caplog.at_level(logging.ERROR, logger="kneetrack.state"):
+        settle()
         for sort in ("name", "concern"):
             r = client.get(f"/v1/clinicians/me/patients?sort={sort}", headers=c.headers)
             assert r.status_code == 200, r.text
@@ -252,7 +254,7 @@ def test_a_patient_whose_numbers_fail_is_marked_and_logged_not_a_500(
             assert items[broken.id]["error"] == "unavailable"
             assert items[broken.id]["flags"] == [] and items[broken.id]["pain_mean_7d"] is None
             assert items[fine.id]["error"] is None
-    logged = [r for r in caplog.records if r.name == "kneetrack.trends"]
+    logged = [r for r in caplog.records if r.name == "kneetrack.state"]
     assert logged and all(getattr(r, "patient_id", None) == broken.id for r in logged)
     page = dashboard(browserish, c.email)
     row = re.search(rf'<tr[^>]*data-patient-id="{broken.id}".*?</tr>', page, re.S).group(0)

@@ -25,8 +25,7 @@ from app.dashboard.views import (
     metric_view,
     response_view,
 )
-from app.trends import effect, measure, overview
-from app.trends.flags import context_days, evaluate
+from app.trends import effect, flag_review, measure, overview
 from app.trends.schemas import PlanAdherenceOut, TrendOut
 
 
@@ -149,12 +148,10 @@ def patient_page(
     profile = care_service.get_profile(session, actor, patient)
     w = window(patient, now, period, knee)
     days = PERIODS[period][0]
-    data = overview.load_patients(session, [patient], now, since_days=days + context_days())[
-        patient.id
-    ]
-    flags = flag_views(
-        [f.model_dump() for f in overview.flag_out(evaluate(data, active_days=days))]
-    )
+    data = overview.load_patients(session, [patient], now, since_days=days)[patient.id]
+    # The episodes that reach into the period, as stored (open ones first).
+    stored = flag_review.list_flags(session, patient, since=w.start).items
+    flags = flag_views([f.model_dump() for f in stored])
     adherence = overview.adherence_out(data)
     exercise = [e for e in data.exercise if w.start <= e.day <= w.end]
     falls = sorted(

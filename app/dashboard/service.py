@@ -4,12 +4,15 @@ Built from the domain services, never over HTTP (the patient page: `patient_page
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from app.auth.dependencies import Actor
@@ -18,9 +21,11 @@ from app.dashboard import charts as ch
 from app.trends import panel as trends_panel
 from app.trends import queries as tq
 from app.trends import windows
-from app.trends.flags import SEVERITY_ORDER
 from app.trends.metrics import METRICS
+from app.trends.rules import SEVERITY_ORDER
 from app.trends.schemas import PanelItem
+
+log = logging.getLogger("kneetrack.dashboard")
 
 PeriodKey = Literal["4w", "12w", "1y"]
 KneeKey = Literal["worse", "left", "right"]
@@ -52,12 +57,31 @@ def window(patient: Patient, now: dt.datetime, period: str, knee: str) -> Window
 SEVERITY_LABELS = {"urgent": "Urgent", "warning": "Warning", "info": "Note"}
 
 
+@contextmanager
+def isolated(patient_id: uuid.UUID, step: str) -> Iterator[None]:
+    """Run one patient's part of the panel page: an error in it (other than the database's)
+    is logged by patient id and error type, without values, and swallowed; the caller sees
+    that the part did not complete (its result is missing)."""
+    try:
+        yield
+    except DBAPIError:
+        raise  # the database's own failure is the request's (503 or 500), not one patient's
+    except Exception as exc:
+        log.error(
+            "panel: patient skipped (%s failed: %s)",
+            step,
+            type(exc).__name__,
+            extra={"patient_id": str(patient_id)},
+        )
+
+
 @dataclass(frozen=True)
 class FlagView:
     rule: str
     severity: str
     reason: str
     dates: tuple[dt.date, ...]
+    status: str = "open"
 
     @property
     def label(self) -> str:
@@ -75,10 +99,14 @@ def flag_views(flags: Sequence[Mapping[str, Any]]) -> list[FlagView]:
             severity=str(f["severity"]),
             reason=str(f.get("reason") or ""),
             dates=tuple(_as_date(d) for d in f.get("dates") or ()),
+            status=str(f.get("status") or "open"),
         )
         for f in flags
     ]
-    return sorted(views, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.rule))
+    status = {"open": 0, "reviewed": 1, "resolved": 2}
+    return sorted(
+        views, key=lambda f: (status.get(f.status, 9), SEVERITY_ORDER.get(f.severity, 9), f.rule)
+    )
 
 
 def _as_date(value: Any) -> dt.date:
@@ -146,7 +174,7 @@ def panel(session: Session, actor: Actor, *, now: dt.datetime) -> list[PanelRow]
     patients = session.scalars(select(Patient).where(col(Patient.id).in_(ids))).all()
     todays: dict[uuid.UUID, dt.date] = {}
     for p in patients:
-        with trends_panel.isolated(p.id, "today"):
+        with isolated(p.id, "today"):
             todays[p.id] = windows.today_for(p, now)
     spans = [
         tq.Window([pid], t - dt.timedelta(days=SPARK_DAYS - 1), t) for pid, t in todays.items()
@@ -161,7 +189,7 @@ def panel(session: Session, actor: Actor, *, now: dt.datetime) -> list[PanelRow]
         row = None
         today = todays.get(i.patient_id)
         if today is not None and i.error is None:
-            with trends_panel.isolated(i.patient_id, "row"):
+            with isolated(i.patient_id, "row"):
                 row = _panel_row(i, today, pain[i.patient_id])
         rows.append(row or _unavailable_row(i))
     return rows

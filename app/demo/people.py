@@ -19,6 +19,8 @@ from app.demo import records as r
 from app.demo.records import CLINICIAN_EMAIL, DAYS
 from app.treatments.schemas import TreatmentIn
 from app.treatments.service import create_treatment
+from app.trends import flag_review
+from app.trends.state_worker import rebuild
 
 PEOPLE = (
     ("maria@demo.kneetrack.dev", "Maria Improving", "Europe/Madrid", "left"),
@@ -54,10 +56,30 @@ def load_demo(*, password: str = "kneetrack-demo") -> Iterator[str]:
         for story, patient in zip((maria, john, aiko, nora, ruth), patients, strict=True):
             today = now.astimezone(ZoneInfo(patient.timezone)).date()
             story(session, patient, today, rng, clinician.id)
+        ids = [p.id for p in patients]
+        clinician_id = clinician.id
         session.commit()
+        # The rows went in directly, as an import would: compute the stored flag state now.
+        rebuild(get_engine(), now, ids)
+        review_maria(ids[0], clinician_id, now)
         yield f"clinician: {CLINICIAN_EMAIL} / {password}"
         for (email, name, _, _), p in zip(PEOPLE, patients, strict=True):
             yield f"patient:   {email} / {password}  ({name}, id {p.id})"
+
+
+def review_maria(patient_id: uuid.UUID, clinician_id: uuid.UUID, now: dt.datetime) -> None:
+    """The clinician has seen the pain episode that followed Maria's fall (her fall itself
+    stays open, on top of the panel, until someone reviews it)."""
+    with Session(get_engine()) as session:
+        patient = session.get_one(Patient, patient_id)
+        found = flag_review.episodes_out(session, patient_id, statuses=["open"])
+        for ep in found:
+            if ep.rule == "pain_episode":
+                note = "Phoned her: the pain after the fall is settling; plan unchanged."
+                flag_review.review(
+                    session, patient, ep.id, clinician_id=clinician_id, note=note, now=now
+                )
+        session.commit()
 
 
 def maria(

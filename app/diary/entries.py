@@ -167,6 +167,7 @@ def entry_change(row: Any, *, deleted: bool = False) -> ChangeRecord:
         op="delete" if deleted else "upsert",
         version=row.version,
         data=None if deleted else entry_json(row),
+        touches=row.entry_date,
     )
 
 

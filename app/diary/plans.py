@@ -19,7 +19,7 @@ from app.errors import NotFound, Unprocessable
 from app.pagination import keyset_page
 from app.records.changes import ChangeRecord, record_changes
 from app.records.versioned import VersionedKind, etag_of, get_versioned_row, patch_versioned
-from app.schemas import check_near_today
+from app.schemas import DATE_MIN, check_near_today
 
 PLAN_FIELDS = tuple(ExercisePlanIn.model_fields)
 PLAN_KIND = "exercise_plan"
@@ -54,6 +54,7 @@ def plan_change(row: Any) -> ChangeRecord:
         op="upsert",
         version=row.version,
         data=plan_out(row).model_dump(mode="json"),
+        touches=DATE_MIN,  # a plan's dates move the plan rules and adherence of its whole span
     )
 
 

@@ -24,6 +24,7 @@ from app.records.versioned import (
     get_versioned_row,
     put_versioned,
 )
+from app.schemas import DATE_MIN
 
 # A session may be logged up to this far ahead of the server clock (device clock skew).
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
@@ -101,6 +102,8 @@ def session_change(row: Any, *, deleted: bool = False) -> ChangeRecord:
         op="delete" if deleted else "upsert",
         version=row.version,
         data=None if deleted else session_out(row).model_dump(mode="json"),
+        # An edit may have moved the session from another date: recompute from the start.
+        touches=row.local_date if row.version == 1 or deleted else DATE_MIN,
     )
 
 

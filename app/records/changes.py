@@ -29,8 +29,8 @@ from sqlmodel import Session, col
 
 from app.pagination import cursor_int, decode_cursor, encode_cursor
 from app.records.locks import lock_patient
-from app.records.models import Change
-from app.sql import insert_many, table_of
+from app.records.models import Change, StateQueue
+from app.sql import insert_many, table_of, upsert_least
 
 Op = Literal["upsert", "delete"]
 
@@ -42,6 +42,9 @@ class ChangeRecord:
     op: Op
     version: int
     data: dict[str, Any] | None
+    # The earliest local date whose derived state (flag episodes, panel numbers) the change
+    # may alter; None when no flag rule reads the kind. `DATE_MIN` for "any".
+    touches: dt.date | None = None
 
 
 def record_changes(
@@ -66,6 +69,15 @@ def record_changes(
             for c in changes
         ],
     )
+    touched = [c.touches for c in changes if c.touches is not None]
+    if touched:
+        upsert_least(
+            session,
+            table_of(StateQueue),
+            {"patient_id": patient_id, "from_date": min(touched), "queued_at": now},
+            "patient_id",
+            "from_date",
+        )
 
 
 def record_change(

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     Index,
     Integer,
     String,
@@ -79,3 +80,16 @@ class Revision(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     superseded_at: dt.datetime = instant(default_now=True)
     superseded_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
+
+
+class StateQueue(SQLModel, table=True):
+    """Patients whose derived state (flag episodes, panel numbers: `app.trends.state`) is
+    behind their record. A write that changes what the flag rules read enqueues the earliest
+    local date it touches, in its own transaction (`records.changes.record_changes`); the
+    state worker recomputes from that date and removes the row, in one transaction."""
+
+    __tablename__ = "state_queue"
+
+    patient_id: uuid.UUID = patient_fk(primary_key=True)
+    from_date: dt.date = Field(sa_column=Column(Date, nullable=False))
+    queued_at: dt.datetime = instant(index=True)

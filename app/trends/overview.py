@@ -17,15 +17,13 @@ from app.schemas import DATE_MIN
 from app.trends import adherence as adh
 from app.trends import exercise_queries
 from app.trends import queries as q
-from app.trends.flags import Flag, active_from, context_days, evaluate
+from app.trends.flag_review import episodes_out
 from app.trends.measure import exercise_rows_many, exercise_series, exercise_span, summary_out
 from app.trends.metrics import METRICS, MetricSpec
 from app.trends.patient_data import PatientData
 from app.trends.schemas import (
     AdherenceOut,
     Basis,
-    FlagList,
-    FlagOut,
     OverviewOut,
     PlanAdherenceOut,
     WeekOut,
@@ -143,12 +141,6 @@ def adherence_out(data: PatientData) -> AdherenceOut:
     return AdherenceOut(adherence_4w=adh.combined_adherence(all_weeks), plans=per_plan)
 
 
-def flag_out(flags: Sequence[Flag]) -> list[FlagOut]:
-    return [
-        FlagOut(rule=f.rule, severity=f.severity, dates=f.dates, reason=f.reason) for f in flags
-    ]
-
-
 def overview(
     session: Session,
     patient: Patient,
@@ -163,7 +155,7 @@ def overview(
     today = today_for(patient, now)
     window = resolve_window(today, date_from, date_to)
     # The whole record: every metric's baseline is anchored to the patient, not the window.
-    since_days = max((today - DATE_MIN).days, flag_since_days())
+    since_days = (today - DATE_MIN).days
     data = load_patients(session, [patient], now, since_days=since_days, knee=knee)[patient.id]
     anchor = resolve_anchor(
         session, patient, today, window, basis=baseline, knee=knee, plans=data.plans
@@ -186,20 +178,6 @@ def overview(
         knee=knee,
         last_entry_date=data.last_entry,
         metrics=metrics,
-        flags=flag_out(evaluate(data)),
+        flags=episodes_out(session, patient.id, statuses=["open", "reviewed"]),
         adherence=adherence_out(data),
-    )
-
-
-def flag_since_days(active_days: int | None = None) -> int:
-    days = active_days if active_days is not None else int(threshold("flag_active_days"))
-    return days + context_days()
-
-
-def flags(session: Session, patient: Patient, now: dt.datetime, *, days: int | None) -> FlagList:
-    data = load_patients(session, [patient], now, since_days=flag_since_days(days))[patient.id]
-    return FlagList(
-        items=flag_out(evaluate(data, active_days=days)),
-        active_from=active_from(data.today, days),
-        today=data.today,
     )

@@ -17,7 +17,6 @@ from app.trends.metrics import KneeChoice, Metric, SymptomMetric
 from app.trends.schemas import (
     Basis,
     ExerciseResponseOut,
-    FlagList,
     OverviewOut,
     SessionPainOut,
     TrendOut,
@@ -155,16 +154,3 @@ def metric_trend(
         baseline_to=baseline_to,
     )
     return json_response(body, response)
-
-
-@router.get("/flags", summary="Active rule-based flags for the clinician")
-def flags(
-    patient: ReadablePatient,
-    session: SessionDep,
-    now: Now,
-    days: Annotated[
-        int | None,
-        Query(ge=1, le=365, description="Look-back window in days (default 14)"),
-    ] = None,
-) -> FlagList:
-    return overview.flags(session, patient, now, days=days)

@@ -4,10 +4,11 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas import StrictModel
 from app.trends.analysis import Bucket, Direction, Status, ThresholdKind
-from app.trends.flags import Severity
+from app.trends.rules import Severity
 
 
 class PointOut(BaseModel):
@@ -100,17 +101,71 @@ class TrendOut(SummaryOut):
     points: list[PointOut]
 
 
+FlagRule = Literal[
+    "pain_episode",
+    "swelling_rise",
+    "hot_swollen_joint",
+    "fall",
+    "near_falls",
+    "giving_way",
+    "unsupervised_early",
+    "exercise_pain",
+    "prolonged_morning_stiffness",
+    "rom_loss",
+    "not_improving",
+    "escalation_review",
+    "disengaged",
+]
+FlagStatus = Literal["open", "reviewed", "resolved"]
+
+
 class FlagOut(BaseModel):
-    rule: str
+    """A flag episode (SPEC §5), for the clinician: it describes the data, never advises."""
+
+    id: uuid.UUID
+    rule: FlagRule
+    key: str = Field(
+        description="What the episode is about within its rule: the knee (`left`, `right`) "
+        "for swelling rules, `<knee>_<flexion|extension>` for `rom_loss`, else empty"
+    )
     severity: Severity
-    dates: list[dt.date]
-    reason: str
+    status: FlagStatus = Field(
+        description="`open` until a clinician reviews it (an urgent one stays open until "
+        "then); `reviewed` while the review covers its data; `resolved` once its condition "
+        "no longer holds. New triggering data after a review reopens it"
+    )
+    first_date: dt.date
+    last_date: dt.date
+    dates: list[dt.date] = Field(
+        description="The days the condition held (rules judged day by day — not_improving, "
+        "escalation_review, disengaged — give the first and the last)"
+    )
+    criteria: list[str] = Field(description="Which of the rule's criteria the data met")
+    reason: str = Field(description="What the data show: values, dates, activity, setting")
+    reviewed_by: uuid.UUID | None
+    reviewed_at: dt.datetime | None
+    review_note: str | None
 
 
 class FlagList(BaseModel):
     items: list[FlagOut]
-    active_from: dt.date
-    today: dt.date
+    as_of: dt.date | None = Field(
+        description="The patient's local date when the episodes were last computed (null: not yet)"
+    )
+    pending: bool = Field(
+        description="A write is waiting to be taken into the episodes (see docs/flags.md "
+        "for the delay)"
+    )
+
+
+class FlagReviewIn(StrictModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"note": "Phoned her: no injury from the fall; carrying on indoors."}]
+        }
+    )
+
+    note: str = Field(min_length=1, max_length=2000, description="What was done or decided")
 
 
 class WeekOut(BaseModel):
@@ -236,6 +291,11 @@ class SessionPainOut(BaseModel):
 class PanelItem(BaseModel):
     patient_id: uuid.UUID
     display_name: str
+    as_of: dt.date | None = Field(
+        default=None,
+        description="The patient's local date when these numbers and flags were computed "
+        "(null: not yet — a new patient, within the state worker's delay)",
+    )
     last_entry_date: dt.date | None = None
     pain_mean_7d: float | None = None
     pain_change_28d: float | None = None
@@ -245,8 +305,8 @@ class PanelItem(BaseModel):
     error: Literal["unavailable"] | None = Field(
         default=None,
         description="Set when this patient's numbers could not be computed (logged for the "
-        "operator); the numbers and flags are then null/empty, and every other patient is "
-        "unaffected",
+        "operator; tried again at the next write or local midnight); the numbers and flags are "
+        "then null/empty, and every other patient is unaffected",
     )
 
 

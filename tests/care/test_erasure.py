@@ -28,7 +28,7 @@ def _rows_holding(engine, needles: list[str], skip: tuple[str, ...] = ()) -> dic
 
 def test_erasure_leaves_nothing_of_the_patient_but_the_audit(client, make_patient,
                                                              make_clinician, link, engine,
-                                                             admin):
+                                                             admin, settle):
     p, c = make_patient(), make_clinician()
     link(p, c)
     marker = f"marker-{uuid.uuid4()}"  # stands for health data: must vanish everywhere
@@ -66,11 +66,23 @@ def test_erasure_leaves_nothing_of_the_patient_but_the_audit(client, make_patien
     assert client.post("/v1/patients/me/care-team", headers=h,
                        json={"clinician_id": other.id}).status_code == 202
 
+    # Her flag state: an episode (a fall), reviewed, and a write still queued for the worker.
+    assert client.put("/v1/patients/me/symptom-entries/2026-02-10", headers=h,
+                      json=entry(3, falls=1)).status_code == 201
+    settle()
+    flags = client.get(f"{pid}/flags", headers=c.headers).json()["items"]
+    fall = next(f for f in flags if f["rule"] == "fall")
+    assert client.post(f"{pid}/flags/{fall['id']}/review", headers=c.headers,
+                       json={"note": marker}).status_code == 200
+    assert client.put("/v1/patients/me/symptom-entries/2026-02-11", headers=h,
+                      json=entry(3)).status_code == 201
+
     before = _rows_holding(engine, [p.id, marker])
     for table in ("symptom_entries", "revisions", "exercise_sessions", "exercise_plans",
                   "clinical_notes", "questionnaire_responses", "changes", "idempotency_keys",
                   "api_keys", "refresh_tokens", "care_team_members", "care_team_requests",
-                  "patients", "users", "audit_events", "treatments", "function_tests"):
+                  "patients", "users", "audit_events", "treatments", "function_tests",
+                  "flag_episodes", "flag_reviews", "patient_states", "state_queue"):
         assert before.get(table), f"the test wrote nothing to {table}"
     tables_with_patient_id = {t.name for t in SQLModel.metadata.sorted_tables
                               if "patient_id" in t.c}

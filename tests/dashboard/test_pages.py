@@ -198,7 +198,7 @@ def test_patient_text_is_escaped(browserish, make_clinician, make_patient, link,
 
 
 def test_patient_page_follows_the_knee_and_period_and_marks_falls(
-    browserish, make_clinician, make_patient, link, client
+    browserish, make_clinician, make_patient, link, client, settle
 ):
     import datetime as dt
 
@@ -215,6 +215,7 @@ def test_patient_page_follows_the_knee_and_period_and_marks_falls(
                     json={"activity": "backward_walking", "duration_minutes": 15, "falls": 1,
                           "started_at": f"{fall_day}T10:00:00+00:00"})
     assert r.status_code == 201, r.text
+    settle()  # the state worker's pass: the fall's episode is stored
     sign_in(browserish, me.email)
     url = f"/dashboard/patients/{patient.id}"
     left = browserish.get(url, params={"knee": "left", "period": "4w"}, headers=HTML).text

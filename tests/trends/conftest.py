@@ -21,9 +21,17 @@ def day(offset: int) -> dt.date:
 
 
 class Seeder:
+    """Rows written with the ORM, as an import would: each call then recomputes the patient's
+    stored flag state from the rows (`kneetrack rebuild-state --patient`) as of NOW."""
+
     def __init__(self, engine: Any, patient_id: str) -> None:
         self.engine = engine
         self.pid = uuid.UUID(patient_id)
+
+    def rebuild(self, now: dt.datetime = NOW) -> None:
+        from app.trends.state_worker import rebuild
+
+        assert rebuild(self.engine, now, [self.pid]) == 1
 
     def entries(self, rows: dict[dt.date, dict[str, Any]]) -> None:
         from app.diary.models import SymptomEntry
@@ -33,6 +41,7 @@ class Seeder:
             for d, values in rows.items():
                 s.add(SymptomEntry(patient_id=self.pid, entry_date=d, recorded_at=at, **values))
             s.commit()
+        self.rebuild()
 
     def pain(self, values: dict[dt.date, int | None], knee: str = "left") -> None:
         self.entries({d: {f"{knee}_pain": v} for d, v in values.items()})
@@ -47,6 +56,7 @@ class Seeder:
                     started_at=dt.datetime.combine(d, dt.time(10), tzinfo=dt.UTC),
                     utc_offset_minutes=0, local_date=d, duration_minutes=minutes, **extra))
             s.commit()
+        self.rebuild()
 
     def plan(self, activity: str, start: dt.date, minutes: int = 15, per_week: int = 3,
              end: dt.date | None = None) -> uuid.UUID:
@@ -57,7 +67,9 @@ class Seeder:
                                 sessions_per_week=per_week, start_date=start, end_date=end)
             s.add(plan)
             s.commit()
-            return plan.id
+            plan_id = plan.id
+        self.rebuild()
+        return plan_id
 
     def koos_jr(self, d: dt.date, score: float, instrument: str = "koos_jr") -> None:
         from app.questionnaires.models import QuestionnaireResponse

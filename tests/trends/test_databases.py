@@ -67,9 +67,12 @@ def _seed(engine: Any) -> uuid.UUID:
 
 def _responses(engine: Any, pid: uuid.UUID) -> dict[str, Any]:
     from app.care.models import Patient
-    from app.trends import effect, measure, overview, panel
+    from app.trends import effect, flag_review, measure, overview
     from app.trends.metrics import METRICS
+    from app.trends.models import PatientState
+    from app.trends.state_worker import rebuild
 
+    assert rebuild(engine, NOW, [pid]) == 1  # the stored flag state, from the rows
     out: dict[str, Any] = {}
     with Session(engine) as s:
         patient = s.get_one(Patient, pid)
@@ -83,15 +86,24 @@ def _responses(engine: Any, pid: uuid.UUID) -> dict[str, Any]:
                     out[f"{metric}/{knee}/{bucket}"] = res.model_dump(mode="json")
         out["overview"] = overview.overview(s, patient, NOW, knee="worse", date_from=None,
                                            date_to=None).model_dump(mode="json")
-        out["flags"] = overview.flags(s, patient, NOW, days=365).model_dump(mode="json")
+        out["flags"] = flag_review.list_flags(s, patient).model_dump(mode="json")
         for metric in ("pain", "flexion", "morning_stiffness"):
             out[f"response/{metric}"] = effect.exercise_response(
                 s, patient, NOW, activity="backward_walking", metric=metric, knee="worse",
                 lag_days=1, date_from=TODAY - dt.timedelta(days=399), date_to=None,
             ).model_dump(mode="json")
-        numbers = panel.panel_numbers(s, [patient], NOW)[pid]
-        out["panel"] = json.loads(json.dumps(numbers.__dict__, default=str))
-    return out
+        state = s.get_one(PatientState, pid).model_dump(exclude={"updated_at"})
+        out["panel"] = json.loads(json.dumps(state, default=str))
+    return _without_ids(out)
+
+
+def _without_ids(value: Any) -> Any:
+    """Episode ids are random (uuid4) on each database: everything else must agree."""
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k != "id"}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
 
 
 def _compare(a: Any, b: Any, path: str = "") -> list[str]:

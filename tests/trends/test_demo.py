@@ -18,9 +18,13 @@ def test_demo_data_shows_flags_adherence_and_exercise_response(client, app):
     items = {i["display_name"]: i for i in panel.json()["items"]}
     maria = items["Maria Improving"]
     assert next(i["display_name"] for i in panel.json()["items"]) == "Maria Improving"  # a fall
-    assert "fall" in [f["rule"] for f in maria["flags"]]
+    shown = {f["rule"]: f for f in maria["flags"]}
+    assert shown["fall"]["status"] == "open" and shown["fall"]["severity"] == "urgent"
+    assert shown["pain_episode"]["status"] == "reviewed"  # seen by the demo clinician
+    assert shown["pain_episode"]["review_note"].startswith("Phoned her")
     assert maria["adherence_4w"] == 1.0  # four sessions a week of ≥ 12 minutes, 3 prescribed
-    assert "flare" in [f["rule"] for f in items["John Flaring"]["flags"]]
+    john_flare = next(f for f in items["John Flaring"]["flags"] if f["rule"] == "pain_episode")
+    assert "patient_flare" in john_flare["criteria"] and john_flare["status"] == "open"
     assert [f["rule"] for f in items["Aiko Quiet"]["flags"]] == ["disengaged"]
     pid = maria["patient_id"]
     trend = client.get(f"/v1/patients/{pid}/trends/pain", headers=h,
