@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench import profile, seed
+from bench import profile, seed, state_bench
 from bench.common import DIARY_BODY
 from bench.load import (
     RssSampler,
@@ -298,6 +298,9 @@ def _server_env(url: str) -> dict[str, str]:
     # the benchmark's few principals must not be refused for going faster than a person.
     env["KNEETRACK_RATE_LIMIT_PRINCIPAL"] = "100000000/minute"
     env["KNEETRACK_RATE_LIMIT_KEY_PREFIX"] = f"kneetrack-bench-{os.getpid()}"
+    # The state worker off: request CPU is the request's own; the worker's refresh per written
+    # patient is timed apart (bench/state_bench.py).
+    env["KNEETRACK_STATE_INTERVAL_SECONDS"] = "0"
     env.pop("PYTHONSTARTUP", None)
     return env
 
@@ -376,6 +379,18 @@ def _used_offset(url: str, end: dt.date) -> int:
     return (end - oldest).days + 5_000
 
 
+def _state_note(
+    out: Outcome, url: str, first: int, last: int, progress: Callable[[str], None]
+) -> None:
+    seconds = state_bench.build_state(url, first=first, last=last)
+    out.seed_notes.append(
+        f"flag state built for {last - first:,} patients in {seconds:.0f} s "
+        f"(`kneetrack rebuild-state`'s code in 2 processes: "
+        f"{1000 * 2 * seconds / max(1, last - first):.0f} ms of a process per patient)"
+    )
+    progress(out.seed_notes[-1])
+
+
 def run(opts: Options, progress: Callable[[str], None] = log) -> Outcome:
     if not wrk_available():
         raise SystemExit("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
@@ -412,6 +427,7 @@ def run(opts: Options, progress: Callable[[str], None] = log) -> Outcome:
                     f"exercise sessions in {r.seconds:.0f} s"
                 )
                 progress(out.seed_notes[-1])
+                _state_note(out, url, 0, small, progress)
                 ctx = make_ctx(
                     url,
                     end=end,
@@ -432,6 +448,10 @@ def run(opts: Options, progress: Callable[[str], None] = log) -> Outcome:
                         f"{r.sessions:,} exercise sessions in {r.seconds:.0f} s"
                     )
                     progress(out.seed_notes[-1])
+                    _state_note(out, url, small, opts.patients, progress)
+                costs = state_bench.time_costs(url, patients=opts.patients)
+                out.seed_notes += costs.lines()
+                progress(out.seed_notes[-1])
                 _mark_seeded(url, meta)
             else:
                 progress("reusing the seeded database (--reuse), migrated to head")

@@ -71,13 +71,20 @@ def record_changes(
     )
     touched = [c.touches for c in changes if c.touches is not None]
     if touched:
-        upsert_least(
-            session,
-            table_of(StateQueue),
-            {"patient_id": patient_id, "from_date": min(touched), "queued_at": now},
-            "patient_id",
-            "from_date",
-        )
+        enqueue_state(session, patient_id, min(touched), now=now)
+
+
+def enqueue_state(
+    session: Session, patient_id: uuid.UUID, from_date: dt.date, *, now: dt.datetime
+) -> None:
+    """Queue the patient for the state worker from `from_date` on (the earlier date wins)."""
+    upsert_least(
+        session,
+        table_of(StateQueue),
+        {"patient_id": patient_id, "from_date": from_date, "queued_at": now},
+        "patient_id",
+        "from_date",
+    )
 
 
 def record_change(

@@ -61,9 +61,22 @@ def panel(
     limit: int = 200,
     cursor: str | None = None,
 ) -> tuple[list[PanelItem], str | None]:
+    """One page of the clinician's patients after the cursor, as `PanelItem`s."""
+    items, nxt = panel_page(session, actor, sort, limit=limit, cursor=cursor)
+    return [PanelItem.model_validate(i) for i in items], nxt
+
+
+def panel_page(
+    session: Session,
+    actor: Actor,
+    sort: PanelSort = "name",
+    *,
+    limit: int = 200,
+    cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the clinician's patients after the cursor (which holds the last item's
     sort key, so a page after a change in the numbers continues from where that key falls
-    now)."""
+    now), as the JSON of `PanelItem` (the stored flags are that JSON already)."""
     keys = _sort_columns(sort)
     query = (
         select(col(Patient.id), col(User.display_name), P, *(k for k, _ in keys))
@@ -110,19 +123,27 @@ def _after(cursor: str, sort: PanelSort, keys: list[tuple[Any, Any]]) -> list[An
     return out
 
 
-def _item(pid: uuid.UUID, name: str, state: PatientState | None) -> PanelItem:
+def _item(pid: uuid.UUID, name: str, state: PatientState | None) -> dict[str, Any]:
+    out: dict[str, Any] = dict.fromkeys(_NUMBERS)
+    out |= {"patient_id": str(pid), "display_name": name, "as_of": None, "flags": []}
     if state is None:  # not computed yet (a new patient, for at most the worker's delay)
-        return PanelItem(patient_id=pid, display_name=name)
+        return out
+    out["as_of"] = state.as_of.isoformat()
     if state.error is not None:
-        return PanelItem(patient_id=pid, display_name=name, error="unavailable", as_of=state.as_of)
-    return PanelItem(
-        patient_id=pid,
-        display_name=name,
-        as_of=state.as_of,
-        last_entry_date=state.last_entry_date,
-        pain_mean_7d=state.pain_mean_7d,
-        pain_change_28d=state.pain_change_28d,
-        pain_slope_per_week=state.pain_slope_per_week,
-        adherence_4w=state.adherence_4w,
-        flags=state.flags,  # validated from their JSON
-    )
+        out["error"] = "unavailable"
+        return out
+    out |= {k: getattr(state, k) for k in _NUMBERS if k != "error"}
+    if state.last_entry_date is not None:
+        out["last_entry_date"] = state.last_entry_date.isoformat()
+    out["flags"] = state.flags
+    return out
+
+
+_NUMBERS = (
+    "last_entry_date",
+    "pain_mean_7d",
+    "pain_change_28d",
+    "pain_slope_per_week",
+    "adherence_4w",
+    "error",
+)

@@ -6,9 +6,12 @@ the last."""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import replace
 
 from app.clinical import threshold
-from app.trends.adherence import PlanInfo, combined_adherence
+from app.trends.adherence import PlanInfo, WeekAdherence
 from app.trends.analysis import DAY, mean
 from app.trends.rules import Hit, Record, fmt
 
@@ -32,20 +35,35 @@ def plan_baseline(pain: dict[dt.date, float], plan: PlanInfo) -> float | None:
     return m if n >= 3 else None
 
 
-def improved(base: float, cur: float) -> bool:
-    """The §4 rule for pain: better by the MCID or by 30 % of the baseline, and beyond the
-    measurement error."""
-    drop = base - cur
-    important = drop >= threshold("pain_mcid") - 1e-12 or (
-        base > 0 and drop >= threshold("pain_mcid_percent") / 100 * base - 1e-12
-    )
-    return important and drop > threshold("pain_mdc") - 1e-12
+class _Pain:
+    """Daily pain with prefix sums: the mean of any 7 days in constant time."""
+
+    def __init__(self, pain: dict[dt.date, float]) -> None:
+        self.dates = sorted(pain)
+        self.sums = [0.0]
+        for d in self.dates:
+            self.sums.append(self.sums[-1] + pain[d])
+
+    def mean(self, lo: dt.date, hi: dt.date) -> tuple[int, float | None]:
+        i, j = bisect_left(self.dates, lo), bisect_right(self.dates, hi)
+        return j - i, ((self.sums[j] - self.sums[i]) / (j - i) if j > i else None)
 
 
-def _weeks_as_of(r: Record, plan: PlanInfo, d: dt.date) -> list[object]:
-    """The plan's scored weeks as of day `d`: those that ended before it."""
-    last = min(plan.end_date or d, d - DAY)
-    return [w for w in r.weeks.get(plan.id, []) if w.week_start + 6 * DAY <= last]
+class _Weeks:
+    """One plan's scored weeks with prefix sums: `combined_adherence` over the last k weeks
+    of the first n in constant time."""
+
+    def __init__(self, weeks: Sequence[WeekAdherence]) -> None:
+        self.ends = [w.week_start + 6 * DAY for w in weeks]
+        self.done, self.due = [0], [0]
+        for w in weeks:
+            self.done.append(self.done[-1] + min(w.sessions, w.prescribed))
+            self.due.append(self.due[-1] + w.prescribed)
+
+    def adherence(self, n: int, last: int) -> float | None:
+        lo = max(0, n - last)
+        due = self.due[n] - self.due[lo]
+        return (self.done[n] - self.done[lo]) / due if due else None
 
 
 def plan_hits(r: Record) -> list[Hit]:
@@ -53,42 +71,70 @@ def plan_hits(r: Record) -> list[Hit]:
     at ≥ 80 % adherence over them, the 7-day pain mean ≥ 4 and above the acceptable state,
     and not improved by the §4 rule since the plan's baseline."""
     pain = {x.day: x.pain for x in r.days if x.pain is not None}
-    weeks_info, weeks_esc = (
-        int(threshold("flag_not_improving_weeks")),
-        int(threshold("flag_escalation_weeks")),
-    )
-    min_adh, floor = threshold("flag_not_improving_adherence"), threshold("flag_not_improving_pain")
-    accept = threshold("pain_pass")
+    series = _Pain(pain)
+    limits = _Limits()
     out: list[Hit] = []
     for plan in r.plans:
         base = r.baselines[plan.id] if plan.id in r.baselines else plan_baseline(pain, plan)
-        if base is None:
+        weeks = _Weeks(r.weeks.get(plan.id, []))
+        if base is None or not weeks.ends:
             continue
-        for d in sorted(pain):
+        for d in series.dates:
             if d < plan.start_date or (plan.end_date and d > plan.end_date):
                 continue
-            weeks = _weeks_as_of(r, plan, d)
-            if len(weeks) < weeks_info:
-                continue
-            n, cur = _pain_mean(pain, d - 6 * DAY, d)
-            if n < 3 or cur is None or cur < floor - 1e-12 or cur <= accept or improved(base, cur):
-                continue
-            rule, need = (
-                ("escalation_review", weeks_esc)
-                if len(weeks) >= weeks_esc
-                else ("not_improving", weeks_info)
-            )
-            adherence = combined_adherence([weeks], last_weeks=need)  # type: ignore[list-item]
-            if adherence is None or adherence < min_adh - 1e-12:
-                continue
-            note = (
-                f"{len(weeks)} weeks of {plan.activity.replace('_', ' ')} at "
-                f"{round(100 * adherence)} % adherence; pain {fmt(base)} before the plan, "
-                f"{fmt(cur)} over the last 7 days"
-            )
-            severity = "warning" if rule == "escalation_review" else "info"
-            out.append(Hit(rule, "", d, severity, "no_improvement", note, cur))  # type: ignore[arg-type]
+            # The scored weeks as of day d: those that ended before it.
+            done = bisect_right(weeks.ends, min(plan.end_date or d, d - DAY))
+            hit = _judge(plan, (weeks, done), base, series.mean(d - 6 * DAY, d), limits)
+            if hit is not None:
+                out.append(replace(hit, day=d))
     return out
+
+
+class _Limits:
+    """The plan rules' parameters, read once per patient."""
+
+    def __init__(self) -> None:
+        self.weeks = int(threshold("flag_not_improving_weeks"))
+        self.escalation_weeks = int(threshold("flag_escalation_weeks"))
+        self.pain = threshold("flag_not_improving_pain")
+        self.acceptable = threshold("pain_pass")
+        self.adherence = threshold("flag_not_improving_adherence")
+        self.mcid, self.mdc = threshold("pain_mcid"), threshold("pain_mdc")
+        self.percent = threshold("pain_mcid_percent") / 100
+
+    def improved(self, base: float, cur: float) -> bool:
+        """The §4 rule for pain: better by the MCID or by 30 % of the baseline, and beyond the
+        measurement error."""
+        drop = base - cur
+        important = drop >= self.mcid - 1e-12 or (base > 0 and drop >= self.percent * base - 1e-12)
+        return important and drop > self.mdc - 1e-12
+
+
+def _judge(
+    plan: PlanInfo,
+    scored: tuple[_Weeks, int],
+    base: float,
+    current: tuple[int, float | None],
+    limits: _Limits,
+) -> Hit | None:
+    """The plan rules on one day: `scored` = the plan's weeks and how many had ended."""
+    (weeks, done), (n, cur) = scored, current
+    if done < limits.weeks or n < 3 or cur is None:
+        return None
+    if cur < limits.pain - 1e-12 or cur <= limits.acceptable or limits.improved(base, cur):
+        return None
+    escalate = done >= limits.escalation_weeks
+    adherence = weeks.adherence(done, limits.escalation_weeks if escalate else limits.weeks)
+    if adherence is None or adherence < limits.adherence - 1e-12:
+        return None
+    note = (
+        f"{done} weeks of {plan.activity.replace('_', ' ')} at "
+        f"{round(100 * adherence)} % adherence; pain {fmt(base)} before the plan, "
+        f"{fmt(cur)} over the last 7 days"
+    )
+    if escalate:
+        return Hit("escalation_review", "", plan.start_date, "warning", "no_improvement", note, cur)
+    return Hit("not_improving", "", plan.start_date, "info", "no_improvement", note, cur)
 
 
 def disengaged(r: Record) -> list[Hit]:

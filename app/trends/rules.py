@@ -184,9 +184,10 @@ def swelling(r: Record) -> list[Hit]:
         pts = [
             (x.day, float(v)) for x in r.days if (v := getattr(x, f"{knee}_swelling")) is not None
         ]
+        dates = [d for d, _ in pts]
         for run in _runs(pts, lambda v: v >= level):
             first = run[0][0]
-            prev = [(d, v) for d, v in pts if first - look * DAY <= d < first]
+            prev = pts[bisect_left(dates, first - look * DAY) : bisect_left(dates, first)]
             risen = (
                 bool(prev)
                 and len(run) >= sustained

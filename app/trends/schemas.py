@@ -301,7 +301,11 @@ class PanelItem(BaseModel):
     pain_change_28d: float | None = None
     pain_slope_per_week: float | None = None
     adherence_4w: float | None = None
-    flags: list[FlagOut] = Field(default_factory=list)
+    flags: list[FlagOut] = Field(
+        default_factory=list,
+        description="The open and reviewed episodes, open first; `dates` here are those of "
+        "each episode's last 14 days (GET /v1/patients/{pid}/flags gives them all)",
+    )
     error: Literal["unavailable"] | None = Field(
         default=None,
         description="Set when this patient's numbers could not be computed (logged for the "

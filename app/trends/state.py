@@ -204,9 +204,13 @@ def episode_json(e: Episode) -> dict[str, Any]:
     }
 
 
+PANEL_DATES = 14  # the panel lists an episode's dates of its last 14 days (GET …/flags: all)
+
+
 def flag_summary(episodes: Sequence[Episode]) -> dict[str, Any]:
     """What the panel keeps of the episodes: the open and reviewed ones (open first, most
-    severe, latest), and how many are open per severity."""
+    severe, latest) with the dates of their last 14 days, so that an episode months long
+    does not weigh on every panel view, and how many are open per severity."""
     shown = sorted(
         (e for e in episodes if e.status != "resolved"),
         key=lambda e: (e.status != "open", SEVERITY_ORDER[e.severity], -e.last_date.toordinal()),
@@ -216,8 +220,14 @@ def flag_summary(episodes: Sequence[Episode]) -> dict[str, Any]:
         "open_urgent": opened.count("urgent"),
         "open_warning": opened.count("warning"),
         "open_info": opened.count("info"),
-        "flags": [episode_json(e) for e in shown],
+        "flags": [_recent_dates(episode_json(e), e) for e in shown],
     }
+
+
+def _recent_dates(out: dict[str, Any], e: Episode) -> dict[str, Any]:
+    edge = e.last_date - (PANEL_DATES - 1) * DAY
+    out["dates"] = [d.isoformat() for d in e.dates if d >= edge] or [e.last_date.isoformat()]
+    return out
 
 
 def stored_episodes(session: Session, patient_id: uuid.UUID) -> list[Episode]:

@@ -131,7 +131,7 @@ def test_a_late_entry_over_the_api_updates_the_episodes_it_touches(client, seede
     assert r.status_code == 201, r.text
     before = flags(client, p)
     assert before["pending"] is True and before["items"] == []  # not yet taken in
-    assert settle() == 1
+    assert settle() >= 1  # every patient behind in this database, hers among them
     [hot] = flags(client, p)["items"]
     assert (hot["rule"], hot["dates"], hot["status"]) == (
         "hot_swollen_joint", [str(day(-6))], "open")
