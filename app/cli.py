@@ -127,9 +127,15 @@ def rebuild_state(
     from app.db import get_engine
     from app.trends.state_worker import rebuild
 
+    try:
+        ids = [uuid.UUID(patient)] if patient else None
+    except ValueError:
+        raise typer.BadParameter("not a patient id (a UUID)", param_hint="--patient") from None
     started = time.perf_counter()
-    ids = [uuid.UUID(patient)] if patient else None
     count = rebuild(get_engine(), patient_ids=ids)
+    if ids and not count:
+        typer.echo(f"no patient {patient} (or their data could not be read: see the log)", err=True)
+        raise typer.Exit(1)
     typer.echo(f"patients recomputed: {count} in {time.perf_counter() - started:.1f} s")
 
 

@@ -68,3 +68,44 @@ def test_migrate_create_admin_demo_and_serve(tmp_path):
     log = (tmp_path / "serve.log").read_text()
     assert '"route": "/v1/patients/{pid}/trends/{metric}"' in log, log[-2000:]
     assert pid not in log
+
+
+def test_rebuild_state_recomputes_from_the_rows(tmp_path):
+    """`kneetrack rebuild-state [--patient]`: rows written straight into the database (as an
+    import would, with no queue row) are in the stored episodes after it, for one patient or
+    for all; a patient id that is not one is refused."""
+    import datetime as dt
+    import sqlite3
+
+    db = tmp_path / "state.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "KNEETRACK_LOG_LEVEL": "WARNING"}
+    assert _kneetrack(env, "migrate").returncode == 0
+    assert _kneetrack(env, "demo").returncode == 0
+    con = sqlite3.connect(db)
+    maria = con.execute("SELECT id FROM users WHERE email LIKE 'maria@%'").fetchone()[0]
+    before = con.execute("SELECT count(*) FROM flag_episodes WHERE patient_id = ? AND rule = "
+                         "'hot_swollen_joint'", (maria,)).fetchone()[0]
+    day = (dt.date.today() - dt.timedelta(days=200)).isoformat()  # before her record began
+    con.execute("INSERT INTO symptom_entries (id, patient_id, entry_date, version, right_swelling,"
+                " right_warmth, recorded_at, created_at, updated_at) VALUES (?, ?, ?, 1, 3, 1, "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                ("0" * 31 + "1", maria, day))
+    con.commit()
+    one = _kneetrack(env, "rebuild-state", "--patient", str(uuid_of(maria)))
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.startswith("patients recomputed: 1 in ")
+    after = con.execute("SELECT first_date FROM flag_episodes WHERE patient_id = ? AND rule = "
+                        "'hot_swollen_joint'", (maria,)).fetchall()
+    assert before == 0 and after == [(day,)]
+    every = _kneetrack(env, "rebuild-state")
+    assert every.returncode == 0 and every.stdout.startswith("patients recomputed: 5 in ")
+    assert _kneetrack(env, "rebuild-state", "--patient", "nobody").returncode == 2
+    missing = _kneetrack(env, "rebuild-state", "--patient", "00000000-0000-4000-8000-000000000000")
+    assert missing.returncode == 1 and "no patient" in missing.stderr
+    con.close()
+
+
+def uuid_of(hex32: str) -> str:
+    import uuid
+
+    return str(uuid.UUID(hex32))

@@ -22,7 +22,7 @@ from app.audit.models import AuditEvent
 from app.client_address import client_address
 from app.db import utcnow
 from app.pagination import cursor_int, decode_cursor, encode_cursor
-from app.sql import table_of
+from app.sql import insert_many, table_of
 
 
 class Caller(Protocol):
@@ -115,10 +115,9 @@ def record_reads(
     first = event_for(
         request, actor, patient_id=None, action="read", outcome="allowed", status=200
     ).model_dump(exclude={"id"})
-    session.execute(
-        insert(AuditEvent),
-        [{**first, "patient_id": pid, "at": utcnow()} for pid in patient_ids],
-    )
+    at = utcnow()
+    rows = [{**first, "patient_id": pid, "at": at} for pid in patient_ids]
+    insert_many(session, table_of(AuditEvent), rows)  # COPY on PostgreSQL
 
 
 # A refused attempt on a patient's record is written once per caller, patient and window:

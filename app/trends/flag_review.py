@@ -21,6 +21,8 @@ from app.trends.state import episode_json, flag_summary, stored_episodes
 from app.trends.windows import today_for
 
 STATUS_ORDER = {"open": 0, "reviewed": 1, "resolved": 2}
+# Addressed to the clinician (it names treatment pathways): never listed to the patient.
+CLINICIAN_ONLY = ("escalation_review",)
 
 
 def episodes_out(
@@ -29,10 +31,14 @@ def episodes_out(
     *,
     statuses: list[FlagStatus] | None = None,
     since: dt.date | None = None,
+    for_patient: bool = False,
 ) -> list[FlagOut]:
-    """The stored episodes (of these statuses; ending on or after `since`): open first, then
-    by severity, latest first. One query."""
+    """The stored episodes (of these statuses; ending on or after `since`; without the
+    clinician-only rules when the patient asks): open first, then by severity, latest first.
+    One query."""
     q = select(FlagEpisode).where(col(FlagEpisode.patient_id) == patient_id)
+    if for_patient:
+        q = q.where(col(FlagEpisode.rule).not_in(CLINICIAN_ONLY))
     if statuses:
         q = q.where(col(FlagEpisode.status).in_(statuses))
     if since is not None:
@@ -50,15 +56,32 @@ def episodes_out(
     return [_out(r) for r in rows]
 
 
+def shown_flags(
+    session: Session, patient_id: uuid.UUID, *, for_patient: bool = False
+) -> list[FlagOut]:
+    """The open and reviewed episodes as the panel keeps them (one row: `dates` are those of
+    each episode's last 14 days), without the clinician-only rules when the patient asks."""
+    state = session.get(PatientState, patient_id)
+    flags = state.flags if state is not None and state.error is None else []
+    return [
+        FlagOut.model_validate(f)
+        for f in flags
+        if not (for_patient and f["rule"] in CLINICIAN_ONLY)
+    ]
+
+
 def list_flags(
     session: Session,
     patient: Patient,
     *,
     statuses: list[FlagStatus] | None = None,
     since: dt.date | None = None,
+    for_patient: bool = False,
 ) -> FlagList:
     """`episodes_out`, with the date they were computed and whether a write is pending."""
-    items = episodes_out(session, patient.id, statuses=statuses, since=since)
+    items = episodes_out(
+        session, patient.id, statuses=statuses, since=since, for_patient=for_patient
+    )
     state = session.get(PatientState, patient.id)
     pending = session.get(StateQueue, patient.id) is not None
     return FlagList(

@@ -26,9 +26,15 @@ router = APIRouter(
 )
 
 
-@router.get("", summary="The patient's flag episodes, open first (SPEC §5)")
+@router.get(
+    "",
+    summary="The patient's flag episodes, open first (SPEC §5)",
+    description="For the clinician; the patient sees their own episodes except "
+    "`escalation_review`, which is addressed to the clinician. docs/flags.md has the rules.",
+)
 def list_flags(
     patient: ReadablePatient,
+    actor: CurrentActor,
     session: SessionDep,
     status: Annotated[
         list[FlagStatus] | None,
@@ -38,7 +44,10 @@ def list_flags(
         IsoDate | None, Query(description="Only episodes whose last date is on or after this")
     ] = None,
 ) -> FlagList:
-    return flag_review.list_flags(session, patient, statuses=status, since=since)
+    # `escalation_review` names treatment pathways for the clinician: never listed to the patient.
+    return flag_review.list_flags(
+        session, patient, statuses=status, since=since, for_patient=actor.is_patient
+    )
 
 
 @router.post(

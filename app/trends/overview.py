@@ -17,7 +17,7 @@ from app.schemas import DATE_MIN
 from app.trends import adherence as adh
 from app.trends import exercise_queries
 from app.trends import queries as q
-from app.trends.flag_review import episodes_out
+from app.trends.flag_review import shown_flags
 from app.trends.measure import exercise_rows_many, exercise_series, exercise_span, summary_out
 from app.trends.metrics import METRICS, MetricSpec
 from app.trends.patient_data import PatientData
@@ -150,6 +150,7 @@ def overview(
     date_from: dt.date | None,
     date_to: dt.date | None,
     baseline: Basis = "auto",
+    for_patient: bool = False,
 ) -> OverviewOut:
     knee = resolve_knee(patient, knee)
     today = today_for(patient, now)
@@ -178,6 +179,6 @@ def overview(
         knee=knee,
         last_entry_date=data.last_entry,
         metrics=metrics,
-        flags=episodes_out(session, patient.id, statuses=["open", "reviewed"]),
+        flags=shown_flags(session, patient.id, for_patient=for_patient),
         adherence=adherence_out(data),
     )

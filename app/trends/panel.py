@@ -8,7 +8,8 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from sqlalchemy import Float, Integer, String, Uuid, case, func, select, tuple_
+import orjson
+from sqlalchemy import Float, Integer, String, Text, Uuid, case, cast, func, select, tuple_
 from sqlalchemy import bindparam as sa_bindparam
 from sqlmodel import Session, col
 
@@ -18,6 +19,7 @@ from app.care.models import Patient
 from app.care.policy import readable_patients_clause
 from app.errors import Unprocessable
 from app.pagination import decode_cursor, encode_cursor
+from app.sql import core_rows
 from app.trends.models import PatientState
 from app.trends.schemas import PanelItem
 
@@ -61,25 +63,53 @@ def panel(
     limit: int = 200,
     cursor: str | None = None,
 ) -> tuple[list[PanelItem], str | None]:
-    """One page of the clinician's patients after the cursor, as `PanelItem`s."""
-    items, nxt = panel_page(session, actor, sort, limit=limit, cursor=cursor)
+    """One page of the clinician's patients after the cursor, as `PanelItem`s (the
+    dashboard)."""
+    rows, nxt = _page(session, actor, sort, limit=limit, cursor=cursor)
+    items = [_item(r, orjson.loads(r.flags_json) if r.flags_json else []) for r in rows]
     return [PanelItem.model_validate(i) for i in items], nxt
 
 
-def panel_page(
+def panel_json(
     session: Session,
     actor: Actor,
     sort: PanelSort = "name",
     *,
     limit: int = 200,
     cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the clinician's patients after the cursor (which holds the last item's
-    sort key, so a page after a change in the numbers continues from where that key falls
-    now), as the JSON of `PanelItem` (the stored flags are that JSON already)."""
+) -> tuple[bytes, list[uuid.UUID]]:
+    """One page as the JSON of `PanelOut`, and the patients on it. The stored flags are
+    spliced in as the database holds them (the JSON of `FlagOut`), never parsed."""
+    rows, nxt = _page(session, actor, sort, limit=limit, cursor=cursor)
+    items = [_item(r, orjson.Fragment(r.flags_json or "[]")) for r in rows]
+    return orjson.dumps({"items": items, "next_cursor": nxt}), [r.patient_id for r in rows]
+
+
+_STATE = [
+    col(P.as_of),
+    col(P.last_entry_date),
+    col(P.pain_mean_7d),
+    col(P.pain_change_28d),
+    col(P.pain_slope_per_week),
+    col(P.adherence_4w),
+    col(P.error),
+    cast(col(P.flags), Text).label("flags_json"),
+]
+
+
+def _page(
+    session: Session, actor: Actor, sort: PanelSort, *, limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    """The rows of one page after the cursor (which holds the last item's sort key, so a
+    page after a change in the numbers continues from where that key falls now): one query."""
     keys = _sort_columns(sort)
-    query = (
-        select(col(Patient.id), col(User.display_name), P, *(k for k, _ in keys))
+    query: Any = (
+        select(
+            col(Patient.id).label("patient_id"),
+            col(User.display_name),
+            *_STATE,
+            *(k.label(f"k{i}") for i, (k, _) in enumerate(keys)),
+        )
         .join(User, col(User.id) == col(Patient.id))
         .outerjoin(P, col(P.patient_id) == col(Patient.id))
         .where(readable_patients_clause(actor))
@@ -92,13 +122,12 @@ def panel_page(
                 *(sa_bindparam(None, v, type_=t) for v, (_, t) in zip(after, keys, strict=True))
             )
         )
-    rows = session.execute(query.order_by(*(k for k, _ in keys)).limit(limit + 1)).all()
-    items = [_item(pid, name, state) for pid, name, state, *_ in rows[:limit]]
+    rows = list(core_rows(session, query.order_by(*(k for k, _ in keys)).limit(limit + 1)))
     if len(rows) <= limit:
-        return items, None
-    last = list(rows[limit - 1][3:])
+        return rows, None
+    last = list(rows[limit - 1][-len(keys) :])
     last[-1] = str(last[-1])
-    return items, encode_cursor({"s": sort, "k": last})
+    return rows[:limit], encode_cursor({"s": sort, "k": last})
 
 
 def _after(cursor: str, sort: PanelSort, keys: list[tuple[Any, Any]]) -> list[Any]:
@@ -123,19 +152,17 @@ def _after(cursor: str, sort: PanelSort, keys: list[tuple[Any, Any]]) -> list[An
     return out
 
 
-def _item(pid: uuid.UUID, name: str, state: PatientState | None) -> dict[str, Any]:
-    out: dict[str, Any] = dict.fromkeys(_NUMBERS)
-    out |= {"patient_id": str(pid), "display_name": name, "as_of": None, "flags": []}
-    if state is None:  # not computed yet (a new patient, for at most the worker's delay)
+def _item(row: Any, flags: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {k: None for k in _NUMBERS}
+    out |= {"patient_id": row.patient_id, "display_name": row.display_name, "flags": []}
+    out["as_of"] = row.as_of
+    if row.as_of is None:  # not computed yet (a new patient, for at most the worker's delay)
         return out
-    out["as_of"] = state.as_of.isoformat()
-    if state.error is not None:
+    if row.error is not None:
         out["error"] = "unavailable"
         return out
-    out |= {k: getattr(state, k) for k in _NUMBERS if k != "error"}
-    if state.last_entry_date is not None:
-        out["last_entry_date"] = state.last_entry_date.isoformat()
-    out["flags"] = state.flags
+    out |= {k: getattr(row, k) for k in _NUMBERS if k != "error"}
+    out["flags"] = flags
     return out
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from app.audit import service as audit
@@ -43,6 +41,6 @@ def clinician_panel(
     cursor: Cursor = None,
 ) -> Response:
     # The JSON of `PanelOut`, written from the stored state without a Pydantic object each.
-    items, nxt = panel.panel_page(session, actor, sort, limit=limit, cursor=cursor)
-    audit.record_reads(session, request, actor, [uuid.UUID(i["patient_id"]) for i in items])
-    return json_response(orjson.dumps({"items": items, "next_cursor": nxt}), response)
+    body, shown = panel.panel_json(session, actor, sort, limit=limit, cursor=cursor)
+    audit.record_reads(session, request, actor, shown)
+    return json_response(body, response)

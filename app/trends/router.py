@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from app.auth.dependencies import CurrentActor
 from app.care.guards import ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
@@ -52,6 +53,7 @@ Baseline = Annotated[
 @router.get("/trends", summary="Every metric's summary, active flags and plan adherence")
 def trends_overview(
     patient: ReadablePatient,
+    actor: CurrentActor,
     session: SessionDep,
     now: Now,
     date_from: DateFrom = None,
@@ -60,7 +62,14 @@ def trends_overview(
     baseline: Baseline = "auto",
 ) -> OverviewOut:
     return overview.overview(
-        session, patient, now, knee=knee, date_from=date_from, date_to=date_to, baseline=baseline
+        session,
+        patient,
+        now,
+        knee=knee,
+        date_from=date_from,
+        date_to=date_to,
+        baseline=baseline,
+        for_patient=actor.is_patient,
     )
 
 

@@ -199,7 +199,10 @@ class OverviewOut(BaseModel):
     knee: str
     last_entry_date: dt.date | None
     metrics: dict[str, SummaryOut]
-    flags: list[FlagOut]
+    flags: list[FlagOut] = Field(
+        description="The open and reviewed flag episodes, open first, as the panel shows them "
+        "(`dates` of each episode's last 14 days; GET …/flags has them all)"
+    )
     adherence: AdherenceOut
 
     model_config = {"populate_by_name": True}

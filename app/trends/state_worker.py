@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from app.care.models import Patient
@@ -54,9 +55,10 @@ def refresh_one(
     engine: Engine, patient_id: uuid.UUID, now: dt.datetime, *, full: bool = False
 ) -> bool:
     """Refresh one patient if their state is behind (or always, `full`), in a transaction of
-    its own. A failure is logged by patient id and error type (never values), the patient's
-    state marked `unavailable` and their queue row removed: the next write or the next local
-    midnight tries again, and the others are refreshed as usual."""
+    its own. A failure of the patient's data is logged by patient id and error type (never
+    values), their state marked `unavailable` and their queue row removed: the next write, or
+    an hour later, tries again, and the others are refreshed as usual. A failure of the
+    database is raised: the transaction rolls back, so the queue row stays for the next pass."""
     try:
         with Session(engine) as session:
             patient = session.get(Patient, patient_id)
@@ -69,6 +71,8 @@ def refresh_one(
             refresh(session, patient, now, start)
             session.commit()
             return True
+    except DBAPIError:
+        raise  # the database's failure, not the patient's: the queue row stays, tried next pass
     except Exception as exc:
         log.error(
             "state: refresh failed (%s)", type(exc).__name__, extra={"patient_id": str(patient_id)}

@@ -156,3 +156,86 @@ def test_plans_at_the_edges_of_the_calendar_never_break_flags_or_the_panel(
     [item] = panel.json()["items"]
     assert item["error"] is None and item["pain_mean_7d"] == 5
     assert flags(client, c, p.id)["as_of"] == str(day(0))
+
+
+def test_a_database_failure_leaves_the_write_queued(client, seeded, backend, engine):
+    """The patient's row held by another transaction past the lock timeout (PostgreSQL): the
+    refresh fails as the database's failure, not the patient's — nothing is marked, the queue
+    row stays, and the next pass takes the write in."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from app.records.models import StateQueue
+    from app.trends.models import PatientState
+    from app.trends.state_worker import refresh_one
+    from tests.trends.conftest import NOW
+
+    if backend != "postgresql":
+        pytest.skip("row locks and lock timeouts are PostgreSQL's")
+    p, s = seeded()
+    s.entries({day(-i): {"left_pain": 3} for i in range(3)})
+    body = {"knees": {"left": {"pain": 3, "swelling": 3, "warmth": True}}}
+    assert client.put(f"/v1/patients/me/symptom-entries/{day(-3)}", headers=p.headers,
+                      json=body).status_code == 201
+    pid = uuid.UUID(p.id)
+    with engine.connect() as holder:
+        holder.execute(text("SELECT 1 FROM patients WHERE id = :p FOR UPDATE"), {"p": pid})
+        with pytest.raises(DBAPIError):
+            refresh_one(engine, pid, NOW)
+        holder.rollback()
+    with Session(engine) as session:
+        assert session.get(StateQueue, pid) is not None
+        assert session.get_one(PatientState, pid).error is None
+    assert refresh_one(engine, pid, NOW) is True
+    assert [f["rule"] for f in flags(client, p)["items"]] == ["hot_swollen_joint"]
+
+
+def test_reviews_and_refreshes_at_once_lose_nothing(client, seeded, care_clinician, engine):
+    """Reviews from the API and the worker's refreshes of the same patient, in threads at
+    once: each waits for the patient's lock, so every review is kept on the episode (the last
+    one) and in the history, and every write is taken in."""
+    import threading
+
+    from app.trends.models import FlagReview
+    from app.trends.state_worker import refresh_one
+    from tests.trends.conftest import NOW
+
+    p, s = seeded()
+    s.entries({day(-i): {"left_pain": 3} for i in range(1, 12)} | {day(-12): {"falls": 1}})
+    c = care_clinician(p)
+    [fall] = flags(client, c, p.id)["items"]
+    pid = uuid.UUID(p.id)
+    errors: list[BaseException] = []
+
+    def run(target, *args):
+        try:
+            target(*args)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def reviews():
+        for i in range(5):
+            assert review(client, c, p.id, fall["id"], f"review {i}").status_code == 200
+
+    def refreshes():
+        for i in range(5):
+            body = {"knees": {"left": {"pain": 3 + i % 2}}}
+            r = client.put(f"/v1/patients/me/symptom-entries/{day(0)}", headers=p.headers,
+                           json=body)
+            assert r.status_code in (200, 201), r.text
+            refresh_one(engine, pid, NOW)
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in (reviews, refreshes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    refresh_one(engine, pid, NOW)
+    [after] = flags(client, c, p.id)["items"]
+    assert after["id"] == fall["id"] and after["status"] == "reviewed"
+    assert after["review_note"] == "review 4"
+    with Session(engine) as session:
+        kept = session.scalars(select(FlagReview.note).where(FlagReview.patient_id == pid)).all()
+    assert sorted(kept) == [f"review {i}" for i in range(5)]

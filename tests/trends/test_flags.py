@@ -8,8 +8,8 @@ import pytest
 from tests.trends.conftest import day
 
 
-def flags(client, p, **params):
-    r = client.get("/v1/patients/me/flags", headers=p.headers, params=params)
+def flags(client, p, pid="me", account=None, **params):
+    r = client.get(f"/v1/patients/{pid}/flags", headers=(account or p).headers, params=params)
     assert r.status_code == 200, r.text
     return r.json()["items"]
 
@@ -259,15 +259,21 @@ def test_not_improving_is_quiet_when_adherence_is_low(client, seeded):
     assert "not_improving" not in rules(flags(client, p))  # 11 of 15 minutes < 80 %
 
 
-def test_escalation_review_after_twelve_adherent_weeks(client, seeded):
+def test_escalation_review_after_twelve_adherent_weeks(client, seeded, care_clinician):
     p, s = seeded()
     _adherent_plan(s, 14, lambda i: 5)
-    items = flags(client, p)
+    c = care_clinician(p)
+    items = flags(client, p, pid=p.id, account=c)
     ep = only(items, "escalation_review")
     assert ep["severity"] == "warning" and ep["status"] == "open"
     assert "review the plan (local pathways include injection" in ep["reason"]
     # From week 6 to week 12 it was `not_improving`; that episode has ended.
     assert only(items, "not_improving")["status"] == "resolved"
+    # Addressed to the clinician: the patient's own list and summary never show it.
+    assert "escalation_review" not in rules(flags(client, p))
+    own = client.get("/v1/patients/me/trends", headers=p.headers).json()["flags"]
+    theirs = client.get(f"/v1/patients/{p.id}/trends", headers=c.headers).json()["flags"]
+    assert "escalation_review" not in rules(own) and "escalation_review" in rules(theirs)
 
 
 def test_disengaged(client, seeded):
