@@ -380,5 +380,12 @@ def exercise_response(
 def load_model_library() -> None:
     """Import statsmodels, with the pandas and scipy it loads: about 5 s of CPU on a 2-core
     machine. A worker does it in the background as it starts (app.main), so that the first
-    exercise response (a clinician's first patient page) does not wait for it."""
+    exercise response (a clinician's first patient page) does not wait for it. The modules it
+    loads live for the whole process: they join the objects frozen at start-up, out of the
+    cyclic GC's generations (else every full collection walks them: see docs/BENCHMARKS.md)."""
+    import gc
+
     import statsmodels.api  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
