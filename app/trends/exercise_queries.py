@@ -24,11 +24,8 @@ from app.trends.adherence import PlanInfo
 from app.trends.queries import Window
 
 
-def exercise_days(
-    session: Session, window: Window, *, falls_only: bool = False
-) -> Sequence[Sequence[Any]]:
-    """Per patient, local date and activity: sessions, minutes, falls and near falls (only
-    the groups with a fall or a near fall when `falls_only`)."""
+def exercise_days(session: Session, window: Window) -> Sequence[Sequence[Any]]:
+    """Per patient, local date and activity: sessions, minutes, falls and near falls."""
     s = ExerciseSession
     q = (
         select(
@@ -49,13 +46,6 @@ def exercise_days(
         .group_by(col(s.patient_id), col(s.local_date), col(s.activity))
         .order_by(col(s.patient_id), col(s.local_date), col(s.activity))
     )
-    if falls_only:
-        q = q.having(
-            or_(
-                func.coalesce(func.sum(col(s.falls)), 0) > 0,
-                func.coalesce(func.sum(col(s.near_falls)), 0) > 0,
-            )
-        )
     return core_rows(session, q)
 
 

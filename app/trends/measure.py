@@ -224,11 +224,9 @@ def exercise_rows(session: Session, window: q.Window) -> list[ExerciseDay]:
     return [e for rows in exercise_rows_many(session, window).values() for e in rows]
 
 
-def exercise_rows_many(
-    session: Session, window: q.Window, *, falls_only: bool = False
-) -> dict[uuid.UUID, list[ExerciseDay]]:
+def exercise_rows_many(session: Session, window: q.Window) -> dict[uuid.UUID, list[ExerciseDay]]:
     out: dict[uuid.UUID, list[ExerciseDay]] = {}
-    for r in exercise_queries.exercise_days(session, window, falls_only=falls_only):
+    for r in exercise_queries.exercise_days(session, window):
         # (patient, date, activity, sessions, minutes, falls, near falls), by position
         out.setdefault(r[0], []).append(
             ExerciseDay(r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]))

@@ -40,13 +40,9 @@ def load_patients(
     *,
     since_days: int,
     knee: str = "worse",
-    flags_only: bool = False,
 ) -> dict[uuid.UUID, PatientData]:
     """Diary rows, exercise, KOOS-JR, plans and adherence for every patient, from `since_days`
-    before the earliest of their todays: six queries whatever the number of patients.
-
-    `flags_only` reads just what the flag rules and the panel's numbers need: the diary
-    columns the rules read and, of exercise, only the days with a fall or a near fall."""
+    before the earliest of their todays: six queries whatever the number of patients."""
     if not patients:
         return {}
     ids = [p.id for p in patients]
@@ -61,9 +57,9 @@ def load_patients(
             lo = plan.start_date - 7 * DAY
             if lo < since:
                 windows.append(q.Window([pid], lo, plan.start_date + 6 * DAY))
-    columns = q.flag_symptom_columns() if flags_only else q.loaded_symptom_columns(knee)
+    columns = q.loaded_symptom_columns(knee)
     rows = q.symptom_days(session, windows, columns)
-    exercise = exercise_rows_many(session, q.Window(ids, since, until), falls_only=flags_only)
+    exercise = exercise_rows_many(session, q.Window(ids, since, until))
     koos = q.koos_jr_days(session, q.Window(ids, since, until))
     percent = round(100 * threshold("adherence_session_fraction"))
     qualifying = exercise_queries.qualifying_sessions(session, ids, since, percent) if plans else {}

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from app.clinical import threshold
 from app.trends.adherence import PlanInfo, WeekAdherence
-from app.trends.analysis import DAY, mean
+from app.trends.analysis import DAY
 from app.trends.rules import Hit, Record, fmt
 
 ESCALATION_TEXT = (
@@ -21,17 +21,13 @@ ESCALATION_TEXT = (
 )
 
 
-def _pain_mean(pain: dict[dt.date, float], lo: dt.date, hi: dt.date) -> tuple[int, float | None]:
-    vals = [pain[d] for d in sorted(pain) if lo <= d <= hi]
-    return len(vals), mean(vals)
-
-
 def plan_baseline(pain: dict[dt.date, float], plan: PlanInfo) -> float | None:
     """Mean pain in the 7 days before the plan's start, else in its first 7 days (SPEC §4
     `plan` basis); None with fewer than 3 values."""
-    n, m = _pain_mean(pain, plan.start_date - 7 * DAY, plan.start_date - DAY)
+    series = _Pain(pain)
+    n, m = series.mean(plan.start_date - 7 * DAY, plan.start_date - DAY)
     if n < 3:
-        n, m = _pain_mean(pain, plan.start_date, plan.start_date + 6 * DAY)
+        n, m = series.mean(plan.start_date, plan.start_date + 6 * DAY)
     return m if n >= 3 else None
 
 
