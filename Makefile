@@ -55,6 +55,9 @@ migration: sync ## Autogenerate a migration: make migration m="what changed"
 	  DATABASE_URL=sqlite:///$$tmp/m.db $(BIN)/alembic revision --autogenerate -m "$(m)"; \
 	  rm -rf $$tmp
 
+screenshots: sync ## Re-take docs/dashboard-*.png in Chromium from the demo data (then look at them)
+	KNEETRACK_SCREENSHOTS=1 $(BIN)/pytest -n 0 -p no:cacheprovider -k "screenshots and sqlite" tests/dashboard/test_e2e.py
+
 openapi: sync ## Regenerate openapi.json (the committed OpenAPI document) from the code
 	$(BIN)/kneetrack openapi
 
@@ -74,4 +77,4 @@ check: lint types migrations-check ## Lint, types, migrations check, tests with 
 hooks: sync ## Install the git hooks: ruff, mypy, the commit-message check (.pre-commit-config.yaml)
 	$(BIN)/pre-commit install
 
-.PHONY: help sync run demo test reliability lint types migrations-check migration openapi fmt check hooks bench bench-smoke
+.PHONY: help sync run demo test reliability lint types migrations-check migration screenshots openapi fmt check hooks bench bench-smoke

@@ -107,8 +107,15 @@ def demo(
         str, typer.Option(help="Password for every demo account")
     ] = "kneetrack-demo",
 ) -> None:
-    """Load a demo data set: a clinician and a few patients with 12 weeks of data."""
+    """Load a demo data set: a clinician and a few patients with 12 weeks of data (with
+    SQLite, the schema is created or upgraded first, as `serve` does)."""
+    from app.config import get_settings
     from app.demo import load_demo
+
+    if get_settings().is_sqlite:
+        from app.migrate import upgrade_to_head
+
+        upgrade_to_head()
 
     for line in load_demo(password=password):
         typer.echo(line)

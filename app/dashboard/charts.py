@@ -21,6 +21,7 @@ HEIGHT = 230
 class Tick:
     pos: float
     label: str
+    anchor: str = "middle"  # SVG text-anchor: labels at the edges stay inside the chart
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,40 @@ class Frame:
         return round(self.plot_bottom - frac * (self.plot_bottom - self.top), 1)
 
     def x_ticks(self, count: int = 6) -> list[Tick]:
-        step = max(1, math.ceil(self.span_days / count))
-        out, day = [], self.start
-        while day <= self.end:
-            out.append(Tick(self.x(day), f"{day.day} {day:%b}"))
-            day += dt.timedelta(days=step)
+        """Dates along the axis: days for a short span; for a long one (over 120 days, or
+        across a new year) the first of every n-th month, with its year."""
+        if self.span_days > 120 or self.start.year != self.end.year:
+            days = self._month_starts(count)
+            text = "%b %Y"
+        else:
+            step = max(1, math.ceil(self.span_days / count))
+            days = [self.start + dt.timedelta(days=i) for i in range(0, self.span_days + 1, step)]
+            text = "%-d %b"
+        return [self._tick(self.x(day), day.strftime(text)) for day in days]
+
+    def _month_starts(self, count: int) -> list[dt.date]:
+        """The first of every n-th month from the first one in the span."""
+        year, month = self.start.year, self.start.month
+        if self.start.day > 1:
+            year, month = year + month // 12, month % 12 + 1
+        months = (self.end.year - year) * 12 + self.end.month - month + 1
+        step = max(1, math.ceil(months / count))
+        out: list[dt.date] = []
+        while (day := dt.date(year, month, 1)) <= self.end:
+            out.append(day)
+            month += step
+            year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
         return out
+
+    def _tick(self, pos: float, label: str) -> Tick:
+        # About 3.3 user units per character at the axis' font size: a label that would
+        # cross the edge of the drawing is anchored at its end instead of its middle.
+        half = len(label) * 3.3
+        if pos - half < 2:
+            return Tick(pos, label, "start")
+        if pos + half > self.width - 2:
+            return Tick(pos, label, "end")
+        return Tick(pos, label)
 
     def y_ticks(self, count: int = 5) -> list[Tick]:
         step = nice_step((self.y_max - self.y_min) / count)
@@ -123,6 +152,7 @@ class Dot:
     y: float
     title: str
     label: str = ""
+    css: str = "daily"
 
 
 @dataclass(frozen=True)
@@ -168,7 +198,7 @@ class Bar:
 class LegendItem:
     label: str
     css: str
-    shape: str  # line | dashed | dot | band | bar | marker
+    shape: str  # line | dashed | dot | band | bar | marker | rug
 
 
 @dataclass
@@ -183,6 +213,7 @@ class Chart:
     hlines: list[HLine] = field(default_factory=list)
     bands: list[Band] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
+    rug: list[Marker] = field(default_factory=list)  # short ticks on the axis (sessions)
     bars: list[Bar] = field(default_factory=list)
     legend: list[LegendItem] = field(default_factory=list)
     empty: bool = False

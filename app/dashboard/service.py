@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -18,41 +18,15 @@ from sqlmodel import Session, col
 from app.auth.dependencies import Actor
 from app.care.models import Patient
 from app.dashboard import charts as ch
+from app.trends import analysis as an
 from app.trends import panel as trends_panel
 from app.trends import queries as tq
 from app.trends import windows
-from app.trends.metrics import METRICS
+from app.trends.metrics import METRICS, thresholds_for
 from app.trends.rules import SEVERITY_ORDER
 from app.trends.schemas import PanelItem
 
 log = logging.getLogger("kneetrack.dashboard")
-
-PeriodKey = Literal["4w", "12w", "1y"]
-KneeKey = Literal["worse", "left", "right"]
-PERIODS: dict[str, tuple[int, str]] = {
-    "4w": (28, "4 weeks"),
-    "12w": (84, "12 weeks"),
-    "1y": (365, "1 year"),
-}
-KNEES: dict[str, str] = {"worse": "Worse knee", "left": "Left knee", "right": "Right knee"}
-
-
-@dataclass(frozen=True)
-class Window:
-    period: str
-    knee: str
-    start: dt.date
-    end: dt.date
-
-    @property
-    def label(self) -> str:
-        return PERIODS[self.period][1]
-
-
-def window(patient: Patient, now: dt.datetime, period: str, knee: str) -> Window:
-    end = windows.today_for(patient, now)
-    return Window(period, knee, end - dt.timedelta(days=PERIODS[period][0] - 1), end)
-
 
 SEVERITY_LABELS = {"urgent": "Urgent", "warning": "Warning", "info": "Note"}
 
@@ -82,6 +56,11 @@ class FlagView:
     reason: str
     dates: tuple[dt.date, ...]
     status: str = "open"
+    id: str = ""
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    reviewed_at: dt.datetime | None = None
+    review_note: str | None = None
 
     @property
     def label(self) -> str:
@@ -100,6 +79,11 @@ def flag_views(flags: Sequence[Mapping[str, Any]]) -> list[FlagView]:
             reason=str(f.get("reason") or ""),
             dates=tuple(_as_date(d) for d in f.get("dates") or ()),
             status=str(f.get("status") or "open"),
+            id=str(f.get("id") or ""),
+            first_date=_as_date(f["first_date"]) if f.get("first_date") else None,
+            last_date=_as_date(f["last_date"]) if f.get("last_date") else None,
+            reviewed_at=f.get("reviewed_at"),
+            review_note=f.get("review_note"),
         )
         for f in flags
     ]
@@ -126,6 +110,15 @@ class PanelRow:
     sparkline: str
     sparkline_label: str
     unavailable: bool = False  # the numbers could not be computed (logged)
+    change_verdict: str = ""  # whether the 28-day change in pain is clinically important
+
+    @property
+    def open_flags(self) -> list[FlagView]:
+        return [f for f in self.flags if f.status == "open"]
+
+    @property
+    def reviewed_flags(self) -> list[FlagView]:
+        return [f for f in self.flags if f.status != "open"]
 
     @property
     def urgent(self) -> bool:
@@ -133,6 +126,24 @@ class PanelRow:
 
 
 SPARK_DAYS = 28
+CHANGE_VERDICTS = {
+    "improved": "clinically important improvement",
+    "worsened": "worse beyond measurement error",
+    "no_important_change": "not a clinically important change",
+}
+
+
+def change_verdict(change: float | None, mean_7d: float | None) -> str:
+    """Whether a 28-day change in pain (this week's mean against the same week four weeks
+    earlier) passes the thresholds SPEC §4 judges pain by, with the earlier week as the
+    baseline for the relative one."""
+    if change is None or mean_7d is None:
+        return ""
+    spec = METRICS["pain"]
+    status = an.status_of(
+        change, mean_7d - change, limits=thresholds_for(spec), direction=spec.direction
+    )
+    return CHANGE_VERDICTS.get(status or "", "")
 
 
 def _panel_row(item: PanelItem, today: dt.date, pain: Mapping[dt.date, float]) -> PanelRow:
@@ -157,6 +168,7 @@ def _panel_row(item: PanelItem, today: dt.date, pain: Mapping[dt.date, float]) -
         flags=flag_views([f.model_dump() for f in item.flags]),
         sparkline=ch.sparkline(values, start, today) if known else "",
         sparkline_label=label,
+        change_verdict=change_verdict(item.pain_change_28d, item.pain_mean_7d),
     )
 
 

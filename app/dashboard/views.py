@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.dashboard import charts as ch
-from app.dashboard.service import KNEES, Window
+from app.dashboard.knee_charts import BASIS_WORDS, MetricView
+from app.dashboard.period import KNEES, Window
 from app.trends.schemas import ExerciseResponseOut, PlanAdherenceOut, TrendOut
 
 STATUS_WORDS = {
@@ -24,13 +25,6 @@ MDC_STATUS_WORDS = {
     **STATUS_WORDS,
     "improved": "improved beyond measurement error",
     "no_important_change": "no change beyond measurement error",
-}
-BASIS_WORDS = {
-    "plan": "anchored to the exercise plan's start",
-    "treatment": "anchored to the latest treatment",
-    "intake": "the first days of the record",
-    "window": "the first days of this period",
-    "custom": "chosen dates",
 }
 
 
@@ -51,16 +45,6 @@ ACTIVITY_CSS = {a: f"bar-{a}" for a in ACTIVITY_LABELS}
 
 
 @dataclass(frozen=True)
-class MetricView:
-    """One chart and the sentence that says what it shows."""
-
-    chart: ch.Chart
-    summary: str
-    table: list[tuple[dt.date, float, float | None]]  # day, value, 7-day mean
-    mean_column: bool = True
-
-
-@dataclass(frozen=True)
 class ResponseView:
     activity: str
     sentence: str
@@ -72,7 +56,7 @@ def _days(n: int) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
 
 
-def _summary(t: TrendOut, unit: str) -> str:
+def summary(t: TrendOut, unit: str) -> str:
     base, cur = t.baseline, t.current
     if t.n == 0:
         what = "KOOS-JR questionnaires" if t.metric == "koos_jr" else "entries"
@@ -118,74 +102,6 @@ def _dots(frame: ch.Frame, t: TrendOut, unit: str, *, labelled: bool = False) ->
     ]
 
 
-def metric_view(
-    t: TrendOut,
-    w: Window,
-    *,
-    title: str,
-    unit: str,
-    y_range: tuple[float, float] | None,
-    events: list[tuple[dt.date, str, str]],
-    band: float | None = None,
-    wide: bool = False,
-) -> MetricView:
-    values = [p.mean for p in t.points]
-    if y_range is None:
-        lo = min(values, default=0.0)
-        hi = max(values, default=1.0)
-        if t.baseline.mean is not None and band:
-            lo, hi = min(lo, t.baseline.mean - band), max(hi, t.baseline.mean + band)
-        pad = max(5.0, (hi - lo) * 0.1)
-        y_range = (ch.nice_floor(lo - pad), ch.nice_ceil(hi + pad))
-    frame = ch.Frame(w.start, w.end, *y_range, width=ch.WIDE if wide else ch.HALF)
-    chart = ch.Chart(
-        id=t.metric,
-        title=title,
-        desc=f"{title}, {KNEES[w.knee].lower()}, daily values with the 7-day rolling mean "
-        f"and the baseline, {w.start:%-d %b %Y} to {w.end:%-d %b %Y}.",
-        frame=frame,
-        unit=unit,
-        empty=not t.points,
-    )
-    chart.dots = _dots(frame, t, unit)
-    chart.legend.append(ch.LegendItem("daily value", "daily", "dot"))
-    rolling = [(p.period_start, p.rolling_mean_7d) for p in t.points]
-    if any(v is not None for _, v in rolling):
-        chart.lines.append(ch.Line("7-day mean", "mean", ch.path(frame, rolling)))
-        chart.legend.append(ch.LegendItem("7-day rolling mean", "mean", "line"))
-    if t.baseline.mean is not None:
-        _draw_baseline(chart, frame, t, unit=unit, band=band)
-    chart.markers = ch.markers_for(frame, events)
-    if chart.markers:
-        chart.legend.append(ch.LegendItem("fall (from the exercise log)", "fall", "marker"))
-    table = [(p.period_start, p.mean, p.rolling_mean_7d) for p in t.points]
-    return MetricView(chart, _summary(t, unit), table)
-
-
-def _draw_baseline(
-    chart: ch.Chart, frame: ch.Frame, t: TrendOut, *, unit: str, band: float | None
-) -> None:
-    """The baseline as a dashed line, with the band of measurement error around it."""
-    mean = t.baseline.mean
-    assert mean is not None
-    if band:
-        top, bottom = min(mean + band, frame.y_max), max(mean - band, frame.y_min)
-        chart.bands.append(
-            ch.Band(frame.y(top), frame.y(bottom), f"measurement error ±{ch.fmt(band)}{unit}")
-        )
-        chart.legend.append(
-            ch.LegendItem(f"baseline ± measurement error ({ch.fmt(band)}{unit})", "band", "band")
-        )
-    chart.hlines.append(ch.HLine(frame.y(mean), f"baseline {ch.fmt(mean)}", "baseline"))
-    chart.legend.append(
-        ch.LegendItem(
-            f"baseline ({BASIS_WORDS[t.baseline.basis]}, {t.baseline.from_:%-d %b %Y})",
-            "baseline",
-            "dashed",
-        )
-    )
-
-
 def koos_view(t: TrendOut, w: Window) -> MetricView:
     frame = ch.Frame(w.start, w.end, 0, 100, width=ch.WIDE, height=200)
     title = "KOOS-JR (0–100, 100 = no knee problems)"
@@ -226,10 +142,10 @@ def koos_view(t: TrendOut, w: Window) -> MetricView:
                     f"change of {ch.fmt(mcid)})"
                 )
             summary += "."
-    table: list[tuple[dt.date, float, float | None]] = [
-        (p.period_start, p.mean, None) for p in t.points
+    rows: list[tuple[dt.date, tuple[str, ...]]] = [
+        (p.period_start, (ch.fmt(p.mean),)) for p in t.points
     ]
-    return MetricView(chart, summary, table, mean_column=False)
+    return MetricView(chart, summary, ("Score",), rows)
 
 
 def exercise_chart(

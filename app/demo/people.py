@@ -17,6 +17,8 @@ from app.care.models import CareTeamMember, Patient
 from app.db import get_engine, utcnow
 from app.demo import records as r
 from app.demo.records import CLINICIAN_EMAIL, DAYS
+from app.notes.schemas import ClinicalNoteIn
+from app.notes.service import create_note
 from app.treatments.schemas import TreatmentIn
 from app.treatments.service import create_treatment
 from app.trends import flag_review
@@ -119,12 +121,25 @@ def maria(
         },
     )
     r.single_items(session, maria, today, change=2, ok=1)
+    # The full KOOS at the plan's start and now: pain and daily living improved most.
+    r.koos(
+        session, maria, maria_start, {"symptoms": 2, "pain": 2, "adl": 2, "sport_rec": 3, "qol": 3}
+    )
+    r.koos(session, maria, today, {"symptoms": 1, "pain": 1, "adl": 1, "sport_rec": 2, "qol": 2})
+    intake = ClinicalNoteIn(
+        text="Intake: medial knee pain for two years, worse on stairs. Starting backward "
+        "walking 15 min three times a week, indoors beside a rail, supervised at first.",
+        topic="intake",
+        entry_date=maria_start,
+    )
+    create_note(session, maria, intake, now=utcnow(), clinician_id=clinician_id)
 
 
 def john(
     session: Session, john: Patient, today: dt.date, rng: random.Random, clinician_id: uuid.UUID
 ) -> None:
     """In a flare, taking analgesics every day of its week."""
+    john.sex, john.birth_year = "male", 1954
     r.entries(
         session,
         john,

@@ -19,7 +19,7 @@ from app.diary.schemas import ExercisePlanIn
 from app.function_tests.schemas import FunctionTestIn
 from app.function_tests.service import create_test
 from app.questionnaires.schemas import QuestionnaireIn
-from app.questionnaires.scoring import KOOS_JR_ITEMS
+from app.questionnaires.scoring import KOOS_JR_ITEMS, KOOS_SUBSCALES
 from app.questionnaires.service import create_response
 
 CLINICIAN_EMAIL = "clinician@demo.kneetrack.dev"
@@ -200,6 +200,13 @@ def koos_jr(session: Session, patient: Patient, today: dt.date, raw_by_day: dict
             answers=answers,
         )
         create_response(session, patient, body, now=utcnow())
+
+
+def koos(session: Session, patient: Patient, day: dt.date, by_subscale: dict[str, int]) -> None:
+    """A full KOOS with every item of a subscale answered alike (0 none … 4 extreme)."""
+    answers = {i: by_subscale[name] for name, ids in KOOS_SUBSCALES.items() for i in ids}
+    body = QuestionnaireIn(instrument="koos", completed_on=day, answers=answers)
+    create_response(session, patient, body, now=utcnow())
 
 
 def first_session_on_or_after(today: dt.date, days_ago: int, weekdays: tuple[int, ...]) -> dt.date:

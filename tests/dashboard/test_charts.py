@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -127,3 +128,67 @@ def test_flags_sorted_urgent_first():
     assert [(v.severity_label, v.label) for v in views] == [
         ("Urgent", "fall"), ("Warning", "flare"), ("Note", "disengaged")]
     assert views[0].dates == (day(1),)
+
+
+@pytest.mark.parametrize(
+    ("change", "mean_7d", "verdict"),
+    [
+        # From 6.3 to 4.3: 2 points is the MCID (and beyond the MDC of 1.33).
+        (-2.0, 4.3, "clinically important improvement"),
+        # From 4 to 2.6: 35 % of the earlier week, beyond the MDC: important by the relative bar.
+        (-1.4, 2.6, "clinically important improvement"),
+        # From 4 to 2.8: 30 % of 4 but below the MDC of 1.33: not shown to be real.
+        (-1.2, 2.8, "not a clinically important change"),
+        # Worse by the MDC or more.
+        (1.4, 6.0, "worse beyond measurement error"),
+        (1.0, 6.0, "not a clinically important change"),
+        (None, 6.0, ""),
+    ],
+)
+def test_the_panel_says_whether_a_change_in_pain_is_clinically_important(
+    change, mean_7d, verdict
+):
+    from app.dashboard.service import change_verdict
+
+    assert change_verdict(change, mean_7d) == verdict
+
+
+def test_long_axes_carry_years_and_edge_labels_stay_inside():
+    frame = ch.Frame(dt.date(2025, 11, 15), dt.date(2026, 11, 14), 0, 10, width=480)
+    labels = [t.label for t in frame.x_ticks()]
+    assert labels[0] == "Dec 2025" and labels[-1].endswith("2026") and len(labels) <= 7
+    short = ch.Frame(dt.date(2026, 3, 1), dt.date(2026, 3, 28), 0, 10, width=480)
+    assert short.x_ticks()[0].label == "1 Mar"
+    for t in (*frame.x_ticks(), *short.x_ticks()):
+        half = len(t.label) * 3.3
+        left = t.pos - (0 if t.anchor == "start" else 2 * half if t.anchor == "end" else half)
+        assert left >= 0 and left + 2 * half <= 480, t
+
+
+def _trend_with(baseline: float, kind: str, direction: str = "lower_is_better") -> Any:
+    from types import SimpleNamespace
+
+    th = SimpleNamespace(mcid=2.0, mcid_percent=30.0, mdc=1.33, worsening=1.33)
+    if kind == "mdc":
+        th = SimpleNamespace(mcid=None, mcid_percent=None, mdc=10.0, worsening=10.0)
+    return SimpleNamespace(baseline=SimpleNamespace(mean=baseline), thresholds=th,
+                           threshold_kind=kind, direction=direction)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "kind", "direction", "low", "high"),
+    [
+        (6.0, "mcid", "lower_is_better", 4.2, 7.33),  # 30 % of 6 = 1.8 < 2 points
+        (4.0, "mcid", "lower_is_better", 2.67, 5.33),  # 30 % of 4 = 1.2, raised to the MDC
+        (8.0, "mcid", "lower_is_better", 6.0, 9.33),  # 2 points < 30 % of 8
+        (110.0, "mdc", "higher_is_better", 100.0, 120.0),  # ROM: ± measurement error
+    ],
+)
+def test_the_baseline_band_spans_the_thresholds_that_judge_a_change(
+    baseline, kind, direction, low, high
+):
+    from app.dashboard.knee_charts import threshold_band
+
+    band = threshold_band(_trend_with(baseline, kind, direction), "")
+    assert band is not None
+    assert band[0] == pytest.approx(low) and band[1] == pytest.approx(high)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 
@@ -171,12 +172,46 @@ def test_dashboard_pages_carry_a_strict_csp(browserish, make_clinician, client):
     )
 
 
-def test_an_invalid_period_is_a_page_not_json(browserish, make_clinician, make_patient, link):
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({"period": "7y"}, "Unknown period '7y'"),
+        ({"knee": "middle"}, "Unknown knee 'middle'"),
+        ({"from": "2026-05-01", "to": "2026-01-01"}, "is before its start"),
+        ({"from": "2020-01-01", "to": "2026-01-01"}, "it may span at most 1099 days"),
+        ({"from": "2026-01-01"}, "needs both 'from' and 'to'"),
+        ({"period": "custom"}, "needs both 'from' and 'to'"),
+        ({"from": "01/02/2026", "to": "2026-03-01"}, "'from' must be a date written as"),
+        ({"from": "1800-01-01", "to": "1800-02-01"}, "'from' must be between 1900-01-01"),
+    ],
+)
+def test_a_view_the_page_cannot_show_is_a_400_page_saying_why(
+    browserish, make_clinician, make_patient, link, query, words
+):
     me, patient = make_clinician(), make_patient()
     link(patient, me)
     sign_in(browserish, me.email)
-    r = browserish.get(f"/dashboard/patients/{patient.id}?period=7y", headers=HTML)
-    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    for page in ("", "/summary"):
+        r = browserish.get(f"/dashboard/patients/{patient.id}{page}", params=query, headers=HTML)
+        assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+        assert "<h1>Check the address</h1>" in r.text and words in html.unescape(r.text), r.text
+        assert "Traceback" not in r.text
+
+
+def test_a_custom_range_shows_those_dates_with_years_on_a_long_axis(
+    browserish, make_clinician, make_patient, link
+):
+    me, patient = make_clinician(), make_patient()
+    link(patient, me)
+    sign_in(browserish, me.email)
+    r = browserish.get(f"/dashboard/patients/{patient.id}", headers=HTML,
+                       params={"from": "2025-11-15", "to": "2026-02-20", "knee": "right"})
+    assert r.status_code == 200
+    assert "<dd>15 Nov 2025 to 20 Feb 2026 (98 days); judged by the right knee</dd>" in r.text
+    assert 'value="2025-11-15"' in r.text and 'value="2026-02-20"' in r.text
+    # The period links leave the custom range; the knee links keep it.
+    assert "?period=4w&amp;knee=right" in r.text
+    assert "?period=custom&amp;knee=left&amp;from=2025-11-15&amp;to=2026-02-20" in r.text
 
 
 def test_a_patient_bearer_token_does_not_open_the_dashboard(client, make_patient):
@@ -220,17 +255,20 @@ def test_patient_page_follows_the_knee_and_period_and_marks_falls(
     url = f"/dashboard/patients/{patient.id}"
     left = browserish.get(url, params={"knee": "left", "period": "4w"}, headers=HTML).text
     right = browserish.get(url, params={"knee": "right", "period": "4w"}, headers=HTML).text
-    assert "Baseline 8 (7 days from" in left and "Baseline 2 (7 days from" in right
+    assert "Left knee: Baseline 8 (7 days from" in left
+    assert "Right knee: Baseline 2 (7 days from" in right
     assert re.search(r'aria-current="page">4 weeks<', left)
     assert re.search(r'aria-current="page">Left knee<', left)
-    for html in (left, right):
-        assert 'id="urgent-heading"' in html
+    for text in (left, right):
+        assert 'id="urgent-heading"' in text
         # Pain and exercise (no stiffness or swelling was recorded, so those draw no chart).
-        assert html.count('data-marker="Fall"') == 2
-        assert f'Fall</strong> on <time datetime="{fall_day}">' in html
+        assert text.count('data-marker="Fall"') == 2
+        assert f"<strong>Fall on {fall_day:%-d %b %Y} during backward walking" in text
+        # Both knees on the pain chart, whichever knee the page judges by.
+        assert "left knee: 7-day mean" in text and "right knee: 7-day mean" in text
     year = browserish.get(url, params={"period": "1y"}, headers=HTML).text
     start = today - dt.timedelta(days=364)
-    assert f"Showing {start.day} {start:%b %Y} to" in year
+    assert f"<dd>{start.day} {start:%b %Y} to" in year
 
 
 def test_dashboard_reads_are_in_the_patients_access_log(browserish, make_clinician, make_patient,
@@ -298,3 +336,81 @@ def test_downloads_use_the_api_exports_with_the_cookie(browserish, make_clinicia
     r = browserish.get(f"/dashboard/patients/{patient.id}/export.csv?kind=symptoms",
                        headers=HTML)
     assert r.status_code == 404
+
+
+def _fall(client, patient, day):
+    r = client.post("/v1/patients/me/exercise-sessions", headers=patient.headers,
+                    json={"activity": "backward_walking", "duration_minutes": 15, "falls": 1,
+                          "setting": "outdoor", "supervised": False,
+                          "started_at": f"{day}T10:00:00+00:00"})
+    assert r.status_code == 201, r.text
+
+
+def test_a_flag_is_reviewed_from_the_page_with_a_note(
+    browserish, make_clinician, make_patient, link, client, settle
+):
+    import datetime as dt
+
+    me, other, patient = make_clinician(), make_clinician(), make_patient(tz="UTC")
+    link(patient, me)
+    link(make_patient(), other)
+    _fall(client, patient, dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2))
+    settle()
+    sign_in(browserish, me.email)
+    url = f"/dashboard/patients/{patient.id}"
+    page = browserish.get(url, params={"period": "4w", "knee": "right"}, headers=HTML).text
+    assert "Fall (outdoor, unsupervised)" in page
+    action = re.search(r'action="(/dashboard/patients/[^"]*/flags/([^"/]*)/review)"', page)
+    form = {"csrf_token": _csrf(page), "note": "  Phoned: no injury.  ",
+            "view": "period=4w&knee=right&evil=https://x.example"}
+    for bad, status in (({"note": " "}, 400), ({"csrf_token": "forged"}, 403)):
+        r = browserish.post(action.group(1), headers=HTML, data={**form, **bad})
+        assert r.status_code == status, r.text
+    r = browserish.post(action.group(1).replace(action.group(2), str(uuid.uuid4())),
+                        headers=HTML, data=form)
+    assert r.status_code == 404
+    r = browserish.post(action.group(1), headers=HTML, data=form)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"{url}?period=4w&knee=right#flag-{action.group(2)}"
+    flags = client.get(f"/v1/patients/{patient.id}/flags", headers=me.headers).json()["items"]
+    fall = next(f for f in flags if f["id"] == action.group(2))
+    assert fall["status"] == "reviewed" and fall["review_note"] == "Phoned: no injury."
+    assert fall["reviewed_by"] == me.id
+    page = browserish.get(url, params={"period": "4w"}, headers=HTML).text
+    assert "Reviewed" in page and "Phoned: no injury." in page
+    assert 'id="urgent-heading"' not in page
+    log = client.get("/v1/patients/me/access-log", headers=patient.headers).json()["items"]
+    assert ("POST /dashboard/patients/{pid}/flags/{flag_id}/review", "write", "allowed") in {
+        (e["resource"], e["action"], e["outcome"]) for e in log if e["actor_id"] == me.id}
+    # A clinician who is not on the care team: the same 404 as the API's.
+    browserish.cookies.clear()
+    sign_in(browserish, other.email)
+    r = browserish.post(action.group(1), headers=HTML,
+                        data={**form, "csrf_token": _csrf(browserish.get(
+                            "/dashboard", headers=HTML).text)})
+    assert r.status_code == 404
+
+
+def test_clinical_notes_are_written_and_read_on_the_page(
+    browserish, make_clinician, make_patient, link, client
+):
+    me, patient = make_clinician(), make_patient()
+    link(patient, me)
+    sign_in(browserish, me.email)
+    url = f"/dashboard/patients/{patient.id}"
+    page = browserish.get(url, headers=HTML).text
+    assert "No notes yet." in page
+    data = {"csrf_token": _csrf(page), "text": "Knee <b>better</b>; keep walking.",
+            "topic": "review", "view": "period=1y"}
+    r = browserish.post(f"{url}/notes", headers=HTML, data=data)
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?period=1y#notes"
+    assert browserish.post(f"{url}/notes", headers=HTML,
+                           data={**data, "text": ""}).status_code == 400
+    assert browserish.post(f"{url}/notes", headers=HTML,
+                           data={**data, "text": "x" * 4001}).status_code == 400
+    # The patient reads it through the API, written by this clinician.
+    notes = client.get("/v1/patients/me/notes", headers=patient.headers).json()["items"]
+    assert [(n["text"], n["topic"], n["clinician_id"]) for n in notes] == [
+        ("Knee <b>better</b>; keep walking.", "review", me.id)]
+    page = browserish.get(url, headers=HTML).text
+    assert "Knee &lt;b&gt;better&lt;/b&gt;; keep walking." in page
