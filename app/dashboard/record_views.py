@@ -219,11 +219,14 @@ def session_pain_chart(w: Window, done: Sequence[SessionRow]) -> tuple[ch.Chart,
     if not rated:
         text = "No session in this period has its pain recorded."
     else:
+        where = (
+            f"after {len(over)} of them: " + ", ".join(f"{s.day:%-d %b}" for s in over)
+            if over
+            else "after none of them"
+        )
         text = (
-            f"{len(rated)} sessions with pain recorded; pain after the session was above "
-            f"{ch.fmt(limit)} in {len(over)}"
-            + (": " + ", ".join(f"{s.day:%-d %b}" for s in over) if over else "")
-            + f". The model accepts pain up to {ch.fmt(limit)} during and after exercise."
+            f"{len(rated)} sessions with pain recorded; pain was above {ch.fmt(limit)} "
+            f"{where}. The model accepts pain up to {ch.fmt(limit)} during and after exercise."
         )
     return chart, text
 

@@ -192,3 +192,20 @@ def test_the_baseline_band_spans_the_thresholds_that_judge_a_change(
     band = threshold_band(_trend_with(baseline, kind, direction), "")
     assert band is not None
     assert band[0] == pytest.approx(low) and band[1] == pytest.approx(high)
+
+
+def test_session_pain_is_judged_by_the_pain_monitoring_models_limit():
+    from app.dashboard.period import Window
+    from app.dashboard.record_views import SessionRow, session_pain_chart
+
+    w = Window("4w", "left", dt.date(2026, 3, 1), dt.date(2026, 3, 28))
+    rows = [SessionRow(dt.date(2026, 3, d), "backward_walking", 15, 3, after, "indoor", True,
+                       0, 0) for d, after in ((2, 4), (5, 5), (9, 7), (12, None))]
+    chart, text = session_pain_chart(w, rows)
+    assert text.startswith(
+        "3 sessions with pain recorded; pain was above 5 after 1 of them: 9 Mar.")
+    assert [d.css for d in chart.dots] == ["daily index", "daily index", "daily over"]
+    _, quiet = session_pain_chart(w, rows[:2])
+    assert "after none of them" in quiet
+    _, none = session_pain_chart(w, rows[3:])
+    assert none == "No session in this period has its pain recorded."
