@@ -53,8 +53,11 @@ class AppError(Exception):
         errors: Sequence[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         keep_changes: bool = False,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or self.slug)
+        # Extension members of the problem (RFC 9457 §3.2), e.g. OAuth2's `error`.
+        self.extra = extra or {}
         # Commit what the request wrote before failing (e.g. a revocation that must outlive
         # the 401); by default an error rolls the whole unit of work back.
         self.keep_changes = keep_changes
@@ -122,8 +125,10 @@ def problem_response(
     detail: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
+        **(extra or {}),
         "type": problem_type(slug),
         "title": title or HTTPStatus(status).phrase,
         "status": status,
@@ -209,11 +214,21 @@ async def _app_error(request: Request, exc: AppError) -> Response:
         detail=exc.detail,
         errors=exc.errors,
         headers=headers,
+        extra=exc.extra,
     )
+
+
+# Routes whose invalid input is answered in a protocol's own terms (the OAuth2 token endpoint:
+# RFC 6749 §5.2) register here: (request, cleaned errors) -> an AppError to raise, or None.
+VALIDATION_TRANSLATORS: list[Callable[[Request, list[dict[str, Any]]], AppError | None]] = []
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> Response:
     errors = clean_validation_errors(exc.errors())
+    for translate in VALIDATION_TRANSLATORS:
+        translated = translate(request, errors)
+        if translated is not None:
+            return await _app_error(request, translated)
     page = _page(request, 422, "The address has an invalid parameter.")
     if page is not None:
         return page

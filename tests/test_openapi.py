@@ -83,8 +83,12 @@ def test_every_request_body_has_a_valid_example(app, schema):
 
 def test_security_schemes_and_protected_operations(schema):
     schemes = schema["components"]["securitySchemes"]
-    bearer = [n for n, s in schemes.items() if s.get("scheme") == "bearer"]
+    # OAuth2's password flow (RFC 6749), its token and refresh at the token endpoint.
+    bearer = [n for n, s in schemes.items() if s.get("type") == "oauth2"]
     assert bearer
+    flow = schemes[bearer[0]]["flows"]["password"]
+    assert flow["tokenUrl"] == flow["refreshUrl"] == "/v1/auth/token"
+    assert "X-API-Key" in {s.get("name") for s in schemes.values()}
     for method, path, op in _operations(schema):
         if path.startswith("/v1/patients/") or path.startswith("/v1/admin/"):
             names = {n for req in op.get("security", []) for n in req}

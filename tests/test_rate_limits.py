@@ -110,7 +110,7 @@ def test_token_limit_per_account(app, make_patient, tighten):
         c = TestClient(app, client=(f"198.51.100.{i}", 40000))
         answers.append(c.post("/v1/auth/token",
                               data={"username": p.email.upper(), "password": "wrong-guess"}))
-    assert [r.status_code for r in answers[:2]] == [401, 401]
+    assert [r.status_code for r in answers[:2]] == [400, 400]  # invalid_grant
     _retry_after(answers[2])
 
 

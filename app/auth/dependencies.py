@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlmodel import Session, col
 
@@ -24,8 +24,14 @@ from app.errors import Forbidden, Unauthorized
 from app.ratelimit import RateLimits, RateLimitsDep
 from app.sql import bindparam as typed_param
 
-bearer_scheme = HTTPBearer(
-    auto_error=False, bearerFormat="JWT", description="Access token from `POST /v1/auth/token`."
+# OAuth2's password flow (RFC 6749 §4.3), tokens sent as `Authorization: Bearer` (RFC 6750).
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl="/v1/auth/token",
+    refreshUrl="/v1/auth/token",
+    scheme_name="OAuth2",
+    auto_error=False,
+    description="An access token (a JWT) from `POST /v1/auth/token`, sent as "
+    "`Authorization: Bearer <token>`; `grant_type=refresh_token` at the same endpoint renews it.",
 )
 api_key_scheme = APIKeyHeader(
     name="X-API-Key",
@@ -195,14 +201,13 @@ class Credentials:
 
 async def get_credentials(
     limits: RateLimitsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    bearer: Annotated[str | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Credentials:
-    bearer = credentials is not None and credentials.scheme.lower() == "bearer"
     if bearer and api_key:
         raise Unauthorized("Send either a bearer token or an API key, not both")
     return Credentials(
-        bearer=credentials.credentials if credentials is not None and bearer else None,
+        bearer=bearer or None,
         api_key=api_key or None,
         limits=limits,
     )

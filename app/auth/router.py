@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Request, Response, status
+from sqlmodel import Session
 
 from app.auth import api_keys, service
 from app.auth.dependencies import AdminActor, CurrentActor
+from app.auth.oauth import (
+    NO_STORE,
+    OAuthError,
+    TokenError,
+    form_refusal,
+    refuse_empty,
+    sent_empty,
+)
 from app.auth.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -23,11 +33,11 @@ from app.auth.schemas import (
 from app.client_address import client_address
 from app.clock import Now
 from app.db import SessionDep
-from app.errors import Forbidden
+from app.errors import Forbidden, Unauthorized
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.openapi import CONFLICT, PROBLEM_RESPONSES, RATE_LIMITED
 from app.pagination import Cursor, Limit, page_sorted
-from app.ratelimit import RateLimitsDep
+from app.ratelimit import RateLimits, RateLimitsDep
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=IdempotentRoute)
 
@@ -35,13 +45,31 @@ router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=Idempo
 @router.post(
     "/auth/token",
     tags=["auth"],
-    summary="Sign in (OAuth2 password grant)",
-    responses=RATE_LIMITED,
+    summary="Sign in or refresh (OAuth2 password and refresh_token grants)",
+    description="The OAuth2 token endpoint (RFC 6749): a form "
+    "(`application/x-www-form-urlencoded`) with `grant_type=password`, `username` (the "
+    "email) and `password`, or `grant_type=refresh_token` and `refresh_token`. A refusal is "
+    "400 with RFC 6749 §5.2's `error` (`invalid_request`, `invalid_grant`, "
+    "`unsupported_grant_type`) in an RFC 9457 problem. Rate limited per address and per "
+    "account (docs/app-developers.md).",
+    responses={
+        **RATE_LIMITED,
+        400: {
+            "model": TokenError,
+            "content": {"application/problem+json": {}},
+            "description": "Refused (RFC 6749 §5.2): a wrong email or password, an invalid or "
+            "reused refresh token, a missing parameter, a body that is not a form",
+        },
+    },
     openapi_extra={
         "requestBody": {
             "content": {
                 "application/x-www-form-urlencoded": {
-                    "example": {"username": "ada@example.org", "password": "correct horse battery"}
+                    "example": {
+                        "grant_type": "password",
+                        "username": "ada@example.org",
+                        "password": "correct horse battery",
+                    }
                 }
             }
         }
@@ -49,17 +77,47 @@ router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=Idempo
 )
 def token(
     form: Annotated[PasswordForm, Form()],
+    empty: Annotated[list[str], Depends(sent_empty)],
     request: Request,
+    response: Response,
     session: SessionDep,
     limits: RateLimitsDep,
     now: Now,
 ) -> TokenOut:
+    response.headers.update(NO_STORE)  # RFC 6749 §5.1
+    not_a_form = form_refusal(request)
+    if not_a_form is not None:
+        raise not_a_form
+    refuse_empty(empty)
+    if form.grant_type == "refresh_token" or (form.grant_type is None and form.username is None):
+        return _refresh_grant(form, request, session, limits, now)
+    if form.username is None or form.password is None:
+        missing = "username" if form.username is None else "password"
+        raise OAuthError("invalid_request", f"grant_type=password needs '{missing}'")
     # Per address and per account, counted before the password is checked: guessing is slowed
     # down whether it spreads over accounts or over addresses.
     limits.hit("token_ip", client_address(request).effective)
     limits.hit("token_account", service.normalise_email(form.username))
-    user = service.authenticate(session, email=form.username, password=form.password)
+    try:
+        user = service.authenticate(session, email=form.username, password=form.password)
+    except Unauthorized as exc:
+        raise OAuthError("invalid_grant", exc.detail or "Incorrect email or password") from None
     return service.sign_in(session, user=user, now=now)
+
+
+def _refresh_grant(
+    form: PasswordForm, request: Request, session: Session, limits: RateLimits, now: dt.datetime
+) -> TokenOut:
+    if form.refresh_token is None:
+        raise OAuthError("invalid_request", "grant_type=refresh_token needs 'refresh_token'")
+    limits.hit("refresh_ip", client_address(request).effective)
+    try:
+        return service.refresh(session, token=form.refresh_token, now=now)
+    except Unauthorized as exc:
+        # A reused token revoked its family: that revocation is kept although this fails.
+        raise OAuthError(
+            "invalid_grant", exc.detail or "Invalid refresh token", keep_changes=exc.keep_changes
+        ) from None
 
 
 @router.post(

@@ -96,17 +96,37 @@ class RegisterIn(StrictModel):
 
 
 class PasswordForm(StrictModel):
-    """The OAuth2 password grant (RFC 6749 §4.3.2) as a form. Empty values are refused in the
-    schema too, so that generated clients and conformance tests know them to be invalid.
-    Other parameters are ignored, as OAuth2 clients may send their own."""
+    """The token endpoint's form (RFC 6749): the password grant (§4.3.2: `username`,
+    `password`) or the refresh grant (§6: `refresh_token`). Without `grant_type` a form with
+    `username` is the password grant. Empty values are refused in the schema too, so that
+    generated clients and conformance tests know them to be invalid. Other parameters are
+    ignored, as OAuth2 clients may send their own."""
 
     # The schema keeps the name FastAPI gave the form before, for generated clients.
     model_config = ConfigDict(extra="ignore", title="Body_auth-token")
 
-    grant_type: Literal["password"] | SkipJsonSchema[None] = None
-    username: str = Field(min_length=1, max_length=320, description="The account's email")
-    password: str = Field(min_length=1, max_length=256)
-    scope: str = Field(default="", max_length=1000)
+    grant_type: Literal["password", "refresh_token"] | SkipJsonSchema[None] = Field(
+        default=None, description="`password` (the default) or `refresh_token`"
+    )
+    username: str | SkipJsonSchema[None] = Field(
+        default=None,
+        min_length=1,
+        max_length=320,
+        description="The account's email (password grant)",
+    )
+    password: str | SkipJsonSchema[None] = Field(
+        default=None, min_length=1, max_length=256, description="Password grant"
+    )
+    refresh_token: str | SkipJsonSchema[None] = Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description="Refresh grant: the refresh token of the last answer (rotated: each is "
+        "used once; reusing one revokes the whole sign-in)",
+    )
+    scope: str | SkipJsonSchema[None] = Field(
+        default=None, max_length=1000, description="Ignored: a token carries its user's rights"
+    )
     client_id: str | SkipJsonSchema[None] = Field(default=None, max_length=256)
     client_secret: str | SkipJsonSchema[None] = Field(default=None, max_length=256)
 

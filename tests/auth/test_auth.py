@@ -55,13 +55,53 @@ def test_register_unknown_field_is_422(client):
     assert_problem(r, 422, "favourite_colour")
 
 
-def test_token_wrong_password_is_401(client, make_patient):
+def _oauth_error(r, error: str, *fields: str) -> dict:
+    """An RFC 6749 §5.2 refusal: 400, `error`, and still an RFC 9457 problem."""
+    body = assert_problem(r, 400, *fields)
+    assert body["error"] == error and body["error_description"] == body["detail"]
+    assert body["type"].endswith("/" + error.replace("_", "-"))
+    assert r.headers["cache-control"] == "no-store"
+    return body
+
+
+def test_token_wrong_password_is_invalid_grant(client, make_patient):
     p = make_patient()
     r = client.post("/v1/auth/token", data={"username": p.email, "password": "wrong-password"})
-    assert_problem(r, 401)
+    _oauth_error(r, "invalid_grant")
     r = client.post("/v1/auth/token", data={"username": "nobody@example.org",
-                                            "password": "wrong-password"})
-    assert_problem(r, 401)
+                                            "password": "wrong-password", "grant_type": "password"})
+    assert _oauth_error(r, "invalid_grant")["detail"] == "Incorrect email or password"
+
+
+def test_token_endpoint_speaks_rfc_6749(client, make_patient):
+    p = make_patient()
+    # Missing parameters, an unknown grant, JSON instead of a form.
+    _oauth_error(client.post("/v1/auth/token", data={"username": p.email}), "invalid_request")
+    _oauth_error(client.post("/v1/auth/token", data={"grant_type": "refresh_token"}),
+                 "invalid_request")
+    body = _oauth_error(client.post("/v1/auth/token", data={
+        "grant_type": "client_credentials", "username": p.email, "password": p.password}),
+        "unsupported_grant_type", "grant_type")
+    assert "password, refresh_token" in body["detail"]
+    body = _oauth_error(client.post("/v1/auth/token", json={
+        "username": p.email, "password": p.password}), "invalid_request")
+    assert "application/x-www-form-urlencoded" in body["detail"]
+    # The refresh grant at the token endpoint: rotating, and a reused token is refused (and
+    # revokes the sign-in, as POST /v1/auth/refresh does).
+    first = client.post("/v1/auth/token", data={"username": p.email, "password": p.password})
+    assert first.status_code == 200 and first.headers["cache-control"] == "no-store"
+    old = first.json()["refresh_token"]
+    r = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": old})
+    assert r.status_code == 200, r.text
+    renewed = r.json()
+    assert renewed["refresh_token"] != old and renewed["token_type"] == "bearer"
+    me = client.get("/v1/patients/me", headers={"Authorization": f"Bearer {renewed['access_token']}"})
+    assert me.status_code == 200
+    r = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": old})
+    _oauth_error(r, "invalid_grant")
+    r = client.post("/v1/auth/token", data={"grant_type": "refresh_token",
+                                            "refresh_token": renewed["refresh_token"]})
+    _oauth_error(r, "invalid_grant")  # the family was revoked by the reuse
 
 
 def test_token_response_shape_and_me(client, make_patient):
@@ -205,3 +245,12 @@ def test_a_token_accepted_before_is_refused_once_it_expires(client, make_patient
     for _ in range(2):
         assert_problem(client.get("/v1/patients/me",
                                   headers={"Authorization": f"Bearer {forged}"}), 401)
+
+
+def test_an_empty_token_parameter_is_refused_not_ignored(client, make_patient):
+    p = make_patient()
+    for extra in ({"refresh_token": ""}, {"grant_type": ""}, {"password": ""}):
+        r = client.post("/v1/auth/token", data={
+            "username": p.email, "password": p.password, **extra})
+        body = _oauth_error(r, "invalid_request", *extra)
+        assert body["detail"] == f"Empty parameter: {next(iter(extra))}"

@@ -126,7 +126,8 @@ def test_strings_round_trip_unchanged(client, make_patient):
         r = client.patch("/v1/patients/me", headers=p.headers, json={"display_name": value})
         assert r.status_code == 200 and r.json()["display_name"] == value.strip(), value
     # A NUL cannot be stored in PostgreSQL text, nor a lone surrogate encoded as UTF-8:
-    # refused with 422 on both databases, in JSON bodies and in the sign-in form.
+    # refused on both databases: 422 in JSON bodies, RFC 6749's invalid_request (400) in the
+    # sign-in form.
     for text in ("a\u0000b", "a\ud800b"):
         r = client.put("/v1/patients/me/symptom-entries/2026-02-01",
                        headers={**p.headers, "content-type": "application/json"},
@@ -134,6 +135,7 @@ def test_strings_round_trip_unchanged(client, make_patient):
         assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "notes", r.text
     r = client.post("/v1/auth/token", data={"username": "a\u0000b@example.org",
                                             "password": "x" * 12})
-    assert r.status_code == 422, r.text
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "username"]
     rows = client.get("/v1/patients/me/symptom-entries", headers=p.headers).json()["items"]
     assert len(rows) == len(storable)
