@@ -40,6 +40,9 @@ lint: sync ## Lint with ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check app
 
+lint-openapi: ## Lint the committed openapi.json with Redocly and Spectral (npm packages pinned in clients/lint)
+	cd clients/lint && npm ci --no-audit --no-fund --silent && npm run --silent redocly && npm run --silent spectral
+
 types: sync ## Type-check with mypy (strict)
 	$(BIN)/mypy
 
@@ -71,10 +74,10 @@ bench: sync ## Benchmark against the ceilings on PostgreSQL (minutes; writes doc
 bench-smoke: sync ## The benchmark's smoke run (seconds): tiny seed, 1 run of each scenario
 	$(BIN)/python -m bench --quick
 
-check: lint types migrations-check ## Lint, types, migrations check, tests with the coverage floor (CI)
+check: lint lint-openapi types migrations-check ## Lint, types, migrations check, tests with the coverage floor (CI)
 	$(MAKE) --no-print-directory test COVERAGE=1
 
 hooks: sync ## Install the git hooks: ruff, mypy, the commit-message check (.pre-commit-config.yaml)
 	$(BIN)/pre-commit install
 
-.PHONY: help sync run demo test reliability lint types migrations-check migration screenshots openapi fmt check hooks bench bench-smoke
+.PHONY: help sync run demo test reliability lint lint-openapi types migrations-check migration screenshots openapi fmt check hooks bench bench-smoke

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.errors import PROBLEM_JSON, Problem
+from app.openapi_descriptions import describe
 
 _PROBLEM = {"model": Problem, "content": {PROBLEM_JSON: {}}}
 
@@ -65,6 +66,22 @@ def link(operation_id: str, description: str, parameters: dict[str, str]) -> dic
     return {"operationId": operation_id, "description": description, "parameters": parameters}
 
 
+# Problem schemas with extension members, kept where a route declares them.
+OWN_PROBLEM_SCHEMAS = frozenset({"TokenError"})
+DESCRIPTION = (
+    "KneeTrack's API for people with knee osteoarthritis, their apps, their clinicians and the "
+    "systems around them: a daily diary per knee, exercise sessions and plans, questionnaires, "
+    "treatments and function tests; trends judged by clinically important change, flag "
+    "episodes a clinician reviews, exports as CSV and FHIR R4, and offline sync. Sign in with "
+    "OAuth2 (`POST /v1/auth/token`) or use an API key. Errors are RFC 9457 problems. It "
+    "describes what patients record; it gives no medical advice."
+)
+CONTACT = {"name": "KneeTrack maintainers", "url": "https://kneetrack.dev"}
+LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}
+# Relative: the document is served by the API it describes, at its root.
+SERVERS = [{"url": "/", "description": "The server that serves this document"}]
+
+
 def postprocess_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Corrects the generated document where FastAPI's output would mislead a client or a
     conformance tester: problem responses carry the Problem schema under
@@ -83,7 +100,11 @@ def postprocess_openapi(schema: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 content = response.get("content")
                 if status in ("413", "503") or (content and PROBLEM_JSON in content):
-                    response["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
+                    # A route may declare a problem with members of its own (the token
+                    # endpoint's RFC 6749 error); every other problem is the Problem schema.
+                    own = ((content or {}).get(PROBLEM_JSON) or {}).get("schema", {})
+                    keep = own.get("$ref", "").rsplit("/", 1)[-1] in OWN_PROBLEM_SCHEMAS
+                    response["content"] = {PROBLEM_JSON: {"schema": own if keep else problem_ref}}
     return schema
 
 
@@ -129,9 +150,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title,
         version=app.version,
         summary=app.summary,
-        description=app.description,
+        description=app.description or DESCRIPTION,
         routes=app.routes,
         tags=app.openapi_tags,
+        servers=SERVERS,
+        contact=CONTACT,
+        license_info=LICENSE,
     )
     schemas = schema.get("components", {}).get("schemas", {})
     for path in schema.get("paths", {}).values():
@@ -139,6 +163,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             for response in operation.get("responses", {}).values():
                 _problem_content(response)
             _body_example(operation, schemas)
+            # A route without a credential says so: no security, rather than none declared.
+            operation.setdefault("security", [])
+    describe(schema)
     return postprocess_openapi(schema)
 
 

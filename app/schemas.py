@@ -196,9 +196,10 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
 
 
-# The range is published in the OpenAPI document with the `formatMinimum`/`formatMaximum`
-# keywords (JSON Schema's format-range vocabulary, read by ajv-formats and by the test suite's
-# request generator), so a client generated from it knows the bounds.
+# The range is published in the OpenAPI document as the extension keywords
+# `x-formatMinimum`/`x-formatMaximum` (ajv-formats' names, prefixed: OpenAPI 3.1 validators
+# such as Redocly refuse unknown keywords in a schema, and allow `x-` ones), so a client
+# generated from it knows the bounds; the test suite's request generator reads them too.
 @dataclass(frozen=True)
 class WithJsonSchemaExtra:
     """Annotated metadata adding keywords to the JSON Schema Pydantic generates for a type."""
@@ -214,12 +215,12 @@ class WithJsonSchemaExtra:
 
 
 _DATE_RANGE_SCHEMA = WithJsonSchemaExtra(
-    (("formatMinimum", DATE_MIN.isoformat()), ("formatMaximum", DATE_MAX.isoformat()))
+    (("x-formatMinimum", DATE_MIN.isoformat()), ("x-formatMaximum", DATE_MAX.isoformat()))
 )
 _INSTANT_RANGE_SCHEMA = WithJsonSchemaExtra(
     (
-        ("formatMinimum", "1900-01-01T00:00:00Z"),
-        ("formatExclusiveMaximum", "2101-01-01T00:00:00Z"),
+        ("x-formatMinimum", "1900-01-01T00:00:00Z"),
+        ("x-formatExclusiveMaximum", "2101-01-01T00:00:00Z"),
     )
 )
 IsoDate = Annotated[

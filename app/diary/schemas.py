@@ -183,7 +183,8 @@ class ExerciseSessionIn(StrictModel):
 
 
 class ExerciseSessionOut(ExerciseSessionIn):
-    model_config = ConfigDict(extra="ignore")
+    # The input's example is not an answer (it lacks the server's fields): none inherited.
+    model_config = ConfigDict(extra="ignore", json_schema_extra=None)
     range_checked: ClassVar[bool] = False
 
     started_at: dt.datetime = Field(

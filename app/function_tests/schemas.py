@@ -37,7 +37,8 @@ class FunctionTestIn(StrictModel):
 
 
 class FunctionTestOut(FunctionTestIn):
-    model_config = ConfigDict(extra="ignore")
+    # The input's example is not an answer (it lacks the server's fields): none inherited.
+    model_config = ConfigDict(extra="ignore", json_schema_extra=None)
     range_checked: ClassVar[bool] = False
 
     performed_on: dt.date = Field(description=_PERFORMED_ON)

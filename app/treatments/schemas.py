@@ -59,7 +59,8 @@ class TreatmentPatch(StrictModel):
 
 
 class TreatmentOut(TreatmentIn):
-    model_config = ConfigDict(extra="ignore")
+    # The input's example is not an answer (it lacks the server's fields): none inherited.
+    model_config = ConfigDict(extra="ignore", json_schema_extra=None)
     range_checked: ClassVar[bool] = False
 
     date: dt.date = Field(description=_DATE)

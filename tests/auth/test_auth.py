@@ -95,7 +95,8 @@ def test_token_endpoint_speaks_rfc_6749(client, make_patient):
     assert r.status_code == 200, r.text
     renewed = r.json()
     assert renewed["refresh_token"] != old and renewed["token_type"] == "bearer"
-    me = client.get("/v1/patients/me", headers={"Authorization": f"Bearer {renewed['access_token']}"})
+    bearer = {"Authorization": f"Bearer {renewed['access_token']}"}
+    me = client.get("/v1/patients/me", headers=bearer)
     assert me.status_code == 200
     r = client.post("/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": old})
     _oauth_error(r, "invalid_grant")

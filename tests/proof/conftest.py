@@ -21,7 +21,7 @@ from tests.conftest import PASSWORD, Account
 
 def _published_range_formats() -> None:
     """Generate `date` and `date-time` values inside the range the OpenAPI document publishes
-    (`formatMinimum`/`formatMaximum`, app/schemas.py): the generator does not read those
+    (`x-formatMinimum`/`x-formatMaximum`, app/schemas.py): the generator does not read those
     keywords, so without this a schema-valid request could carry year 0129, which the API
     refuses by its published contract. Out-of-range values are still sent as invalid input
     by the coverage phase and by test_bad_input.py."""
