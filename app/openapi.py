@@ -82,6 +82,80 @@ LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}
 SERVERS = [{"url": "/", "description": "The server that serves this document"}]
 
 
+def _header(description: str, **schema: Any) -> dict[str, Any]:
+    return {"description": description, "schema": schema or {"type": "string"}}
+
+
+# Headers a client acts on, declared once and referenced from each response that sends them.
+# Every response also carries the security headers (Content-Security-Policy,
+# Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, Referrer-Policy,
+# Cross-Origin-Resource-Policy) and Cache-Control: the document's description says so.
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": _header(
+        "This request's id (the one sent in `X-Request-ID`, when valid, else a new one); "
+        "quote it when reporting a problem"
+    ),
+    "Retry-After": _header("Seconds to wait before retrying", type="integer", minimum=0),
+    "Idempotent-Replayed": _header(
+        "`true` when this is the stored answer to an earlier request with the same "
+        "`Idempotency-Key` (nothing was written again)",
+        type="string",
+        enum=["true"],
+    ),
+    "Content-Disposition": _header("`attachment` with the file name of the download"),
+    "WWW-Authenticate": _header("`Bearer` (RFC 6750): the credentials to send"),
+    "ETag": _header("The version of the record, for `If-Match` / `If-None-Match`"),
+}
+INTERNAL_ERROR = {
+    "description": "An unexpected error (a bug): a problem without details; quote its "
+    "`X-Request-ID` when reporting it. Nothing the request wrote is kept",
+}
+IDEMPOTENCY_IN_FLIGHT = {
+    "description": "Conflict: the email or record already exists, or (problem type "
+    "`idempotency-key-in-flight`, with `Retry-After`) a request with this `Idempotency-Key` is "
+    "still being processed",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _declare_headers(schema: dict[str, Any]) -> None:
+    """Declare on each response the headers the server sends with it (tests/test_headers.py
+    compares them with what the suite's requests got)."""
+    schema.setdefault("components", {})["headers"] = HEADERS
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if method == "get" and parameter.get("name", "").lower() == "if-none-match":
+                    parameter["description"] = (
+                        "An ETag you hold: 304 Not Modified, without a body, while it is current"
+                    )
+            idempotent = any(
+                p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])
+            )
+            responses = operation.setdefault("responses", {})
+            if idempotent:
+                responses["409"] = {**IDEMPOTENCY_IN_FLIGHT, "content": {PROBLEM_JSON: {}}}
+            if "requestBody" in operation:
+                responses.setdefault("413", {**PAYLOAD_TOO_LARGE})
+            responses.setdefault("500", {**INTERNAL_ERROR, "content": {PROBLEM_JSON: {}}})
+            for status, response in responses.items():
+                headers = response.setdefault("headers", {})
+                headers["X-Request-ID"] = _ref("X-Request-ID")
+                if status in ("429", "503") or (status == "409" and idempotent):
+                    headers["Retry-After"] = _ref("Retry-After")
+                if status == "401":
+                    headers["WWW-Authenticate"] = _ref("WWW-Authenticate")
+                if status == "304":
+                    headers["ETag"] = _ref("ETag")
+                if idempotent and status.startswith("2"):
+                    headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
+            if operation.get("operationId", "").startswith("exports-"):
+                responses["200"]["headers"]["Content-Disposition"] = _ref("Content-Disposition")
+
+
 def postprocess_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Corrects the generated document where FastAPI's output would mislead a client or a
     conformance tester: problem responses carry the Problem schema under
@@ -166,6 +240,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             # A route without a credential says so: no security, rather than none declared.
             operation.setdefault("security", [])
     describe(schema)
+    _declare_headers(schema)
     return postprocess_openapi(schema)
 
 

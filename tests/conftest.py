@@ -146,8 +146,15 @@ def live_server(
 
 @pytest.fixture(scope="session")
 def client(app: Any) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as c:
+    """The suite's client. It notes every answer's status and headers; when the session ends,
+    each must be declared in the OpenAPI document (tests/declared.py)."""
+    from tests.declared import Recorder, Seen, undeclared
+
+    seen: Seen = set()
+    with TestClient(Recorder(app, seen), raise_server_exceptions=False) as c:
         yield c
+    problems = undeclared(app.openapi(), seen)
+    assert not problems, "sent but not declared in openapi.json:\n" + "\n".join(problems)
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ from app.diary import plans
 from app.diary.schemas import ExercisePlanIn, ExercisePlanOut, ExercisePlanPatch
 from app.diary.vocabulary import Activity
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
-from app.openapi import PROBLEM_RESPONSES
+from app.openapi import ETAG_HEADER, LOCATION_HEADER, PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit, Page
 from app.records.http import PRECONDITION, IfMatch, with_etag
 from app.records.schemas import RevisionList
@@ -34,6 +34,7 @@ router = APIRouter(
     status_code=status.HTTP_201_CREATED,
     tags=["exercise"],
     summary="Prescribe an exercise plan (a clinician on the care team)",
+    responses={201: {"description": "Prescribed", "headers": ETAG_HEADER | LOCATION_HEADER}},
     dependencies=[Idempotent],
 )
 def create_exercise_plan(
@@ -69,7 +70,12 @@ def list_exercise_plans(
     return Page[ExercisePlanOut](items=[plans.plan_out(r) for r in rows], next_cursor=nxt)
 
 
-@router.get("/{plan_id}", tags=["exercise"], summary="Read an exercise plan")
+@router.get(
+    "/{plan_id}",
+    tags=["exercise"],
+    summary="Read an exercise plan",
+    responses={200: {"description": "The plan", "headers": ETAG_HEADER}},
+)
 def get_exercise_plan(
     plan_id: uuid.UUID, patient: ReadablePatient, session: SessionDep, response: Response
 ) -> ExercisePlanOut:
@@ -81,7 +87,7 @@ def get_exercise_plan(
 @router.patch(
     "/{plan_id}",
     tags=["exercise"],
-    responses=PRECONDITION,
+    responses=PRECONDITION | {200: {"description": "Changed", "headers": ETAG_HEADER}},
     summary="Change an exercise plan (a clinician on the care team); the old version is kept",
 )
 def patch_exercise_plan(

@@ -71,8 +71,15 @@ def _lock_id(scope: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+class InFlight(Conflict):
+    """409 with its own problem type: not a conflict with the record's state (an email taken),
+    but the same request still running; retry it after `Retry-After`."""
+
+    slug = "idempotency-key-in-flight"
+
+
 def in_flight() -> Conflict:
-    return Conflict(
+    return InFlight(
         f"A request with this {HEADER} is still being processed; retry after it has finished",
         headers={"Retry-After": "1"},
     )

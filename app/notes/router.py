@@ -16,7 +16,7 @@ from app.idempotency.dependencies import Idempotent, IdempotentRoute
 from app.notes import service
 from app.notes.models import TOPIC_MAX_CHARS
 from app.notes.schemas import ClinicalNoteIn, ClinicalNoteOut
-from app.openapi import PROBLEM_RESPONSES
+from app.openapi import LOCATION_HEADER, PROBLEM_RESPONSES
 from app.pagination import Cursor, Limit, Page
 from app.schemas import Text
 
@@ -33,6 +33,7 @@ router = APIRouter(
     status_code=status.HTTP_201_CREATED,
     summary="Write a clinical note (a clinician on the care team); notes are never changed",
     dependencies=[Idempotent],
+    responses={201: {"description": "Written", "headers": LOCATION_HEADER}},
 )
 def create_note(
     body: ClinicalNoteIn,

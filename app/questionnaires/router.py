@@ -8,7 +8,7 @@ from app.care.guards import OwnedPatient, ReadablePatient
 from app.clock import Now
 from app.db import SessionDep
 from app.idempotency.dependencies import Idempotent, IdempotentRoute
-from app.openapi import PROBLEM_RESPONSES
+from app.openapi import LOCATION_HEADER, PROBLEM_RESPONSES
 from app.pagination import Cursor, DateFrom, DateTo, Limit, Page, check_date_range
 from app.questionnaires import service
 from app.questionnaires.schemas import Instrument, QuestionnaireIn, QuestionnaireOut
@@ -26,6 +26,7 @@ router = APIRouter(
     tags=["questionnaires"],
     summary="Submit a completed KOOS-JR or KOOS (the patient); it is scored when stored",
     dependencies=[Idempotent],
+    responses={201: {"description": "Stored and scored", "headers": LOCATION_HEADER}},
 )
 def create_questionnaire(
     body: QuestionnaireIn, patient: OwnedPatient, session: SessionDep, now: Now, response: Response

@@ -48,6 +48,9 @@ def test_sixteen_concurrent_posts_with_one_key_make_one_row(live_server, make_pa
     for r in responses:
         if r.status_code == 409:
             assert r.headers["content-type"].startswith("application/problem+json")
+            # Its own type: the same request still running, not a conflict with the record.
+            assert r.json()["type"].endswith("/problems/idempotency-key-in-flight")
+            assert int(r.headers["Retry-After"]) >= 1
     assert _count(engine, "exercise_sessions", "patient_id", p.id) == 1
     assert _count(engine, "changes", "patient_id", p.id) == 1
     assert _count(engine, "idempotency_keys", "scope", p.id) == 1

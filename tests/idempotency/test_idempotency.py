@@ -199,3 +199,22 @@ def test_a_replay_needs_access_now(client, make_patient, make_clinician, link):
     assert client.delete(f"/v1/patients/{p.id}/care-team/{c.id}",
                          headers=p.headers).status_code == 204
     assert_problem(client.post(url, headers={**c.headers, **key}, json=plan), 404)
+
+
+def test_a_key_still_in_flight_is_a_409_of_its_own_type(client, make_patient):
+    """Told apart from a real conflict (an email taken): retrying it later will work."""
+    from fastapi import Request
+
+    from app.errors import problem_response
+    from app.idempotency.service import in_flight
+
+    error = in_flight()
+    assert error.status == 409 and error.headers == {"Retry-After": "1"}
+    scope = {"type": "http", "method": "POST", "path": "/x", "headers": [], "query_string": b""}
+    body = problem_response(Request(scope), error.status, slug=error.slug,
+                            detail=error.detail).body
+    assert b"/problems/idempotency-key-in-flight" in body
+    taken = client.post("/v1/auth/register", json={
+        "email": make_patient().email, "password": "violet kettle harbour",
+        "display_name": "X", "timezone": "UTC"})
+    assert taken.status_code == 409 and taken.json()["type"].endswith("/problems/conflict")
