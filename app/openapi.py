@@ -154,6 +154,22 @@ def _declare_headers(schema: dict[str, Any]) -> None:
                     headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
             if operation.get("operationId", "").startswith("exports-"):
                 responses["200"]["headers"]["Content-Disposition"] = _ref("Content-Disposition")
+                # Sent as text/csv or application/fhir+json only (FastAPI adds JSON for a model).
+                content = responses["200"].get("content", {})
+                if len(content) > 1:
+                    content.pop("application/json", None)
+
+
+def _hoist_item_models(schema: dict[str, Any]) -> None:
+    """A list of items checked one by one (`SkipValidation`, the sync call) is generated with
+    its item model inline: point it at the model's component instead, so that clients get one
+    named type."""
+    components = schema.get("components", {}).get("schemas", {})
+    for model in components.values():
+        for prop in model.get("properties", {}).values():
+            title = prop.get("items", {}).get("title")
+            if title in components and "$ref" not in prop["items"]:
+                prop["items"] = {"$ref": f"#/components/schemas/{title}"}
 
 
 def postprocess_openapi(schema: dict[str, Any]) -> dict[str, Any]:
@@ -241,6 +257,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             operation.setdefault("security", [])
     describe(schema)
     _declare_headers(schema)
+    _hoist_item_models(schema)
     return postprocess_openapi(schema)
 
 

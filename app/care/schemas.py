@@ -103,7 +103,19 @@ class CareTeamList(BaseModel):
     next_cursor: str | None = None
 
 
+def _only(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "title": f"GrantBy{''.join(p.capitalize() for p in name.split('_')[1:])}",
+        "properties": {name: schema},
+        "required": [name],
+        "additionalProperties": False,
+    }
+
+
 class GrantIn(StrictModel):
+    """The clinician to ask, by id or by email: exactly one of the two."""
+
     clinician_id: uuid.UUID | SkipJsonSchema[None] = None
     clinician_email: EmailStr | SkipJsonSchema[None] = None
 
@@ -121,6 +133,11 @@ class GrantIn(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"clinician_email": "dr.lee@clinic.example"}],
-            "oneOf": [{"required": ["clinician_id"]}, {"required": ["clinician_email"]}],
+            # Two whole alternatives (not bare `required` lists), so that a typed client
+            # generated from the document gets a union of two object types.
+            "oneOf": [
+                _only("clinician_id", {"type": "string", "format": "uuid"}),
+                _only("clinician_email", {"type": "string", "format": "email"}),
+            ],
         },
     )

@@ -11,6 +11,7 @@ from app.db import SessionDep
 from app.exports import service
 from app.exports.csv import CSV_MEDIA_TYPE
 from app.exports.fhir_codes import FHIR_JSON
+from app.exports.schemas import FhirBundle
 from app.openapi import PROBLEM_RESPONSES
 from app.pagination import DateFrom, DateTo, check_date_range
 
@@ -60,7 +61,8 @@ def export_csv(
     response_class=StreamingResponse,
     responses={
         200: {
-            "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+            "model": FhirBundle,
+            "content": {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/FhirBundle"}}},
             "description": "A FHIR R4 Bundle (type collection)",
         }
     },

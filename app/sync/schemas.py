@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, model_validator
 
 from app.diary.schemas import ExerciseSessionIn, SymptomEntryIn
 from app.errors import ErrorItem
@@ -12,18 +12,51 @@ from app.schemas import StrictModel
 
 MAX_ITEMS = 500
 Kind = Literal["symptom_entry", "exercise_session"]
+# Every kind the changes feed carries (records/models.py REVISION_KINDS, notes, questionnaires).
+ChangeKind = Literal[
+    "symptom_entry",
+    "exercise_session",
+    "exercise_plan",
+    "treatment",
+    "function_test",
+    "questionnaire",
+    "clinical_note",
+]
 Status = Literal["created", "updated", "unchanged", "deleted", "conflict", "invalid"]
 IfMatch = Field(default=None, max_length=200, description="Apply only if this ETag is current")
 
 
 class SyncEntryItem(SymptomEntryIn):
+    """A diary entry in a sync call: the entry's body with its date (and an optional ETag)."""
+
     entry_date: dt.date
     if_match: str | None = IfMatch
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"entry_date": "2026-03-02", "knees": {"left": {"pain": 4}}}]
+        }
+    )
+
 
 class SyncSessionItem(ExerciseSessionIn):
+    """An exercise session in a sync call: the session's body with the id the app chose."""
+
     id: uuid.UUID
     if_match: str | None = IfMatch
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f0c8a4e-6a43-4a55-9c55-2f3b1f2b9b11",
+                    "activity": "backward_walking",
+                    "started_at": "2026-03-02T10:00:00+01:00",
+                    "duration_minutes": 15,
+                }
+            ]
+        }
+    )
 
 
 class SyncDeletion(StrictModel):
@@ -33,19 +66,21 @@ class SyncDeletion(StrictModel):
 
 
 class SyncIn(StrictModel):
-    """Items are checked one by one (an invalid item is answered `invalid` and the rest still
-    apply), so the lists accept any JSON value here; each item's shape is that of
-    `SyncEntryItem`, `SyncSessionItem` and `SyncDeletion`."""
+    """Each list's items have the shape of `SyncEntryItem`, `SyncSessionItem` and
+    `SyncDeletion` (the document says so, for typed clients), but are checked one by one when
+    applied: an invalid item is answered `invalid` with its errors and the rest still apply
+    (`SkipValidation` keeps them as sent until then)."""
 
-    symptom_entries: list[Any] = Field(
+    symptom_entries: list[SkipValidation[SyncEntryItem]] = Field(
         default_factory=list,
-        description="`{entry_date, if_match?, …symptom entry}` (see SyncEntryItem)",
+        description="Diary entries, each `{entry_date, if_match?, …symptom entry}`",
     )
-    exercise_sessions: list[Any] = Field(
-        default_factory=list, description="`{id, if_match?, …exercise session}` (SyncSessionItem)"
+    exercise_sessions: list[SkipValidation[SyncSessionItem]] = Field(
+        default_factory=list,
+        description="Exercise sessions, each `{id, if_match?, …exercise session}`",
     )
-    deletions: list[Any] = Field(
-        default_factory=list, description="`{kind, key, if_match?}` (see SyncDeletion)"
+    deletions: list[SkipValidation[SyncDeletion]] = Field(
+        default_factory=list, description="Deletions, each `{kind, key, if_match?}`"
     )
 
     @model_validator(mode="after")
@@ -83,7 +118,7 @@ class SyncIn(StrictModel):
 
 
 class SyncResult(BaseModel):
-    kind: str | None
+    kind: Kind | None = Field(description="null only for an item whose kind cannot be told")
     key: str | None
     status: Status
     etag: str | None = None
@@ -95,7 +130,7 @@ class SyncOut(BaseModel):
 
 
 class ChangeOut(BaseModel):
-    kind: str
+    kind: ChangeKind
     key: str
     op: Literal["upsert", "delete"]
     version: int

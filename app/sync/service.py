@@ -133,15 +133,16 @@ def _deletion(raw: Any) -> Step:
 def check_items(body: SyncIn, patient: Patient, now: dt.datetime) -> list[Step]:
     """Pass 1: every item checked on its own; an invalid one is answered and skipped."""
     steps: list[Step] = []
+    # The items are as sent (SkipValidation in SyncIn): each is validated here, on its own.
     for raw in body.symptom_entries:
         rule = lambda i: entries.check_not_future(patient, i.entry_date, now)  # noqa: E731
         checked = _check(raw, SyncEntryItem, rule, ENTRY, "entry_date")
         steps.append(PutEntry(checked) if isinstance(checked, SyncEntryItem) else checked)
-    for raw in body.exercise_sessions:
+    for sent in body.exercise_sessions:
         rule = lambda i: sessions.check_started_at(i, now)  # noqa: E731
-        checked = _check(raw, SyncSessionItem, rule, SESSION, "id")
-        steps.append(PutSession(checked) if isinstance(checked, SyncSessionItem) else checked)
-    steps.extend(_deletion(raw) for raw in body.deletions)
+        done = _check(sent, SyncSessionItem, rule, SESSION, "id")
+        steps.append(PutSession(done) if isinstance(done, SyncSessionItem) else done)
+    steps.extend(_deletion(deletion) for deletion in body.deletions)
     return steps
 
 

@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.diary.vocabulary import Activity
 from app.schemas import StrictModel
 from app.trends.analysis import Bucket, Direction, Status, ThresholdKind
+from app.trends.metrics import Metric
 from app.trends.rules import Severity
 
 
@@ -61,7 +63,7 @@ class ThresholdsOut(BaseModel):
 
 
 class SummaryOut(BaseModel):
-    metric: str
+    metric: Metric
     knee: str | None
     unit: str
     direction: Direction
@@ -177,7 +179,7 @@ class WeekOut(BaseModel):
 
 class PlanAdherenceOut(BaseModel):
     plan_id: uuid.UUID
-    activity: str
+    activity: Activity
     minutes_per_session: int
     sessions_per_week: int
     start_date: dt.date
@@ -231,8 +233,8 @@ class DescriptiveOut(BaseModel):
 
 
 class ExerciseResponseOut(BaseModel):
-    activity: str
-    metric: str
+    activity: Activity
+    metric: Metric
     knee: str | None
     lag_days: int
     from_: dt.date = Field(alias="from", serialization_alias="from")
@@ -263,7 +265,7 @@ class ExerciseResponseOut(BaseModel):
 
 class SessionPainItem(BaseModel):
     date: dt.date
-    activity: str
+    activity: Activity
     pain_before: int | None
     pain_after: int | None
     next_day_pain: float | None = Field(

@@ -163,3 +163,14 @@ def test_demo_patient_bundle_validates(client, app):
              if c.code.coding[0].code == "falls"]
     assert max(falls) >= 1
     assert len(_observations(bundle, LOINC, "72514-3")) >= 84
+
+
+def test_the_export_has_the_shape_the_openapi_document_declares(client, history):
+    """`FhirBundle` is what the document promises a typed client (components/schemas)."""
+    from app.exports.schemas import FhirBundle
+
+    r = client.get("/v1/patients/me/export.fhir", headers=history.headers)
+    bundle = FhirBundle.model_validate_json(r.content)
+    assert bundle.entry and {e.resource.resourceType for e in bundle.entry} >= {
+        "Patient", "Observation"}
+    assert all(e.fullUrl == f"urn:uuid:{e.resource.id}" for e in bundle.entry)
