@@ -40,6 +40,9 @@ lint: sync ## Lint with ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check app
 
+ts-client: ## Install the TypeScript client's pinned packages (its test runs it under strict tsc)
+	cd clients/typescript && npm ci --no-audit --no-fund --silent
+
 lint-openapi: ## Lint the committed openapi.json with Redocly and Spectral (npm packages pinned in clients/lint)
 	cd clients/lint && npm ci --no-audit --no-fund --silent && npm run --silent redocly && npm run --silent spectral
 
@@ -80,4 +83,4 @@ check: lint lint-openapi types migrations-check ## Lint, types, migrations check
 hooks: sync ## Install the git hooks: ruff, mypy, the commit-message check (.pre-commit-config.yaml)
 	$(BIN)/pre-commit install
 
-.PHONY: help sync run demo test reliability lint lint-openapi types migrations-check migration screenshots openapi fmt check hooks bench bench-smoke
+.PHONY: help sync run demo test reliability lint lint-openapi ts-client types migrations-check migration screenshots openapi fmt check hooks bench bench-smoke
