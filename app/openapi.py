@@ -160,6 +160,30 @@ def _declare_headers(schema: dict[str, Any]) -> None:
                     content.pop("application/json", None)
 
 
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "The access token from `POST /v1/auth/token` (the `OAuth2` scheme's token), "
+    "as `Authorization: Bearer <token>`: the same credential, for tools that read HTTP schemes",
+}
+
+
+def _bearer_beside_oauth2(schema: dict[str, Any]) -> None:
+    """Declare the bearer token also as an HTTP `bearer` scheme wherever `OAuth2` is accepted:
+    tools that set or strip credentials (Schemathesis' authentication checks, some client
+    generators) know where an HTTP scheme's credential goes, not an OAuth2 flow's."""
+    schemes = schema.get("components", {}).get("securitySchemes", {})
+    if "OAuth2" not in schemes:
+        return
+    schemes["HTTPBearer"] = BEARER_SCHEME
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            security = operation.get("security", [])
+            if {"OAuth2": []} in security:
+                security.insert(security.index({"OAuth2": []}) + 1, {"HTTPBearer": []})
+
+
 def _hoist_item_models(schema: dict[str, Any]) -> None:
     """A list of items checked one by one (`SkipValidation`, the sync call) is generated with
     its item model inline: point it at the model's component instead, so that clients get one
@@ -258,6 +282,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     describe(schema)
     _declare_headers(schema)
     _hoist_item_models(schema)
+    _bearer_beside_oauth2(schema)
     return postprocess_openapi(schema)
 
 

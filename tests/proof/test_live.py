@@ -6,6 +6,7 @@ carry. Marked `live`; CI runs them with the rest of the suite."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,11 @@ def test_schemathesis_cli_against_live_server(backend, live_server, admin, tmp_p
     assert proc.returncode == 0, text
     assert "Operations:       " in text and "Tested: " in text
     assert "Server error" not in text
+    # The run signed in (dynamic auth on the HTTPBearer scheme): only the operations a
+    # clinician may not call at all (admin's, and the patient's own account) answer it only
+    # 401/403. A broken sign-in would leave every operation there and prove nothing.
+    failed = re.search(r"Authentication failed: (\d+) operations", text)
+    assert failed is None or int(failed.group(1)) <= 8, text
 
 
 # --- headers -------------------------------------------------------------------------------
