@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -27,6 +27,7 @@ from app.exports.fhir_build import (
     qty,
     score,
     stable_id,
+    versioned,
 )
 from app.exports.fhir_codes import (
     CS_ACTIVITY,
@@ -111,7 +112,7 @@ def session_resource(row: Any, patient_ref: str) -> dict[str, Any]:
     res: dict[str, Any] = {
         "resourceType": "Observation",
         "id": stable_id(row.id, "session"),
-        "status": "final",
+        **versioned(row.version),
         "category": categories("activity"),
         "code": cc(EXERCISE_ACTIVITY),
         "subject": {"reference": patient_ref},
@@ -234,11 +235,46 @@ def single_item_resource(row: Any, patient_ref: str) -> dict[str, Any]:
     return res
 
 
+BundleType = Literal["collection", "transaction"]
+RESOURCE_ID_SYSTEM = "https://kneetrack.dev/fhir/resource-id"
+
+
+def _identified(res: dict[str, Any]) -> tuple[str, str]:
+    """Give the resource a business identifier (its KneeTrack id) unless it has one; return
+    the (system, value) a server can find it by."""
+    if res["resourceType"] == "Patient":
+        first = res["identifier"][0]
+        return first["system"], first["value"]
+    identifier = {"system": RESOURCE_ID_SYSTEM, "value": res["id"]}
+    # QuestionnaireResponse.identifier is one Identifier in R4; elsewhere a list.
+    if res["resourceType"] == "QuestionnaireResponse":
+        res.setdefault("identifier", identifier)
+    else:
+        res.setdefault("identifier", [identifier])
+    return RESOURCE_ID_SYSTEM, res["id"]
+
+
+def _entry(res: dict[str, Any], bundle_type: BundleType) -> dict[str, Any]:
+    system, value = _identified(res)
+    entry: dict[str, Any] = {"fullUrl": f"urn:uuid:{res['id']}", "resource": res}
+    if bundle_type == "transaction":
+        # A conditional update (create when absent, else replace), found by the identifier:
+        # loading the same export twice changes nothing, and an entry amended since the last
+        # load replaces its earlier version. References between entries use the `urn:uuid:`
+        # full URLs, which the server rewrites to the ids it assigns.
+        entry["request"] = {
+            "method": "PUT",
+            "url": f"{res['resourceType']}?identifier={system}|{value}",
+        }
+    return entry
+
+
 def bundle_chunks(
     *,
     bundle_id: str,
     timestamp: dt.datetime,
     resources: Iterable[dict[str, Any]],
+    bundle_type: BundleType = "collection",
     chunk_bytes: int = 64 * 1024,
 ) -> Iterator[bytes]:
     """The Bundle as JSON, built entry by entry and sent in chunks of about `chunk_bytes`: the
@@ -246,14 +282,15 @@ def bundle_chunks(
     head = {
         "resourceType": "Bundle",
         "id": bundle_id,
-        "type": "collection",
+        "meta": {"lastUpdated": instant(timestamp)},
+        "type": bundle_type,
         "timestamp": instant(timestamp),
     }
     parts = [orjson.dumps(head)[:-1], b',"entry":[']
     size = 0
     separator = b""
     for res in resources:
-        part = separator + orjson.dumps({"fullUrl": f"urn:uuid:{res['id']}", "resource": res})
+        part = separator + orjson.dumps(_entry(res, bundle_type))
         separator = b","
         parts.append(part)
         size += len(part)

@@ -48,19 +48,33 @@ def instant(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+def versioned(version: int | None) -> dict[str, Any]:
+    """`status` and `meta.versionId` of a record kept with versions: `amended` once it was
+    replaced after it was first written (FHIR R4 ObservationStatus), with the version."""
+    if version is None:
+        return {"status": "final"}
+    return {
+        "meta": {"versionId": str(version)},
+        "status": "amended" if version > 1 else "final",
+    }
+
+
 class ObservationFactory:
     """Observations about one patient on one day."""
 
-    def __init__(self, patient_ref: str, effective: str, issued: str) -> None:
+    def __init__(
+        self, patient_ref: str, effective: str, issued: str, version: int | None = None
+    ) -> None:
         self.patient_ref = patient_ref
         self.effective = effective
         self.issued = issued
+        self.version = version
 
     def make(self, oid: str, category: str, code: dict[str, Any], **fields: Any) -> dict[str, Any]:
         return {
             "resourceType": "Observation",
             "id": oid,
-            "status": "final",
+            **versioned(self.version),
             "category": categories(category),
             "code": code,
             "subject": {"reference": self.patient_ref},

@@ -23,6 +23,8 @@ CS_ANALGESIC = f"{BASE}/CodeSystem/analgesic-kind"
 CS_TREATMENT = f"{BASE}/CodeSystem/treatment"
 CS_FUNCTION_TEST = f"{BASE}/CodeSystem/function-test"
 CS_QUESTIONNAIRE = f"{BASE}/CodeSystem/questionnaire"
+CS_FLAG_RULE = f"{BASE}/CodeSystem/flag-rule"
+CS_FLAG_SEVERITY = f"{BASE}/CodeSystem/flag-severity"
 PATIENT_ID_SYSTEM = f"{BASE}/sid/patient-id"
 
 FHIR_JSON = "application/fhir+json"

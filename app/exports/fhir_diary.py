@@ -29,7 +29,9 @@ from app.exports.queries import knee_values
 def symptom_resources(row: Any, patient_ref: str) -> Iterator[dict[str, Any]]:
     """The observations of one diary entry: per knee pain, stiffness, swelling, warmth, giving
     way, flexion and extension; for the day morning stiffness, flare and notes."""
-    obs = ObservationFactory(patient_ref, row.entry_date.isoformat(), instant(row.recorded_at))
+    obs = ObservationFactory(
+        patient_ref, row.entry_date.isoformat(), instant(row.recorded_at), row.version
+    )
     for side in ("left", "right"):
         yield from _knee_resources(obs, row, side)
     yield from _day_resources(obs, row)

@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Date, Row, Select, String, Text, Uuid, column, or_, select, table
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
 from app.db import READ_ONLY, get_engine
-from app.diary.models import ExerciseSession, SymptomEntry
+from app.diary.models import ExercisePlan, ExerciseSession, SymptomEntry
 from app.diary.vocabulary import KNEE_COLUMN_SUFFIXES
 from app.function_tests.models import FunctionTest
 from app.questionnaires.models import QuestionnaireResponse
@@ -30,15 +30,16 @@ def knee_values(row: Any, side: str) -> dict[str, Any]:
     return {name: getattr(row, f"{side}_{name}") for name in KNEE_COLUMN_SUFFIXES}
 
 
+# `version` is read for FHIR (an entry replaced since it was first written is `amended`).
 SYMPTOM_COLUMNS = tuple(
     c
     for c in table_of(SymptomEntry).columns
-    if c.name not in ("patient_id", "version", "created_at", "updated_at", "deleted_at")
+    if c.name not in ("patient_id", "created_at", "updated_at", "deleted_at")
 )
 SESSION_COLUMNS = tuple(
     c
     for c in table_of(ExerciseSession).columns
-    if c.name not in ("patient_id", "version", "created_at", "updated_at", "deleted_at")
+    if c.name not in ("patient_id", "created_at", "updated_at", "deleted_at")
 )
 
 
@@ -118,6 +119,49 @@ def function_tests(
     stmt = select(*columns).where(col(f.patient_id) == patient_id, col(f.deleted_at).is_(None))
     stmt = _dated(stmt, col(f.performed_on), date_from, date_to)
     return stmt.order_by(col(f.performed_on), col(f.created_at))
+
+
+def exercise_plans(
+    patient_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None
+) -> Select[Any]:
+    """Plans in force at some time in the window (all of them without one), by start."""
+    p = ExercisePlan
+    stmt = select(*table_of(p).columns).where(col(p.patient_id) == patient_id)
+    if date_to is not None:
+        stmt = stmt.where(col(p.start_date) <= date_to)
+    if date_from is not None:
+        stmt = stmt.where(or_(col(p.end_date).is_(None), col(p.end_date) >= date_from))
+    return stmt.order_by(col(p.start_date), col(p.created_at))
+
+
+# The flag episodes' table, by name: exports sit beside trends, which owns the model.
+_EPISODES = table(
+    "flag_episodes",
+    column("id", Uuid()),
+    column("patient_id", Uuid()),
+    column("rule", String()),
+    column("key", String()),
+    column("severity", String()),
+    column("status", String()),
+    column("first_date", Date()),
+    column("last_date", Date()),
+    column("reason", Text()),
+)
+
+
+def flag_episodes(
+    patient_id: uuid.UUID, date_from: dt.date | None, date_to: dt.date | None
+) -> Select[Any]:
+    """Stored flag episodes that reach into the window, by first date."""
+    e = _EPISODES.c
+    stmt = select(
+        e.id, e.rule, e.key, e.severity, e.status, e.first_date, e.last_date, e.reason
+    ).where(e.patient_id == patient_id)
+    if date_to is not None:
+        stmt = stmt.where(e.first_date <= date_to)
+    if date_from is not None:
+        stmt = stmt.where(e.last_date >= date_from)
+    return stmt.order_by(e.first_date, e.rule, e.key)
 
 
 def single_item_responses(

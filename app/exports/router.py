@@ -10,6 +10,7 @@ from app.clock import Now
 from app.db import SessionDep
 from app.exports import service
 from app.exports.csv import CSV_MEDIA_TYPE
+from app.exports.fhir import BundleType
 from app.exports.fhir_codes import FHIR_JSON
 from app.exports.schemas import FhirBundle
 from app.openapi import PROBLEM_RESPONSES
@@ -54,10 +55,13 @@ def export_csv(
 @router.get(
     "/export.fhir",
     summary="Export the record as a FHIR R4 Bundle (streamed)",
-    description="A `Bundle` of type `collection`: the Patient, the diary, exercise sessions, "
-    "function tests, PGIC and PASS as Observations, KOOS-JR as QuestionnaireResponses and "
-    "treatments as Procedures; docs/fhir-mapping.md lists every "
-    "code. API keys need the `export` scope.",
+    description="A `Bundle` of type `collection` (or `transaction` with `?type=transaction`, "
+    "to load into a FHIR server): the Patient, the diary, exercise sessions, function tests, "
+    "PGIC and PASS as Observations (an entry replaced since first written is `amended`, with "
+    "its version), KOOS-JR as QuestionnaireResponses, treatments as Procedures, exercise "
+    "plans as CarePlans and flag episodes as Flags; every resource carries its KneeTrack id "
+    "as an identifier. docs/fhir-mapping.md lists every code. API keys need the `export` "
+    "scope.",
     response_class=StreamingResponse,
     responses={
         200: {
@@ -73,12 +77,25 @@ def export_fhir(
     now: Now,
     date_from: DateFrom = None,
     date_to: DateTo = None,
+    bundle_type: Annotated[
+        BundleType,
+        Query(
+            alias="type",
+            description="`collection` (default), or `transaction`: every entry a conditional "
+            "update by its identifier, for a FHIR server to load (docs/fhir-mapping.md)",
+        ),
+    ] = "collection",
 ) -> StreamingResponse:
     check_date_range(date_from, date_to)
     name = service.display_name(session, patient.id)
     return StreamingResponse(
         service.fhir_export(
-            patient, display_name=name, date_from=date_from, date_to=date_to, now=now
+            patient,
+            display_name=name,
+            date_from=date_from,
+            date_to=date_to,
+            now=now,
+            bundle_type=bundle_type,
         ),
         media_type=FHIR_JSON,
         headers={"Content-Disposition": 'attachment; filename="kneetrack-fhir.json"'},

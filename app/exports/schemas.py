@@ -20,16 +20,27 @@ class FhirResource(BaseModel):
     id: str
 
 
+class FhirRequest(BaseModel):
+    method: Literal["PUT"]
+    url: str = Field(description="A conditional update: `<type>?identifier=<system>|<value>`")
+
+
 class FhirBundleEntry(BaseModel):
     fullUrl: str = Field(description="`urn:uuid:` and the resource's id")
     resource: FhirResource
+    request: FhirRequest | None = Field(default=None, description="In a `transaction` only")
+
+
+class FhirMeta(BaseModel):
+    lastUpdated: dt.datetime
 
 
 class FhirBundle(BaseModel):
-    """A FHIR R4 Bundle of type `collection` (docs/fhir-mapping.md)."""
+    """A FHIR R4 Bundle of type `collection`, or `transaction` (docs/fhir-mapping.md)."""
 
     resourceType: Literal["Bundle"]
     id: str
-    type: Literal["collection"]
+    meta: FhirMeta
+    type: Literal["collection", "transaction"]
     timestamp: dt.datetime
     entry: list[FhirBundleEntry]

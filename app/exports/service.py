@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from app.auth.models import User
 from app.care.models import Patient
-from app.exports import fhir, fhir_diary, queries
+from app.exports import fhir, fhir_care, fhir_diary, queries
 from app.exports.csv import (
     EXERCISE_HEADER,
     FUNCTION_TEST_HEADER,
@@ -81,6 +81,10 @@ def _fhir_resources(
             yield fhir.function_test_resource(row, ref)
         for row in queries.stream(conn, queries.treatments(*span)):
             yield fhir.procedure_resource(row, ref)
+        for row in queries.stream(conn, queries.exercise_plans(*span)):
+            yield fhir_care.care_plan_resource(row, ref)
+        for row in queries.stream(conn, queries.flag_episodes(*span)):
+            yield fhir_care.flag_resource(row, ref)
 
 
 def fhir_export(
@@ -90,9 +94,11 @@ def fhir_export(
     date_from: dt.date | None,
     date_to: dt.date | None,
     now: dt.datetime,
+    bundle_type: fhir.BundleType = "collection",
 ) -> Iterator[bytes]:
     return fhir.bundle_chunks(
         bundle_id=str(uuid.uuid4()),
         timestamp=now,
         resources=_fhir_resources(patient, display_name, date_from, date_to),
+        bundle_type=bundle_type,
     )

@@ -174,3 +174,82 @@ def test_the_export_has_the_shape_the_openapi_document_declares(client, history)
     assert bundle.entry and {e.resource.resourceType for e in bundle.entry} >= {
         "Patient", "Observation"}
     assert all(e.fullUrl == f"urn:uuid:{e.resource.id}" for e in bundle.entry)
+
+
+def _fhir_json(client, account, query: str = "") -> dict:
+    r = client.get(f"/v1/patients/me/export.fhir{query}", headers=account.headers)
+    assert r.status_code == 200, r.text
+    return json.loads(r.content)
+
+
+def test_a_transaction_bundle_loads_by_conditional_update(client, history):
+    """`?type=transaction`: each entry is a PUT to `<type>?identifier=<system>|<value>` whose
+    identifier the resource itself carries, so a FHIR server creates it when absent and
+    replaces it otherwise (loading the export twice changes nothing), and the entries refer
+    to one another by their `urn:uuid:` full URLs."""
+    data = _fhir_json(client, history, "?type=transaction")
+    bundle = Bundle.model_validate(data)
+    assert bundle.type == "transaction" and bundle.meta.lastUpdated is not None
+    full_urls = {e["fullUrl"] for e in data["entry"]}
+    for e in data["entry"]:
+        res, request = e["resource"], e["request"]
+        get_fhir_model_class(res["resourceType"]).model_validate(res)
+        assert request["method"] == "PUT"
+        kind, _, search = request["url"].partition("?identifier=")
+        assert kind == res["resourceType"]
+        system, _, value = search.partition("|")
+        ids = res["identifier"] if isinstance(res["identifier"], list) else [res["identifier"]]
+        assert {"system": system, "value": value} in ids, (request, ids)
+        subject = res.get("subject", {}).get("reference")
+        assert subject is None or subject in full_urls
+    # The same export again: the same identifiers, so the same conditional targets.
+    again = _fhir_json(client, history, "?type=transaction")
+    assert [e["request"]["url"] for e in again["entry"]] == [
+        e["request"]["url"] for e in data["entry"]]
+    # The default stays a collection, without requests.
+    plain = _fhir_json(client, history)
+    assert plain["type"] == "collection" and all("request" not in e for e in plain["entry"])
+    r = client.get("/v1/patients/me/export.fhir?type=batch", headers=history.headers)
+    assert_problem(r, 422, "type")
+
+
+def test_a_replaced_entry_is_amended_with_its_version(client, history):
+    day = "2026-01-06"
+    r = client.put(f"/v1/patients/me/symptom-entries/{day}", headers=history.headers,
+                   json={"knees": {"left": {"pain": 3}}})
+    assert r.status_code == 200
+    observations = [e["resource"] for e in _fhir_json(client, history)["entry"]
+                    if e["resource"]["resourceType"] == "Observation"]
+    that_day = [o for o in observations if o.get("effectiveDateTime") == day]
+    others = [o for o in observations if o.get("effectiveDateTime") == "2026-01-05"]
+    assert that_day and all(
+        o["status"] == "amended" and o["meta"]["versionId"] == "2" for o in that_day)
+    assert others and all(o["status"] == "final" and o["meta"]["versionId"] == "1"
+                          for o in others)
+
+
+def test_plans_and_flag_episodes_are_exported(client, history, make_clinician, link, settle):
+    clinician = make_clinician()
+    link(history, clinician)
+    plan = {"activity": "backward_walking", "minutes_per_session": 15, "sessions_per_week": 3,
+            "start_date": "2026-01-01", "instructions": "Slowly, beside a rail."}
+    r = client.post(f"/v1/patients/{history.id}/exercise-plans", headers=clinician.headers,
+                    json=plan)
+    assert r.status_code == 201, r.text
+    settle()  # the fall on 2026-01-05 is a stored episode
+    resources = [e["resource"] for e in _fhir_json(client, history)["entry"]]
+    plans = [r for r in resources if r["resourceType"] == "CarePlan"]
+    assert len(plans) == 1
+    care_plan = get_fhir_model_class("CarePlan").model_validate(plans[0])
+    assert care_plan.status == "active" and care_plan.intent == "plan"
+    timing = plans[0]["activity"][0]["detail"]["scheduledTiming"]["repeat"]
+    assert (timing["frequency"], timing["periodUnit"], timing["duration"]) == (3, "wk", 15)
+    assert plans[0]["note"] == [{"text": "Slowly, beside a rail."}]
+    flags = [r for r in resources if r["resourceType"] == "Flag"]
+    stored = client.get(f"/v1/patients/{history.id}/flags",
+                        headers=clinician.headers).json()["items"]
+    assert len(flags) == len(stored) >= 1
+    fall = next(f for f in flags if f["code"]["coding"][0]["code"] == "fall")
+    get_fhir_model_class("Flag").model_validate(fall)
+    assert fall["status"] == "active" and fall["period"]["start"] == "2026-01-05"
+    assert "urgent" in {c["coding"][0]["code"] for c in fall["category"]}
