@@ -99,16 +99,28 @@ def _rom_resources(
         if v["rom_method"]
         else {}
     )
-    for measure, display in (("flexion", "Knee flexion"), ("extension", "Knee extension")):
+    # The API's `extension_degrees` is a deficit (degrees short of straight): its code and
+    # display say so, so that a receiving system cannot read 10° as 10° of extension.
+    for measure, code, display in ROM_MEASURES:
         if v[measure] is not None:
             yield obs.make(
-                stable_id(*key, measure),
+                stable_id(*key, measure),  # the id stays that of the measure
                 "exam",
-                cc(local(CS_ROM, measure, display)),
+                cc(local(CS_ROM, code, display)),
                 valueQuantity=qty(v[measure], "degrees", "deg"),
                 bodySite=site,
                 **method,
             )
+
+
+ROM_MEASURES = (
+    ("flexion", "flexion", "Knee flexion"),
+    (
+        "extension",
+        "extension-deficit",
+        "Knee extension deficit (degrees short of full extension; negative = hyperextension)",
+    ),
+)
 
 
 def _day_resources(obs: ObservationFactory, row: Any) -> Iterator[dict[str, Any]]:

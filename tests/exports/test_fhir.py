@@ -81,10 +81,12 @@ def test_bundle_validates_and_maps_every_measure(client, history):
     got = sorted((o.code.coding[0].code, KNEES[o.bodySite.coding[0].code],
                   o.valueQuantity.value, o.valueQuantity.code, o.method.coding[0].code)
                  for o in rom)
-    assert got == [("extension", "left", -5, "deg", "goniometer"),
+    assert got == [("extension-deficit", "left", -5, "deg", "goniometer"),
                    ("flexion", "left", 110, "deg", "goniometer"),
                    ("flexion", "right", 125, "deg", "smartphone_app")]
     assert all(o.valueQuantity.system == "http://unitsofmeasure.org" for o in rom)
+    deficit = next(o for o in rom if o.code.coding[0].code == "extension-deficit")
+    assert deficit.code.coding[0].display.startswith("Knee extension deficit")
 
 
 def test_exercise_sessions_are_physical_activity_observations(client, history):
