@@ -37,6 +37,13 @@ class KneeTrend:
     knee: str  # left | right
     trend: TrendOut
     index: bool  # the patient's index knee: drawn emphasised
+    # Without an index knee neither is emphasised, but the two must still look different:
+    # the left knee takes the solid style, the right the dashed one.
+    no_index: bool = False
+
+    @property
+    def style(self) -> str:
+        return "index" if self.index or (self.no_index and self.knee == "left") else "other"
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ def threshold_band(t: TrendOut, unit: str) -> tuple[float, float, str] | None:
 
 def _series(chart: ch.Chart, frame: ch.Frame, k: KneeTrend, unit: str) -> None:
     name = knee_name(k)
-    style = "index" if k.index else "other"
+    style = k.style
     chart.dots += [
         ch.Dot(
             frame.x(p.period_start),
@@ -143,7 +150,7 @@ def knee_view(
         unit=unit,
         empty=not any(k.trend.points for k in knees),
     )
-    for k in sorted(knees, key=lambda k: k.index):  # the index knee drawn last, on top
+    for k in sorted(knees, key=lambda k: k.style == "index"):  # the solid one drawn on top
         _series(chart, frame, k, unit)
     if judged.baseline.mean is not None:
         _draw_baseline(chart, frame, judged, band)

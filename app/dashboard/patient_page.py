@@ -127,7 +127,11 @@ def _knee_views(
     for n, (metric, title, y_range, unit) in enumerate(specs):
         knees = {k: _trend(session, patient, now, w, metric, k) for k in ("left", "right")}
         judged = knees.get(w.knee) or _trend(session, patient, now, w, metric, w.knee)
-        shown = [KneeTrend(k, t, k == patient.index_knee) for k, t in knees.items() if t.points]
+        shown = [
+            KneeTrend(k, t, k == patient.index_knee, no_index=patient.index_knee is None)
+            for k, t in knees.items()
+            if t.points
+        ]
         first = n == 0 and metric == "pain"
         marked = events if first else [e for e in events if e.css != "session"]
         views.append(

@@ -209,3 +209,15 @@ def test_session_pain_is_judged_by_the_pain_monitoring_models_limit():
     assert "after none of them" in quiet
     _, none = session_pain_chart(w, rows[3:])
     assert none == "No session in this period has its pain recorded."
+
+
+def test_without_an_index_knee_the_two_knees_still_look_different():
+    from types import SimpleNamespace
+
+    from app.dashboard.knee_charts import KneeTrend
+
+    t = SimpleNamespace(points=[])
+    with_index = [KneeTrend("left", t, False), KneeTrend("right", t, True)]
+    assert [k.style for k in with_index] == ["other", "index"]
+    without = [KneeTrend(side, t, False, no_index=True) for side in ("left", "right")]
+    assert [k.style for k in without] == ["index", "other"]

@@ -266,6 +266,8 @@ def test_patient_page_follows_the_knee_and_period_and_marks_falls(
         assert f"<strong>Fall on {fall_day:%-d %b %Y} during backward walking" in text
         # Both knees on the pain chart, whichever knee the page judges by.
         assert "left knee: 7-day mean" in text and "right knee: 7-day mean" in text
+        # No index knee: neither is emphasised, but they are drawn apart (solid, dashed).
+        assert 'class="line mean index"' in text and 'class="line mean other"' in text
     year = browserish.get(url, params={"period": "1y"}, headers=HTML).text
     start = today - dt.timedelta(days=364)
     assert f"<dd>{start.day} {start:%b %Y} to" in year
