@@ -214,11 +214,19 @@ class WithJsonSchemaExtra:
         return schema
 
 
+# The years 1900–2100 as a pattern too: plain JSON Schema, so that every generator and
+# validator keeps to the range (a date outside it is refused with 422).
+_YEARS = "(19[0-9]{2}|20[0-9]{2}|2100)"
 _DATE_RANGE_SCHEMA = WithJsonSchemaExtra(
-    (("x-formatMinimum", DATE_MIN.isoformat()), ("x-formatMaximum", DATE_MAX.isoformat()))
+    (
+        ("pattern", f"^{_YEARS}-"),
+        ("x-formatMinimum", DATE_MIN.isoformat()),
+        ("x-formatMaximum", DATE_MAX.isoformat()),
+    )
 )
 _INSTANT_RANGE_SCHEMA = WithJsonSchemaExtra(
     (
+        ("pattern", f"^{_YEARS}-"),
         ("x-formatMinimum", "1900-01-01T00:00:00Z"),
         ("x-formatExclusiveMaximum", "2101-01-01T00:00:00Z"),
     )

@@ -16,30 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+import tests.proof.st_hooks  # noqa: F401  (importing it registers the date formats)
 from tests.conftest import PASSWORD, Account
-
-
-def _published_range_formats() -> None:
-    """Generate `date` and `date-time` values inside the range the OpenAPI document publishes
-    (`x-formatMinimum`/`x-formatMaximum`, app/schemas.py): the generator does not read those
-    keywords, so without this a schema-valid request could carry year 0129, which the API
-    refuses by its published contract. Out-of-range values are still sent as invalid input
-    by the coverage phase and by test_bad_input.py."""
-    import datetime as dt
-
-    import schemathesis
-    from hypothesis import strategies as st
-
-    from app.schemas import DATE_MAX, DATE_MIN
-
-    schemathesis.openapi.format("date", st.dates(DATE_MIN, DATE_MAX).map(dt.date.isoformat))
-    schemathesis.openapi.format("date-time", st.datetimes(
-        dt.datetime.combine(DATE_MIN, dt.time()), dt.datetime.combine(DATE_MAX, dt.time()),
-        timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5))]),
-    ).map(lambda v: v.isoformat()))
-
-
-_published_range_formats()
 
 
 def free_port() -> int:
