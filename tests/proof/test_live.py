@@ -9,7 +9,9 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -42,7 +44,9 @@ def test_schemathesis_cli_against_live_server(backend, live_server, admin, tmp_p
     code = httpx.post(f"{live_server}/v1/invitations", headers=clinician.headers).json()["code"]
     assert httpx.post(f"{live_server}/v1/invitations/{code}/accept",
                       headers=patient.headers).status_code == 200
-    account = {"clinician": clinician, "patient": patient, "admin": admin}[role]
+    # An admin of its own: the run signs out everywhere and changes passwords, which must not
+    # end the sessions of the suite's shared admin.
+    account = {"clinician": clinician, "patient": patient}.get(role) or _own_admin()
     env = {**os.environ, "KNEETRACK_PROOF_USERNAME": account.email,
            "KNEETRACK_PROOF_PASSWORD": account.password,
            # Dates inside the published range, as for the in-process runs.
@@ -61,6 +65,20 @@ def test_schemathesis_cli_against_live_server(backend, live_server, admin, tmp_p
     failed = re.search(r"Authentication failed: (\d+) operations", text)
     refused_only = int(failed.group(1)) if failed else 0
     assert refused_only <= ONLY_REFUSED_AT_MOST[role], text
+
+
+def _own_admin() -> Any:
+    from sqlmodel import Session
+
+    from app.auth.service import create_user
+    from app.db import get_engine
+    from tests.conftest import PASSWORD, Account
+
+    email = f"live-admin-{uuid.uuid4().hex[:12]}@example.org"
+    with Session(get_engine()) as s:
+        user = create_user(s, email=email, password=PASSWORD, role="admin", display_name="A")
+        s.commit()
+        return Account(id=str(user.id), email=email, role="admin", token="", refresh_token="")
 
 
 # --- headers -------------------------------------------------------------------------------
