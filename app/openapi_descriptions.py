@@ -29,7 +29,22 @@ REVISIONS = (
     "Nothing is lost on a replace or delete: each earlier version is kept, oldest first, with "
     "when it was replaced and by whom."
 )
-PAGED = "Cursor-paginated: pass `next_cursor` back as `cursor` until it is null."
+PAGED = (
+    "Cursor-paginated: pass `next_cursor` back as `cursor` until it is null. A cursor is opaque: "
+    "one this server did not issue is 422. Where `from` and `to` are taken, `from` after `to` "
+    "is 422."
+)
+# Rules no schema can state (today moves; ownership is data), named where they apply.
+NOT_AFTER_TODAY = "A date after today in the patient's time zone is 422."
+PASSWORD_RULES = (
+    "The password needs at least 10 characters and may not be easy to guess (zxcvbn score 2 or "
+    "more); an email at a reserved domain (`.test`, `.local`, `.invalid`, …) is 422."
+)
+SESSION_RULES = (
+    "A session starting after now is 422, and so is a `plan_id` that names no exercise plan of "
+    "this patient."
+)
+WINDOW = "Windows span at most 1,099 days, and `from` after `to` is 422."
 IDEMPOTENT = (
     "Send an `Idempotency-Key` to retry safely: the same key and body replay the stored answer "
     "(`Idempotent-Replayed: true`), another body with the key is 422, and a retry while the "
@@ -38,9 +53,10 @@ IDEMPOTENT = (
 
 DESCRIPTIONS: dict[str, str] = {
     "POST /v1/auth/register": "Creates a patient account with an IANA time zone (it defines the "
-    "patient's days) and, optionally, birth year, sex and index knee. The password needs at "
-    "least 10 characters and may not be a common one. Sign in afterwards at "
-    "`POST /v1/auth/token`. 409 when the email is taken. " + IDEMPOTENT,
+    "patient's days) and, optionally, birth year, sex and index knee. "
+    + PASSWORD_RULES
+    + " Sign in afterwards at `POST /v1/auth/token`. 409 when the email is taken. "
+    + IDEMPOTENT,
     "POST /v1/auth/refresh": "Exchanges a refresh token for new tokens (JSON body); the same as "
     "`grant_type=refresh_token` at `POST /v1/auth/token`. Each refresh token works once: a "
     "reused one is refused and ends the whole sign-in (401).",
@@ -49,9 +65,11 @@ DESCRIPTIONS: dict[str, str] = {
     "POST /v1/auth/logout-all": "Ends every sign-in of the account, this one included (e.g. "
     "after losing a phone). API keys are not affected: revoke them at `/v1/api-keys`.",
     "POST /v1/auth/password": "Changes the caller's password after checking the current one; "
-    "every other sign-in of the account ends, this one goes on. Not with an API key (403).",
+    "every other sign-in of the account ends, this one goes on. Not with an API key (403). "
+    "The new password needs at least 10 characters and may not be easy to guess (zxcvbn "
+    "score 2 or more).",
     "POST /v1/admin/clinicians": "An admin creates a clinician account (clinicians do not sign "
-    "themselves up). 409 when the email is taken. " + IDEMPOTENT,
+    "themselves up). " + PASSWORD_RULES + " 409 when the email is taken. " + IDEMPOTENT,
     "POST /v1/api-keys": "Creates an API key for the caller with the scopes given (`read`, "
     "`write`, `export`). The secret is in `key` in this answer only; it is stored as a keyed "
     "hash. Send it as `X-API-Key`. " + IDEMPOTENT,
@@ -112,13 +130,15 @@ DESCRIPTIONS: dict[str, str] = {
     "PUT /v1/patients/{pid}/exercise-sessions/{session_id}": "Writes the whole session under "
     "an id the app chose (a UUID): retrying after a lost answer is safe. 201 when new, 200 "
     "when replaced or unchanged. The session's local date is `started_at`'s date at the offset "
-    "given. " + VERSIONED + " " + OWN_WRITE,
+    "given. " + SESSION_RULES + " " + VERSIONED + " " + OWN_WRITE,
     "GET /v1/patients/{pid}/exercise-sessions/{session_id}": "The session with its `ETag`; a "
     "deleted one is 404. " + READ,
     "DELETE /v1/patients/{pid}/exercise-sessions/{session_id}": "Deletes the session; its last "
     "version is kept as a revision. " + VERSIONED + " " + OWN_WRITE,
     "POST /v1/patients/{pid}/exercise-sessions": "Logs a session under a server-chosen id "
     "(`Location` names it). Prefer `PUT` with your own id for anything logged offline. "
+    + SESSION_RULES
+    + " "
     + IDEMPOTENT
     + " "
     + OWN_WRITE,
@@ -136,7 +156,7 @@ DESCRIPTIONS: dict[str, str] = {
     "GET /v1/patients/{pid}/exercise-plans/{plan_id}/revisions": REVISIONS + " " + READ,
     "POST /v1/patients/{pid}/treatments": "Records a treatment of a knee (an injection, "
     "embolisation, surgery …) on a date; trends mark it and `baseline=treatment` anchors on "
-    "the latest. " + EITHER_WRITE + " " + IDEMPOTENT,
+    "the latest. " + NOT_AFTER_TODAY + " " + EITHER_WRITE + " " + IDEMPOTENT,
     "GET /v1/patients/{pid}/treatments": "The live treatments by date. " + PAGED + " " + READ,
     "GET /v1/patients/{pid}/treatments/{treatment_id}": "One treatment with its `ETag`. " + READ,
     "PATCH /v1/patients/{pid}/treatments/{treatment_id}": "Changes the fields given. "
@@ -148,7 +168,7 @@ DESCRIPTIONS: dict[str, str] = {
     "GET /v1/patients/{pid}/treatments/{treatment_id}/revisions": REVISIONS + " " + READ,
     "POST /v1/patients/{pid}/function-tests": "Records a performance test (30-s chair stand in "
     "stands; TUG, 40 m fast walk, stair climb in seconds) on a date; each test is a trend "
-    "metric. " + EITHER_WRITE + " " + IDEMPOTENT,
+    "metric. " + NOT_AFTER_TODAY + " " + EITHER_WRITE + " " + IDEMPOTENT,
     "GET /v1/patients/{pid}/function-tests": "The live results by date. " + PAGED + " " + READ,
     "GET /v1/patients/{pid}/function-tests/{test_id}": "One result with its `ETag`. " + READ,
     "DELETE /v1/patients/{pid}/function-tests/{test_id}": "Deletes the result; its last "
@@ -156,28 +176,31 @@ DESCRIPTIONS: dict[str, str] = {
     "GET /v1/patients/{pid}/function-tests/{test_id}/revisions": REVISIONS + " " + READ,
     "POST /v1/patients/{pid}/questionnaires": "Stores a completed questionnaire and scores it: "
     "KOOS-JR (0–100 interval score), KOOS (five subscales), PGIC or PASS. Missing or invalid "
-    "items are 422 naming them. " + OWN_WRITE + " " + IDEMPOTENT,
+    "items are 422 naming them. " + NOT_AFTER_TODAY + " " + OWN_WRITE + " " + IDEMPOTENT,
     "GET /v1/patients/{pid}/questionnaires": "Completed questionnaires with their scores by "
     "completion date. " + PAGED + " " + READ,
     "GET /v1/patients/{pid}/questionnaires/{questionnaire_id}": "One questionnaire with its "
     "answers and scores. " + READ,
     "POST /v1/patients/{pid}/notes": "A clinical note, optionally about a local date and on a "
     "topic; the patient can read it. Notes are never changed: a correction is a new note that "
-    "`amends` the earlier one. " + CARE_WRITE + " " + IDEMPOTENT,
+    "`amends` the earlier one. " + NOT_AFTER_TODAY + " " + CARE_WRITE + " " + IDEMPOTENT,
     "GET /v1/patients/{pid}/notes": "Clinical notes, oldest first. " + PAGED + " " + READ,
     "GET /v1/patients/{pid}/notes/{note_id}": "One clinical note. " + READ,
     "GET /v1/patients/{pid}/trends": "Every metric's summary for the window (baseline, current, "
     "change, status against its thresholds: docs/trends.md), the open flag episodes from the "
-    "stored state, and adherence to each plan. Descriptive only, never advice. " + READ,
+    "stored state, and adherence to each plan. Descriptive only, never advice. "
+    + WINDOW
+    + " "
+    + READ,
     "GET /v1/patients/{pid}/trends/exercise-response": "Whether days after the activity go with "
     "a better or worse symptom than days after rest: raw means, and an adjusted estimate with "
     "its 95 % interval (a regression with the trend over time and the previous day's value, "
-    "HAC errors) when there are enough days. An association, not a cause. " + READ,
+    "HAC errors) when there are enough days. An association, not a cause. " + WINDOW + " " + READ,
     "GET /v1/patients/{pid}/trends/session-pain": "Each session's pain before and after and the "
-    "next day's pain, judged by the pain-monitoring model's limits. " + READ,
+    "next day's pain, judged by the pain-monitoring model's limits. " + WINDOW + " " + READ,
     "GET /v1/patients/{pid}/trends/{metric}": "The metric's values per day, week or month for "
     "the knee asked (index by default), the 7-day rolling mean, and its summary against the "
-    "anchored baseline (SPEC §4; docs/trends.md). Windows span at most 1,099 days. " + READ,
+    "anchored baseline (SPEC §4; docs/trends.md). " + WINDOW + " " + READ,
     "GET /v1/patients/{pid}/access-log": "Every read, write, export and refused attempt on the "
     "patient's record: who (id and role), what, when, and the outcome, newest first. Only "
     "the patient reads their own. " + PAGED,

@@ -5,8 +5,8 @@ Every domain's schemas build on these; they know nothing of any domain."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import re
-import zoneinfo
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
@@ -21,6 +21,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     NaiveDatetime,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -104,6 +105,14 @@ class StrictModel(BaseModel):
         if isinstance(value, dt.date):
             return _date_in_range(value)
         return value
+
+
+def json_number(value: Any) -> Any:
+    """For a number inside a container (a dict's values), which `StrictModel`'s per-field rule
+    does not reach: a JSON number only, never a string or a boolean."""
+    if isinstance(value, bool | str | bytes):
+        raise PydanticCustomError("number_type", "Input should be a JSON number")
+    return value
 
 
 @cache  # a few hundred (model, field) pairs; a batch validates thousands
@@ -254,9 +263,35 @@ def _text(value: str) -> str:
 Text = Annotated[str, AfterValidator(_text)]
 
 
-# The IANA names known to the bundled tz database (tzdata). The OpenAPI document does not
-# list the ~600 of them; a name outside this set answers 422 naming the field.
-_TIMEZONES = frozenset(zoneinfo.available_timezones())
+# The IANA names of the tz database bundled by the tzdata package (pinned in uv.lock, so the
+# list is the same on every machine). The OpenAPI document lists them once, as the `TimeZone`
+# schema (app/openapi.py), so that a client can offer them and a generator draw only valid ones;
+# a name outside the list answers 422 naming the field.
+TIMEZONE_NAMES = tuple(
+    sorted(importlib.resources.files("tzdata").joinpath("zones").read_text().split())
+)
+_TIMEZONES = frozenset(TIMEZONE_NAMES)
+TIMEZONE_MARKER = "x-kneetrack-timezone"
+# A schema written inside a model's JSON schema that the OpenAPI document should hold as a
+# named component (its value is the name): app/openapi.py lifts it and refers to it.
+COMPONENT = "x-kneetrack-component"
+
+
+def _identifier(name: str) -> str:
+    """A code identifier for a zone name, for client generators that make enum members
+    (`x-enum-varnames`): `Etc/GMT+5` and `Etc/GMT-5` must not both become `ETC_GMT_5`."""
+    name = re.sub(r"-(?=\d)", "_MINUS_", name.replace("+", "_PLUS_"))
+    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", name)).strip("_").upper()
+
+
+TIMEZONE_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "enum": list(TIMEZONE_NAMES),
+    "x-enum-varnames": [_identifier(n) for n in TIMEZONE_NAMES],
+    "description": "An IANA time zone name from the tz database (e.g. `Europe/London`): it "
+    "defines the patient's calendar day",
+    "examples": ["Europe/London"],
+}
 
 
 def check_timezone(value: str) -> str:
@@ -267,7 +302,10 @@ def check_timezone(value: str) -> str:
 
 Timezone = Annotated[
     str,
-    Field(max_length=64, examples=["Europe/London"], description="An IANA time zone name"),
+    Field(max_length=64),
+    # A marker that app/openapi.py turns into `$ref: TimeZone` (pydantic cannot refer to a
+    # schema it did not make).
+    WithJsonSchema({"type": "string", TIMEZONE_MARKER: True}),
 ]
 
 

@@ -146,14 +146,16 @@ def live_server(
 
 @pytest.fixture(scope="session")
 def client(app: Any) -> Iterator[TestClient]:
-    """The suite's client. It notes every answer's status and headers; when the session ends,
-    each must be declared in the OpenAPI document (tests/declared.py)."""
-    from tests.declared import Recorder, Seen, undeclared
+    """The suite's client. It notes every answer's status and headers and checks every JSON
+    body against its schema; when the session ends, each must be declared in the OpenAPI
+    document (tests/declared.py)."""
+    from tests.declared import Bodies, Recorder, Seen, undeclared
 
     seen: Seen = set()
-    with TestClient(Recorder(app, seen), raise_server_exceptions=False) as c:
+    bodies = Bodies(app.openapi)
+    with TestClient(Recorder(app, seen, bodies), raise_server_exceptions=False) as c:
         yield c
-    problems = undeclared(app.openapi(), seen)
+    problems = undeclared(app.openapi(), seen) + sorted(bodies.problems)
     assert not problems, "sent but not declared in openapi.json:\n" + "\n".join(problems)
 
 

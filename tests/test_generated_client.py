@@ -58,7 +58,10 @@ def test_generated_client_signs_up_writes_and_reads_back(generated_client, serve
     email = f"gen-{uuid.uuid4().hex[:10]}@example.org"
     created = _api("auth.auth_register").sync_detailed(client=anon, body=models.RegisterIn(
         email=email, password="a-long-client-password", display_name="Gen",
-        timezone="Europe/Berlin", index_knee=models.RegisterInIndexKneeType0.LEFT))
+        timezone=models.TimeZone.EUROPE_BERLIN, index_knee=models.RegisterInIndexKneeType0.LEFT))
+    # Zones that differ only by sign are distinct members (`x-enum-varnames`).
+    assert models.TimeZone.ETC_GMT_PLUS_5.value == "Etc/GMT+5"
+    assert models.TimeZone.ETC_GMT_MINUS_5.value == "Etc/GMT-5"
     assert created.status_code == 201 and isinstance(created.parsed, models.PatientOut)
     tokens = _api("auth.auth_token").sync(client=anon, body=models.BodyAuthToken(
         username=email, password="a-long-client-password"))

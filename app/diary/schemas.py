@@ -54,7 +54,10 @@ class Analgesics(StrictModel):
 
     doses: int = Field(ge=0, le=20, description="Doses taken that day (0–20)")
     kinds: list[AnalgesicKind] = Field(
-        default_factory=list, max_length=5, description="Which kinds (each at most once)"
+        default_factory=list,
+        max_length=5,
+        description="Which kinds (each at most once)",
+        json_schema_extra={"uniqueItems": True},
     )
 
     @field_validator("kinds")

@@ -2,16 +2,85 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from app.schemas import StrictModel
+from app.questionnaires.scoring import (
+    ITEM_MAX,
+    ITEM_MIN,
+    KOOS_JR_ITEMS,
+    KOOS_SUBSCALES,
+    SINGLE_ITEM,
+)
+from app.schemas import COMPONENT, StrictModel, json_number
 
 Instrument = Literal["koos_jr", "koos", "pgic", "pass"]
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 # 0–4 for KOOS and KOOS-JR items, 1–7 for the PGIC, 0/1 for the PASS (checked per instrument).
-ItemScore = Annotated[StrictInt, Field(ge=0, le=7)]
+# A JSON number only (never "2" or true), integral: 2.0 is an integer in JSON Schema, so it is
+# taken as 2, as everywhere else in the API (app/schemas.py, StrictModel).
+ItemScore = Annotated[int, Field(ge=0, le=7), BeforeValidator(json_number)]
+
+
+EXAMPLES: list[dict[str, Any]] = [
+    {
+        "instrument": "koos_jr",
+        "completed_on": "2026-03-02",
+        "answers": {
+            "stiffness": 2,
+            "pain_twisting": 2,
+            "pain_straightening": 1,
+            "pain_stairs": 3,
+            "pain_standing": 1,
+            "difficulty_rising": 2,
+            "difficulty_bending": 2,
+        },
+    },
+    {"instrument": "pgic", "completed_on": "2026-04-13", "answers": {"change": 2}},
+    {"instrument": "pass", "completed_on": "2026-04-13", "answers": {"acceptable": 1}},
+]
+
+
+def _answers(items: dict[str, tuple[int, int]], required: bool) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "properties": {
+            item: {"type": "integer", "minimum": low, "maximum": high}
+            for item, (low, high) in items.items()
+        },
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = list(items)
+    return schema
+
+
+def _per_instrument(schema: dict[str, Any]) -> None:
+    """State in the OpenAPI document which answers each instrument takes (the server checks
+    them in app/questionnaires/scoring.py, which this reads): one `oneOf` branch per
+    instrument, so that a client or a generator knows the item ids and their ranges."""
+    koos_jr = {item: (ITEM_MIN, ITEM_MAX) for item in KOOS_JR_ITEMS}
+    koos = {item: (ITEM_MIN, ITEM_MAX) for items in KOOS_SUBSCALES.values() for item in items}
+    branches = [
+        ("koos_jr", _answers(koos_jr, required=True)),
+        ("koos", _answers(koos, required=False)),
+    ]
+    for instrument, (item, low, high) in SINGLE_ITEM.items():
+        branches.append((instrument, _answers({item: (low, high)}, required=True)))
+    schema["examples"] = EXAMPLES
+    # Each branch's answers become a named component (app/openapi.py lifts schemas marked
+    # with COMPONENT): client generators make one class per instrument's answers.
+    titles = {"koos_jr": "KoosJr", "koos": "Koos", "pgic": "Pgic", "pass": "Pass"}
+    schema["oneOf"] = [
+        {
+            "properties": {
+                "instrument": {"const": name},
+                "answers": {COMPONENT: f"{titles[name]}Answers", **answers},
+            },
+            "required": ["instrument", "answers"],
+        }
+        for name, answers in branches
+    ]
 
 
 class QuestionnaireIn(StrictModel):
@@ -28,27 +97,7 @@ class QuestionnaireIn(StrictModel):
         "worse). PASS: `acceptable` 1 (yes) or 0 (no).",
     )
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "instrument": "koos_jr",
-                    "completed_on": "2026-03-02",
-                    "answers": {
-                        "stiffness": 2,
-                        "pain_twisting": 2,
-                        "pain_straightening": 1,
-                        "pain_stairs": 3,
-                        "pain_standing": 1,
-                        "difficulty_rising": 2,
-                        "difficulty_bending": 2,
-                    },
-                },
-                {"instrument": "pgic", "completed_on": "2026-04-13", "answers": {"change": 2}},
-                {"instrument": "pass", "completed_on": "2026-04-13", "answers": {"acceptable": 1}},
-            ]
-        },
-    )
+    model_config = ConfigDict(json_schema_extra=lambda schema, _cls: _per_instrument(schema))
 
 
 class SubscaleItemsOut(BaseModel):
