@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-import tests.proof.st_hooks  # noqa: F401  (importing it registers the date formats)
+import tests.proof.st_hooks  # noqa: F401  (importing it registers its hooks)
 from tests.conftest import PASSWORD, Account
 
 
