@@ -89,6 +89,12 @@ def token(
     if not_a_form is not None:
         raise not_a_form
     refuse_empty(empty)
+    if form.grant_type is None and form.username is None and form.refresh_token is None:
+        raise OAuthError(
+            "invalid_request",
+            "Send 'username' and 'password' (grant_type=password), or 'refresh_token' "
+            "(grant_type=refresh_token)",
+        )
     if form.grant_type == "refresh_token" or (form.grant_type is None and form.username is None):
         return _refresh_grant(form, request, session, limits, now)
     if form.username is None or form.password is None:

@@ -207,7 +207,9 @@ def _back(patient_id: uuid.UUID, view: str, anchor: str) -> str:
     return f"{PREFIX}/patients/{patient_id}?{query}#{anchor}"
 
 
-ViewQuery = Annotated[str | None, Query(max_length=40)]
+# Any length: a value the page cannot show is the 400 page naming it (period.py quotes at most
+# 20 characters of it), never the generic 422.
+ViewQuery = Annotated[str | None, Query()]
 
 
 def view_window(
@@ -215,7 +217,7 @@ def view_window(
     now: Now,
     period: ViewQuery = None,
     knee: ViewQuery = None,
-    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    from_: Annotated[str | None, Query(alias="from")] = None,
     to: ViewQuery = None,
 ) -> period_mod.Window:
     """The period and knee a patient's page shows (a 400 page for a view it cannot show)."""

@@ -79,6 +79,10 @@ def test_token_endpoint_speaks_rfc_6749(client, make_patient):
     _oauth_error(client.post("/v1/auth/token", data={"username": p.email}), "invalid_request")
     _oauth_error(client.post("/v1/auth/token", data={"grant_type": "refresh_token"}),
                  "invalid_request")
+    # Neither grant's parameters: the answer names both ways in, not just the refresh token.
+    body = _oauth_error(client.post("/v1/auth/token", data={"password": p.password}),
+                        "invalid_request")
+    assert "'username' and 'password'" in body["detail"] and "refresh_token" in body["detail"]
     body = _oauth_error(client.post("/v1/auth/token", data={
         "grant_type": "client_credentials", "username": p.email, "password": p.password}),
         "unsupported_grant_type", "grant_type")

@@ -183,6 +183,9 @@ def test_dashboard_pages_carry_a_strict_csp(browserish, make_clinician, client):
         ({"period": "custom"}, "needs both 'from' and 'to'"),
         ({"from": "01/02/2026", "to": "2026-03-01"}, "'from' must be a date written as"),
         ({"from": "1800-01-01", "to": "1800-02-01"}, "'from' must be between 1900-01-01"),
+        ({"period": "x" * 300}, "Unknown period 'xxxxxxxxxxxxxxxxxxxx'"),
+        ({"knee": "left" * 50}, "Unknown knee 'leftleftleftleftleft'"),
+        ({"from": "2026-01-01" * 5, "to": "2026-02-01"}, "'from' must be a date written as"),
     ],
 )
 def test_a_view_the_page_cannot_show_is_a_400_page_saying_why(
