@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import Select, bindparam, insert, select
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlmodel import Session, SQLModel, col
 
 from app.errors import NotFound, PreconditionFailed
@@ -249,10 +249,21 @@ def delete_versioned(
     decide_delete(row, if_match=if_match)
     assert row is not None
     save_superseded(session, kind, row, key, "deleted", now=now, actor_id=actor_id)
-    for k, v in deleted_values(row, now).items():
+    values = deleted_values(row, now)
+    # One UPDATE that names the patient (not the ORM's by-primary-key flush, which for a table
+    # keyed by `id` alone would not say which patient's shard: tests/test_sharding.py).
+    table = table_of(type(row))
+    session.expunge(row)
+    session.execute(
+        update(table)
+        .where(
+            table.c.patient_id == patient_id,
+            *(c == getattr(row, c.key) for c in table.primary_key.columns),
+        )
+        .values(**values)
+    )
+    for k, v in values.items():
         setattr(row, k, v)
-    session.add(row)
-    session.flush()
     record_changes(session, patient_id, [kind.change(row, deleted=True)], now=now)
     return row
 
