@@ -47,3 +47,18 @@ def test_compose_api_sums_metrics_across_its_workers():
     assert "--workers" in api["command"]
     assert api["environment"]["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
     assert api["environment"]["KNEETRACK_ENVIRONMENT"] == "production"
+
+
+def test_compose_scale_profile_balances_two_replicas_with_the_committed_haproxy_config():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    scale = {name for name, s in services.items() if "scale" in s.get("profiles", [])}
+    assert scale == {"redis", "api-2", "lb"}
+    lb = services["lb"]
+    assert "./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in lb["volumes"]
+    config = (ROOT / "deploy" / "haproxy.cfg").read_text()
+    # Every address the config reads from the environment is set by the profile.
+    for name in ("HAPROXY_BIND", "KNEETRACK_API_1", "KNEETRACK_API_2"):
+        assert f'"${{{name}}}"' in config and name in lb["environment"], name
+    assert lb["environment"]["KNEETRACK_API_1"] == "api:8000"
+    assert lb["environment"]["KNEETRACK_API_2"] == "api-2:8000"
+    assert services["api-2"]["command"] == services["api"]["command"]

@@ -1,151 +1,95 @@
-"""Two API processes on different ports sharing PostgreSQL and Redis (two replicas behind a load
-balancer): idempotency keys, rate limits and revocations hold across them."""
+"""Scale-out with real parts: two API replicas (`kneetrack serve` under uvicorn) behind
+Debian's HAProxy with the committed deploy/haproxy.cfg, on the test database and the shared
+Redis, as the `scale` profile of docker-compose.yml runs them. Marked `live`."""
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+import shutil
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import PASSWORD, drop_postgres_database, fresh_postgres_database
-from tests.helpers import session_body, uvicorn_server
+from tests.helpers import entry, free_port, uvicorn_process
+from tests.proof.conftest import register_over_http
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.live
 
-SIGN_INS_PER_ACCOUNT = 6
-REDIS_DB = 3  # not 0: other users of the shared Redis
+CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "haproxy.cfg"
 
 
-@dataclass
-class Pair:
-    a: httpx.Client
-    b: httpx.Client
-    direct: str
+def _haproxy() -> str:
+    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists()
+                                       else None)
+    if found is None:
+        reason = "HAProxy is not installed (Debian's haproxy package)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must run the replicas test")
+        pytest.skip(reason)
+    return found
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    if not os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("TEST_DATABASE_URL is not set")
-    import redis
-
-    redis_url = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    try:
-        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    prefix = f"kneetrack-replicas-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    name = f"kneetrack_replicas_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    direct = fresh_postgres_database(name)
-    from app.migrate import upgrade_to_head
-
-    upgrade_to_head(direct)
-    env = {**os.environ, "DATABASE_URL": direct, "KNEETRACK_ENVIRONMENT": "test",
-           "REDIS_URL": redis_url, "KNEETRACK_RATE_LIMIT_KEY_PREFIX": prefix,
-           "KNEETRACK_RATE_LIMIT_TOKEN_ACCOUNT": f"{SIGN_INS_PER_ACCOUNT}/minute"}
-    logs = tmp_path_factory.mktemp("replicas")
-    try:
-        with (uvicorn_server(env, log=logs / "a.log") as base_a,
-              uvicorn_server(env, log=logs / "b.log") as base_b,
-              httpx.Client(base_url=base_a, timeout=30) as a,
-              httpx.Client(base_url=base_b, timeout=30) as b):
-            yield Pair(a, b, direct)
-    finally:
-        conn = redis.Redis.from_url(redis_url)
-        for key in conn.scan_iter(f"{prefix}*"):
-            conn.delete(key)
-        drop_postgres_database(name)
+def _wait_for(base: str, served_by: set[str], deadline: float) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    while time.monotonic() < deadline:
+        try:
+            r = httpx.get(f"{base}/readyz", timeout=2)
+            if r.status_code == 200:
+                seen[r.headers.get("x-served-by", "")] += 1
+                if served_by <= set(seen):
+                    return seen
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    return seen
 
 
-def _patient(pair: Pair) -> tuple[str, dict[str, str]]:
-    email = f"rep-{uuid.uuid4().hex[:10]}@example.org"
-    r = pair.a.post("/v1/auth/register", json={
-        "email": email, "password": PASSWORD, "display_name": "R", "timezone": "Europe/London"})
-    assert r.status_code == 201, r.text
-    return email, _sign_in(pair.b, email)
-
-
-def _sign_in(client: httpx.Client, email: str) -> dict[str, str]:
-    r = client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-def _bearer(tokens: dict[str, str]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-def test_an_idempotency_key_used_on_a_is_replayed_on_b(pair: Pair) -> None:
-    _, tokens = _patient(pair)
-    key = f"rep-{uuid.uuid4().hex}"
-    headers = {**_bearer(tokens), "Idempotency-Key": key}
-    body = session_body(notes=key)
-    first = pair.a.post("/v1/patients/me/exercise-sessions", headers=headers, json=body)
-    assert first.status_code == 201, first.text
-    replay = pair.b.post("/v1/patients/me/exercise-sessions", headers=headers, json=body)
-    assert (replay.status_code, replay.json()) == (201, first.json())
-    other = pair.b.post("/v1/patients/me/exercise-sessions", headers=headers,
-                        json={**body, "duration_minutes": 16})
-    assert other.status_code == 422, other.text
-    engine = create_engine(make_url(pair.direct).set(drivername="postgresql+psycopg"))
-    with engine.connect() as conn:
-        n = conn.execute(text("SELECT count(*) FROM exercise_sessions WHERE notes = :k"),
-                         {"k": key}).scalar_one()
-    engine.dispose()
-    assert n == 1
-
-
-def test_the_sign_in_limit_is_counted_over_both(pair: Pair) -> None:
-    email, _ = _patient(pair)  # one sign-in, on B
-    answers = []
-    for i in range(2 * SIGN_INS_PER_ACCOUNT):
-        replica = pair.a if i % 2 else pair.b
-        r = replica.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
-        answers.append(r.status_code)
-        if r.status_code == 429:
-            assert int(r.headers["Retry-After"]) >= 1
-    # N over both replicas, not N on each: after the first sign-in, N - 1 more, then 429s.
-    assert answers == [200] * (SIGN_INS_PER_ACCOUNT - 1) + [429] * (
-        SIGN_INS_PER_ACCOUNT + 1), answers
-
-
-def test_sign_out_on_a_is_effective_on_b(pair: Pair) -> None:
-    _, tokens = _patient(pair)
-    assert pair.b.get("/v1/patients/me", headers=_bearer(tokens)).status_code == 200
-    assert pair.a.post("/v1/auth/logout", headers=_bearer(tokens)).status_code == 204
-    assert pair.b.get("/v1/patients/me", headers=_bearer(tokens)).status_code == 401
-    r = pair.b.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-    assert r.status_code == 401, r.text
-
-
-def test_refresh_token_reuse_on_b_revokes_the_sign_in_made_on_a(pair: Pair) -> None:
-    _, spent = _patient(pair)
-    r = pair.a.post("/v1/auth/refresh", json={"refresh_token": spent["refresh_token"]})
-    assert r.status_code == 200, r.text
-    fresh = r.json()
-    assert pair.b.get("/v1/patients/me", headers=_bearer(fresh)).status_code == 200
-    reuse = pair.b.post("/v1/auth/refresh", json={"refresh_token": spent["refresh_token"]})
-    assert reuse.status_code == 401, reuse.text
-    # The whole family is revoked, on both replicas.
-    assert pair.a.get("/v1/patients/me", headers=_bearer(fresh)).status_code == 401
-    r = pair.a.post("/v1/auth/refresh", json={"refresh_token": fresh["refresh_token"]})
-    assert r.status_code == 401, r.text
-
-
-def test_an_api_key_revoked_on_a_is_refused_on_b(pair: Pair) -> None:
-    _, tokens = _patient(pair)
-    r = pair.a.post("/v1/api-keys", headers=_bearer(tokens),
-                    json={"name": "integration", "scopes": ["read"]})
-    assert r.status_code == 201, r.text
-    key = {"X-API-Key": r.json()["key"]}
-    assert pair.b.get("/v1/patients/me", headers=key).status_code == 200
-    assert pair.a.delete(f"/v1/api-keys/{r.json()['id']}",
-                         headers=_bearer(tokens)).status_code == 204
-    r = pair.b.get("/v1/patients/me", headers=key)
-    assert r.status_code == 401, r.text
+def test_two_replicas_behind_haproxy_share_the_database_and_survive_one_going(
+        backend, database_url, tmp_path):
+    if backend == "sqlite" and os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("replicas run against PostgreSQL when TEST_DATABASE_URL is set")
+    haproxy = _haproxy()
+    env = {**os.environ, "DATABASE_URL": database_url, "KNEETRACK_LOG_LEVEL": "WARNING",
+           # HAProxy's X-Forwarded-For is believed from loopback only.
+           "KNEETRACK_TRUSTED_PROXIES": "127.0.0.1"}
+    with uvicorn_process(env, log=tmp_path / "api1.log") as (api1, first), \
+            uvicorn_process(env, log=tmp_path / "api2.log") as (api2, _second):
+        port = free_port()
+        lb_env = {**os.environ, "HAPROXY_BIND": f"127.0.0.1:{port}",
+                  "KNEETRACK_API_1": api1.removeprefix("http://"),
+                  "KNEETRACK_API_2": api2.removeprefix("http://")}
+        assert subprocess.run([haproxy, "-c", "-q", "-f", str(CONFIG)], env=lb_env,
+                              check=False).returncode == 0
+        lb = subprocess.Popen([haproxy, "-db", "-f", str(CONFIG)], env=lb_env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            assert set(_wait_for(base, {"api1", "api2"}, time.monotonic() + 20)) >= {"api1",
+                                                                                        "api2"}
+            # A patient signs up and writes through the balancer; every replica reads it back.
+            patient = register_over_http(base)
+            put = httpx.put(f"{base}/v1/patients/me/symptom-entries/2026-01-05",
+                            headers=patient.headers, json=entry())
+            assert put.status_code == 201, put.text
+            served: Counter[str] = Counter()
+            for _ in range(20):
+                r = httpx.get(f"{base}/v1/patients/me/symptom-entries/2026-01-05",
+                              headers=patient.headers)
+                assert r.status_code == 200 and r.headers["etag"] == put.headers["etag"]
+                served[r.headers["x-served-by"]] += 1
+            assert set(served) == {"api1", "api2"}, served
+            # The first replica goes away: HAProxy takes it out and every request still lands.
+            first.terminate()
+            first.wait(timeout=15)
+            answers = Counter()
+            for _ in range(30):
+                r = httpx.get(f"{base}/v1/patients/me", headers=patient.headers, timeout=10)
+                answers[(r.status_code, r.headers.get("x-served-by"))] += 1
+            assert answers == Counter({(200, "api2"): 30}), answers
+        finally:
+            lb.terminate()
+            lb.wait(timeout=10)
