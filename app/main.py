@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import hmac
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -54,7 +53,6 @@ from app.ratelimit import build_rate_limits
 from app.routes import iter_api_routes
 from app.sync.router import router as sync_router
 from app.treatments.router import router as treatments_router
-from app.trends.analysis import load_model_library
 from app.trends.flags_router import router as flags_router
 from app.trends.panel_router import router as panel_router
 from app.trends.router import router as trends_router
@@ -122,7 +120,6 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
         upgrade_to_head()
     build_rate_limits()  # built once here, not raced by the first requests' threads
-    threading.Thread(target=load_model_library, name="load-statsmodels", daemon=True).start()
     _app.state.malloc_arenas_limited = limit_malloc_arenas(settings.malloc_arenas)
     if not settings.is_sqlite:
         # As many request threads as database connections: under overload, requests queue

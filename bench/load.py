@@ -112,9 +112,9 @@ class Server:
             }
 
     def _wait_idle(self, deadline: float) -> None:
-        """Until the workers are idle (under 20 ms of CPU in 0.5 s): a product worker imports
-        statsmodels in the background as it starts (about 5 s of CPU), which must not land in
-        the first scenario's figures."""
+        """Until the workers are idle (under 20 ms of CPU in 0.5 s): whatever a worker still
+        does after it answers (start-up work, a previous scenario's background jobs) must not
+        land in the first scenario's figures."""
         pids = self.worker_pids()
         before = sum(cpu_seconds(p) for p in pids)
         while time.monotonic() < deadline:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, groupby, repeat
 from math import fsum
 from operator import add, sub, truediv
-from statistics import fmean
+from statistics import NormalDist, fmean
 from typing import Literal
 
 Series = Mapping[dt.date, float]
@@ -350,7 +350,7 @@ def exercise_response(
     """The activity's association with the metric adjusted for time trend and yesterday's
     value (SPEC §4): OLS of y_t on [1, a_{t-lag}, t, y_{t-1}] over the window's days with
     y_t and y_{t-1}; Newey–West (HAC) standard errors with 7 lags; normal-quantile 95 %
-    interval of a's coefficient. Fitted by statsmodels."""
+    interval of a's coefficient (`hac_fit`)."""
     rows = []
     for d in days(start, end):
         y, prev = series.get(d), series.get(d - DAY)
@@ -364,28 +364,40 @@ def exercise_response(
     enough = n >= MIN_MODELLED_DAYS and active >= MIN_GROUP_DAYS and other >= MIN_GROUP_DAYS
     if not enough:
         return Response(None, None, n, active, other, False)
-    import numpy as np
-    import statsmodels.api as sm  # loaded ahead by `load_model_library`
-
-    data = np.array(rows)
-    exog = np.column_stack([np.ones(n), data[:, 1:]])
-    fit = sm.OLS(data[:, 0], exog).fit(cov_type="HAC", cov_kwds={"maxlags": HAC_LAGS})
-    effect = float(fit.params[1])
-    low, high = (float(v) for v in fit.conf_int(alpha=0.05)[1])
+    effect, se = hac_fit(rows, coefficient=1, lags=HAC_LAGS)
+    low, high = effect - NORMAL_975 * se, effect + NORMAL_975 * se
     if not (math.isfinite(low) and math.isfinite(high)):
         return Response(effect, None, n, active, other, True)
     return Response(effect, (low, high), n, active, other, True)
 
 
-def load_model_library() -> None:
-    """Import statsmodels, with the pandas and scipy it loads: about 5 s of CPU on a 2-core
-    machine. A worker does it in the background as it starts (app.main), so that the first
-    exercise response (a clinician's first patient page) does not wait for it. The modules it
-    loads live for the whole process: they join the objects frozen at start-up, out of the
-    cyclic GC's generations (else every full collection walks them: see docs/BENCHMARKS.md)."""
-    import gc
+# The standard normal's 97.5 % quantile (a 95 % interval from normal quantiles).
+NORMAL_975 = NormalDist().inv_cdf(0.975)
 
-    import statsmodels.api  # noqa: F401
 
-    gc.collect()
-    gc.freeze()
+def hac_fit(
+    rows: Sequence[tuple[float, ...]], *, coefficient: int, lags: int
+) -> tuple[float, float]:
+    """OLS of the rows' first value on an intercept and the others, with the Newey–West
+    (Bartlett kernel, no small-sample correction) standard error of one coefficient: the
+    computation of statsmodels' `OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags})`
+    (Moore–Penrose pseudo-inverse, as statsmodels fits), written out in numpy so that a worker
+    does not load statsmodels, pandas and scipy (about 140 MB of memory each).
+    tests/trends/test_hac_fit.py holds it equal to statsmodels on random and degenerate
+    designs."""
+    import numpy as np
+
+    data = np.array(rows, dtype=float)
+    y = data[:, 0]
+    x = np.column_stack([np.ones(len(data)), data[:, 1:]])
+    pinv = np.linalg.pinv(x)
+    beta = pinv @ y
+    xu = x * (y - x @ beta)[:, None]
+    s = xu.T @ xu
+    for lag in range(1, lags + 1):
+        g = xu[lag:].T @ xu[:-lag]
+        s += (1 - lag / (lags + 1)) * (g + g.T)
+    bread = pinv @ pinv.T
+    variance = float((bread @ s @ bread)[coefficient, coefficient])
+    se = math.sqrt(variance) if variance >= 0 else math.nan
+    return float(beta[coefficient]), se
