@@ -112,39 +112,49 @@ def targets(out: Outcome) -> list[Target]:
             )
         )
 
+    # Performance v2 (issue: an authenticated, audited write faster than a naive insert).
+    workers = f"{w} worker{'s' if w > 1 else ''}"
     p = _pair(out, "diary_put", "c_raw_insert", w)
     r = p[0].rps / p[1].rps if p else 0.0
     add(
-        f"diary PUT ≥ 50 % of the raw-driver write limit ({w} worker{'s' if w > 1 else ''})",
+        f"diary PUT ≥ 30 % of the raw-driver write limit ({workers})",
         p,
         f"{100 * r:.0f} %",
-        r >= 0.5,
+        r >= 0.3,
     )
     p = _pair(out, "diary_put", "c_naive", w)
     r = p[0].rps / p[1].rps if p else 0.0
-    add(
-        f"diary PUT faster than the naive SQLModel peer ({w} worker{'s' if w > 1 else ''})",
-        p,
-        f"{r:.2f} ×",
-        r > 1,
+    add(f"diary PUT ≥ 1.0 × the naive SQLModel peer ({workers})", p, f"{r:.2f} ×", r >= 1.0)
+    put = out.get("diary_put", w)
+    cpu = put.cpu_ms if put is not None and put.ok and put.cpu_ms is not None else None
+    t.append(
+        Target(
+            f"diary PUT ≤ 2 ms of server CPU per request ({workers})",
+            f"{cpu:.2f} ms" if cpu is not None else "not measured",
+            ("met" if cpu <= 2.0 else "missed") if cpu is not None else "n/a",
+        )
     )
-    p = _pair(out, "sync_500", "c_executemany", w)
-    r = p[0].rows_per_s / p[1].rows_per_s if p else 0.0
-    add(
-        f"sync of 500-item batches ≥ 50 % of executemany rows/s ({w} worker{'s' if w > 1 else ''})",
-        p,
-        f"{100 * r:.0f} %",
-        r >= 0.5,
-    )
+    for n in sorted(out.options.workers):
+        p = _pair(out, "sync_500", "c_executemany", n)
+        r = p[0].rows_per_s / p[1].rows_per_s if p else 0.0
+        per = f"{n} worker{'s' if n > 1 else ''}"
+        add(
+            f"sync of 500-item batches ≥ 80 % of executemany rows/s ({per})",
+            p,
+            f"{100 * r:.0f} %",
+            r >= 0.8,
+        )
     for key, ceiling, name, limit in (
-        ("trend_lat", "c_trend_lat", "2-year trend", 1.5),
+        ("trend_lat", "c_trend_lat", "2-year trend", 1.3),
+        ("fhir_lat", "c_export_lat", "FHIR export of 2 years", 5.0),
         ("summary_lat", "c_summary_lat", "all-metrics summary", 1.5),
         ("panel_lat", "c_panel_lat", "panel of 200", 2.0),
     ):
         p = _pair(out, key, ceiling, 1)
         r = p[0].p50 / p[1].p50 if p else 0.0
+        read_limit = "the CSV ceiling" if ceiling == "c_export_lat" else "the read limit"
         add(
-            f"{name} p50 ≤ {limit} × the read limit (1 connection, full data)",
+            f"{name} p50 ≤ {limit} × {read_limit} (1 connection, full data)",
             p,
             f"{r:.2f} ×",
             r <= limit,
@@ -162,9 +172,9 @@ def targets(out: Outcome) -> list[Target]:
     rss = [m.rss_mb for m in out.results if m.scenario.server == "product" and m.rss_mb]
     t.append(
         Target(
-            "server RSS ≤ 200 MB per worker under load",
+            "server RSS ≤ 150 MB per worker under load",
             f"max {max(rss):.0f} MB" if rss else "not measured",
-            ("met" if max(rss) <= 200 else "missed") if rss else "n/a",
+            ("met" if max(rss) <= 150 else "missed") if rss else "n/a",
         )
     )
     for key, name in (("csv_lat", "CSV"), ("fhir_lat", "FHIR")):
