@@ -72,10 +72,10 @@ fmt: sync ## Format and autofix
 	$(BIN)/ruff check --fix .
 
 bench: sync ## Benchmark against the ceilings on PostgreSQL (minutes; writes docs/BENCHMARKS.md)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --replicas 2
 
 bench-smoke: sync ## The benchmark's smoke run (seconds): tiny seed, 1 run of each scenario
-	$(BIN)/python -m bench --quick
+	$(BIN)/python -m bench --quick --replicas 2
 
 check: lint lint-openapi types migrations-check ## Lint, types, migrations check, tests with the coverage floor (CI)
 	$(MAKE) --no-print-directory test COVERAGE=1

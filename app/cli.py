@@ -170,6 +170,24 @@ def openapi() -> None:
     typer.echo(f"wrote {DOCUMENT.name}")
 
 
+@cli.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench(ctx: typer.Context) -> None:
+    """Run the benchmark (`python -m bench`, a developer tool of the source checkout that the
+    wheel does not ship): every option is passed on, e.g. `kneetrack bench --replicas 2`."""
+    import importlib.util
+    import os
+    import sys
+
+    if importlib.util.find_spec("bench.runner") is None:
+        typer.echo("the benchmark lives in the source checkout: run this from its root", err=True)
+        raise typer.Exit(2)
+    # The same interpreter, a fixed module, the options as arguments: no shell involved.
+    os.execv(sys.executable, [sys.executable, "-m", "bench", *ctx.args])  # noqa: S606
+
+
 def main() -> None:
     cli()
 

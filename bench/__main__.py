@@ -38,6 +38,13 @@ def bench(
         str | None,
         typer.Option(help="Folder for py-spy profiles of each scenario's first timed run"),
     ] = None,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            help="Also run the multi-worker product scenarios on this many replicas (one "
+            "worker each) behind HAProxy with deploy/haproxy.cfg (2; 0 = off; needs haproxy)"
+        ),
+    ] = 0,
     output: Annotated[
         str | None,
         typer.Option(
@@ -75,6 +82,7 @@ def bench(
         quick=quick,
         keep=not quick,
         profile=Path(profile) if profile else None,
+        replicas=replicas,
         command="python -m bench " + " ".join(sys.argv[1:]),
     )
     outcome = runner.run(opts)

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 LUA = Path(__file__).with_name("requests.lua")
+HAPROXY_CFG = Path(__file__).resolve().parents[1] / "deploy" / "haproxy.cfg"
 
 
 def free_port() -> int:
@@ -156,6 +157,94 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def haproxy_path() -> str | None:
+    """Debian's haproxy (package `haproxy`), as tests/test_replicas.py runs it."""
+    found = shutil.which("haproxy")
+    if found is None and Path("/usr/sbin/haproxy").exists():
+        found = "/usr/sbin/haproxy"
+    return found
+
+
+@dataclass
+class Replicas(Server):
+    """`workers` product replicas, each `kneetrack serve --workers 1` (a process of its own, as
+    a container of the compose `scale` profile runs it), behind Debian's HAProxy started with
+    the committed deploy/haproxy.cfg: the deployment that scales out, on this machine. The
+    processes measured (CPU, RSS) are the replicas and HAProxy."""
+
+    members: list[Server] = field(default_factory=list)
+    balancer: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        haproxy = haproxy_path()
+        if haproxy is None:
+            raise RuntimeError("HAProxy is not installed (Debian/Ubuntu: apt-get install haproxy)")
+        if self.workers != 2:
+            raise RuntimeError("deploy/haproxy.cfg names two replicas (api1, api2)")
+        # HAProxy's X-Forwarded-For is believed from loopback only, as in the compose profile.
+        env = {**self.env, "KNEETRACK_TRUSTED_PROXIES": "127.0.0.1"}
+        self.members = [
+            Server("product", 1, env, self.log_path.with_name(f"replica-{i + 1}.log"))
+            for i in range(self.workers)
+        ]
+        try:
+            for member in self.members:
+                member.start()
+            self.port = free_port()
+            lb_env = {
+                **os.environ,
+                "HAPROXY_BIND": f"127.0.0.1:{self.port}",
+                **{
+                    f"KNEETRACK_API_{i + 1}": f"127.0.0.1:{m.port}"
+                    for i, m in enumerate(self.members)
+                },
+            }
+            log = self.log_path.open("wb")
+            self.balancer = subprocess.Popen(
+                [haproxy, "-db", "-f", str(HAPROXY_CFG)], env=lb_env, stdout=log, stderr=log
+            )
+            self._wait_balanced(time.monotonic() + 30)
+            self.openapi_paths = self.members[0].openapi_paths
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_balanced(self, deadline: float) -> None:
+        """Until HAProxy has seen every replica pass its readiness check and answered from
+        each (`X-Served-By`)."""
+        want = {f"api{i + 1}" for i in range(self.workers)}
+        seen: set[str] = set()
+        while time.monotonic() < deadline:
+            assert self.balancer is not None
+            if self.balancer.poll() is not None:
+                raise RuntimeError(f"HAProxy exited: {self.log_tail()}")
+            try:
+                r = httpx.get(self.base + "/readyz", timeout=2)
+                if r.status_code == 200:
+                    seen.add(r.headers.get("x-served-by", ""))
+                    if want <= seen:
+                        return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"HAProxy did not reach every replica (saw {sorted(seen)})")
+
+    def worker_pids(self) -> list[int]:
+        pids = [p for m in self.members for p in m.worker_pids()]
+        return pids + ([self.balancer.pid] if self.balancer is not None else [])
+
+    def stop(self) -> None:
+        if self.balancer is not None and self.balancer.poll() is None:
+            self.balancer.terminate()
+            try:
+                self.balancer.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.balancer.kill()
+                self.balancer.wait()
+        for member in self.members:
+            member.stop()
 
 
 class RssSampler:

@@ -37,6 +37,10 @@ def _errors(m: Measured) -> str:
     return str(m.errors)
 
 
+def _workers(m: Measured) -> str:
+    return f"{m.workers} replicas ({m.topology})" if m.topology else str(m.workers)
+
+
 def table(out: Outcome) -> list[str]:
     head = (
         "| scenario | key | data | workers | conns | req/s | rows/s | p50 ms | p99 ms "
@@ -46,14 +50,19 @@ def table(out: Outcome) -> list[str]:
     order = {"small": 0, "large": 1}
     rows = sorted(
         out.results,
-        key=lambda m: (order[m.scale], m.scenario.server != "ceilings", m.workers),
+        key=lambda m: (
+            order[m.scale],
+            bool(m.topology),
+            m.scenario.server != "ceilings",
+            m.workers,
+        ),
     )
     for m in rows:
         s = m.scenario
         ceiling, ratio = _ratio(out, m)
         if not m.ok:
             blank = [""] * 6  # req/s holds the status; no figures
-            cells = [s.label, s.key, SCALE[m.scale], str(m.workers), str(s.conns), m.status]
+            cells = [s.label, s.key, SCALE[m.scale], _workers(m), str(s.conns), m.status]
             cells += [*blank, ceiling, ""]
         else:
             rss = _f(m.rss_mb, 0) if m.rss_mb else ""
@@ -63,7 +72,7 @@ def table(out: Outcome) -> list[str]:
                 s.label,
                 s.key,
                 SCALE[m.scale],
-                str(m.workers),
+                _workers(m),
                 str(s.conns),
                 _f(m.rps),
                 _f(m.rows_per_s, 0) if s.rows > 1 else "",

@@ -21,6 +21,7 @@ import psycopg
 from bench import profile, seed, state_bench
 from bench.common import DIARY_BODY
 from bench.load import (
+    Replicas,
     RssSampler,
     Server,
     WrkResult,
@@ -54,6 +55,7 @@ class Options:
     quick: bool = False
     keep: bool = True
     profile: Path | None = None  # py-spy the first timed run of each scenario into this folder
+    replicas: int = 0  # > 0: the multi-worker product scenarios again, replicas behind HAProxy
     command: str = "python -m bench"
 
 
@@ -68,6 +70,7 @@ class Measured:
     idle_mb: float | None = None
     peak_mb: float | None = None
     cpu_ms: float | None = None  # server CPU time per request, all workers
+    topology: str = ""  # "" (one server, N workers) or "HAProxy" (N replicas behind it)
     stored: float | None = None  # rows found in the database ÷ rows the answered requests wrote
 
     @property
@@ -107,7 +110,12 @@ class Outcome:
 
     def get(self, key: str, workers: int, scale: str = "large") -> Measured | None:
         for m in self.results:
-            if m.scenario.key == key and m.workers == workers and m.scale == scale:
+            if (
+                m.scenario.key == key
+                and m.workers == workers
+                and m.scale == scale
+                and not m.topology
+            ):
                 return m
         return None
 
@@ -215,7 +223,9 @@ def stored_rows(url: str, ctx: Ctx, ranges: list[tuple[str, str]]) -> int:
 
 
 def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Files) -> Measured:
-    m = Measured(s, server.workers, ctx.scale)
+    m = Measured(
+        s, server.workers, ctx.scale, topology="HAProxy" if isinstance(server, Replicas) else ""
+    )
     reads = s.reads(ctx) if s.reads else []
     m.status = probe(server, ctx, s, reads)
     if m.status != "ok":
@@ -343,6 +353,49 @@ def run_phase(
                         log(f"  {s.key}: {m.status}\n{server.log_tail(800)}")
             finally:
                 server.stop()
+    if scale == "large" and opts.replicas:
+        run_replicas(out, ctx, tmp=tmp, files=files)
+
+
+def run_replicas(out: Outcome, ctx: Ctx, *, tmp: Path, files: Files) -> None:
+    """The product scenarios measured at 2 workers, again with `--replicas` processes of one
+    worker each behind HAProxy (docs/BENCHMARKS.md says what this shows on a shared machine)."""
+    opts = out.options
+    todo = [
+        s
+        for s in SCENARIOS
+        if s.server == "product"
+        and 2 in s.workers
+        and "large" in s.scales
+        and (not opts.only or s.key in opts.only)
+    ]
+    if not todo:
+        return
+    server = Replicas("product", opts.replicas, _server_env(opts.database_url), tmp / "lb.log")
+    log(f"product, {opts.replicas} replicas of 1 worker behind HAProxy, large scale")
+    try:
+        server.start()
+    except RuntimeError as exc:
+        for s in todo:
+            out.results.append(
+                Measured(
+                    s, opts.replicas, "large", status=f"error: {str(exc)[:80]}", topology="HAProxy"
+                )
+            )
+        log(f"  replicas: {exc}")
+        return
+    try:
+        ctx.extra["has_trends"] = server.has_route("GET", "/v1/patients/{pid}/trends/{metric}")
+        for s in todo:
+            try:
+                out.results.append(run_scenario(server, ctx, s, opts, files))
+            except Exception as exc:  # a broken scenario is reported, not fatal
+                m = Measured(s, opts.replicas, "large", status=f"error: {str(exc)[:80]}")
+                m.topology = "HAProxy"
+                out.results.append(m)
+                log(f"  {s.key}: {m.status}\n{server.log_tail(800)}")
+    finally:
+        server.stop()
 
 
 def _postgres_version(url: str) -> str:

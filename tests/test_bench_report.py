@@ -136,3 +136,17 @@ def test_reads_under_load_open_a_connection_per_request(tmp_path: Path) -> None:
         server.shutdown()
     assert BY_KEY["panel"].reconnect and BY_KEY["c_panel"].reconnect
     assert not BY_KEY["trend_lat"].reconnect and not BY_KEY["diary_put"].reconnect
+
+
+def test_replicas_behind_haproxy_are_rows_of_their_own() -> None:
+    """`--replicas 2`: the same scenario at 2 workers and on 2 replicas behind HAProxy; the
+    targets read the 2-worker server, the table shows both."""
+    put = _measured("diary_put", 2, 1500, 40)
+    behind = _measured("diary_put", 2, 900, 70)
+    behind.topology = "HAProxy"
+    out = _outcome(behind, put, _measured("c_naive", 2, 1000, 60))
+    assert out.get("diary_put", 2) is put
+    assert _verdict(out, "diary PUT ≥ 1.0 × the naive") == ("1.50 ×", "met")
+    text = render(out)
+    assert "| diary_put | full | 2 replicas (HAProxy) | 64 | 900.0 |" in text
+    assert text.index("| 2 | 64 | 1,500.0 |") < text.index("2 replicas (HAProxy)")

@@ -109,3 +109,12 @@ def uuid_of(hex32: str) -> str:
     import uuid
 
     return str(uuid.UUID(hex32))
+
+
+def test_bench_passes_its_options_to_the_benchmark():
+    """`kneetrack bench …` is `python -m bench …` from the source checkout."""
+    out = _kneetrack(dict(os.environ), "bench", "--help")
+    assert out.returncode == 0, out.stderr
+    assert "Usage: python -m bench" in out.stdout and "--replicas" in out.stdout
+    wrong = _kneetrack(dict(os.environ), "bench", "--no-such-option")
+    assert wrong.returncode == 2 and "No such option" in wrong.stderr
