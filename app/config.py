@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     invitation_days: int = Field(default=14, ge=1, le=90)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=20, ge=1)
+    # Batch syncs inside one worker process at once (app/middleware.py: BatchLimitMiddleware).
+    sync_concurrency: int = Field(default=2, ge=1, le=64)
     # The flag state worker (app/trends/state_worker.py): how often each API process looks
     # for patients whose stored flag episodes are behind their record; 0 turns it off (then
     # run `kneetrack rebuild-state`, or another process with it on).

@@ -42,6 +42,7 @@ from app.logging import configure_logging
 from app.memory import limit_malloc_arenas
 from app.metrics import MetricsMiddleware, metrics_response, worker_exiting
 from app.middleware import (
+    BatchLimitMiddleware,
     BodySizeLimitMiddleware,
     ConcurrencyLimitMiddleware,
     RequestContextMiddleware,
@@ -168,6 +169,8 @@ def add_middleware(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(
             ConcurrencyLimitMiddleware, limit=settings.db_pool_size + DB_MAX_OVERFLOW
         )
+    # Outside the admission limit: a batch waiting for its turn holds no admission slot.
+    app.add_middleware(BatchLimitMiddleware, limit=settings.sync_concurrency)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

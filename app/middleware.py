@@ -182,7 +182,41 @@ class BodySizeLimitMiddleware:
 __all__: list[Any] = ["BodySizeLimitMiddleware", "RequestContextMiddleware"]
 
 
-class ConcurrencyLimitMiddleware:
+class _Gate:
+    """At most `limit` of the requests it `applies` to inside the application at once; the
+    others wait their turn on the event loop, without a deadline (none is refused)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._gate: asyncio.Semaphore | None = None
+
+    def applies(self, scope: Scope) -> bool:
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.applies(scope):
+            await self.app(scope, receive, send)
+            return
+        if self._gate is None:  # made on the server's event loop
+            self._gate = asyncio.Semaphore(self.limit)
+        async with self._gate:
+            await self.app(scope, receive, send)
+
+
+class BatchLimitMiddleware(_Gate):
+    """At most `limit` batch syncs (`POST …/sync`) inside a worker at once; the others wait on
+    the event loop *before their body is read*. A batch of 500 entries holds a few MB while it
+    is parsed, validated and written, and a worker runs Python one request at a time anyway,
+    so admitting sixteen at once only multiplies the memory (measured: a worker's peak RSS
+    under 16 concurrent batches, docs/BENCHMARKS.md) without adding throughput. A waiting
+    request's body stays in the server's socket buffers (uvicorn stops reading past 64 KB)."""
+
+    def applies(self, scope: Scope) -> bool:
+        return bool(scope["method"] == "POST" and scope["path"].endswith("/sync"))
+
+
+class ConcurrencyLimitMiddleware(_Gate):
     """At most `limit` requests inside the application at once; the others wait their turn on
     the event loop, without a deadline. A request holds its pooled database connection across
     several threadpool hops (one per sync dependency, then the endpoint), so when more requests
@@ -192,16 +226,8 @@ class ConcurrencyLimitMiddleware:
     keeps each admitted request's connection and threads available to it."""
 
     def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ("/healthz",)) -> None:
-        self.app = app
-        self.limit = limit
+        super().__init__(app, limit)
         self.exempt = exempt
-        self._gate: asyncio.Semaphore | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.exempt:
-            await self.app(scope, receive, send)
-            return
-        if self._gate is None:  # made on the server's event loop
-            self._gate = asyncio.Semaphore(self.limit)
-        async with self._gate:
-            await self.app(scope, receive, send)
+    def applies(self, scope: Scope) -> bool:
+        return scope["path"] not in self.exempt

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.middleware import ConcurrencyLimitMiddleware
+from app.middleware import BatchLimitMiddleware, ConcurrencyLimitMiddleware
 
 
 class Inner:
@@ -54,3 +54,45 @@ def test_requests_beyond_the_limit_wait_their_turn() -> None:
         inner = pool.submit(asyncio.run, scenario()).result()
     assert inner.most == 3  # two requests and the probe
     assert inner.done == 6
+
+
+def test_batch_syncs_beyond_their_limit_wait_before_their_body_is_read() -> None:
+    """At most `limit` `POST …/sync` inside at once; a waiting batch's body is not read (its
+    memory stays in the socket); other requests pass."""
+    reads: list[str] = []
+
+    class ReadsBody(Inner):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await receive()
+            await super().__call__(scope, receive, send)
+
+    def _post(path: str) -> dict[str, Any]:
+        return {**_http(path), "method": "POST"}
+
+    def receiver(name: str) -> Any:
+        async def receive() -> dict[str, Any]:
+            reads.append(name)
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+        return receive
+
+    async def scenario() -> ReadsBody:
+        inner = ReadsBody()
+        app = BatchLimitMiddleware(inner, limit=2)
+        batches = [asyncio.create_task(app(_post("/v1/patients/me/sync"), receiver(f"sync{i}"),
+                                           _noop)) for i in range(5)]
+        await asyncio.sleep(0.05)
+        assert inner.inside == 2 and len(reads) == 2  # three wait, their bodies unread
+        others = [app(_post("/v1/patients/me/sessions"), receiver("post"), _noop),
+                  app(_http("/v1/patients/me/sync"), receiver("get"), _noop)]
+        tasks = [asyncio.create_task(o) for o in others]
+        await asyncio.sleep(0.05)
+        assert inner.inside == 4 and {"post", "get"} <= set(reads)  # not held back
+        inner.release.set()
+        await asyncio.wait_for(asyncio.gather(*batches, *tasks), 1)
+        return inner
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        inner = pool.submit(asyncio.run, scenario()).result()
+    assert inner.most == 4 and inner.done == 7 and len(reads) == 7
