@@ -37,9 +37,22 @@ def symptom_resources(row: Any, patient_ref: str) -> Iterator[dict[str, Any]]:
     yield from _day_resources(obs, row)
 
 
+def knee_site(side: str) -> dict[str, Any]:
+    return cc({"system": SNOMED, **KNEE_SITES[side]}, f"{side} knee")
+
+
+def swelling_grade(grade: int) -> dict[str, Any]:
+    return cc(local(CS_SWELLING, str(grade), SWELLING_GRADES[grade]))
+
+
+SYMPTOM_DISPLAY = {"stiffness": "Stiffness", "swelling": "Swelling"}
+NIGHT_PAIN = cc(local(CS_SYMPTOM, "night-pain", "Night pain (NRS 0-10)"))
+KNEE_BOOLEANS = (("warmth", "Warmth"), ("giving_way", "Giving way"), ("locking", "Locking"))
+
+
 def _knee_resources(obs: ObservationFactory, row: Any, side: str) -> Iterator[dict[str, Any]]:
     """One knee's observations of a diary entry."""
-    site = cc({"system": SNOMED, **KNEE_SITES[side]}, f"{side} knee")
+    site = knee_site(side)
     v = knee_values(row, side)
     key = (row.id, side)
     if v["pain"] is not None:
@@ -50,18 +63,17 @@ def _knee_resources(obs: ObservationFactory, row: Any, side: str) -> Iterator[di
             valueQuantity=score(v["pain"]),
             bodySite=site,
         )
-    severities: dict[str, tuple[str, dict[str, Any]]] = {}
+    severities: dict[str, dict[str, Any]] = {}
     if v["stiffness"] is not None:
-        severities["stiffness"] = ("Stiffness", {"valueQuantity": score(v["stiffness"])})
+        severities["stiffness"] = {"valueQuantity": score(v["stiffness"])}
     if v["swelling"] is not None:
-        grade = local(CS_SWELLING, str(v["swelling"]), SWELLING_GRADES[v["swelling"]])
-        severities["swelling"] = ("Swelling", {"valueCodeableConcept": cc(grade)})
-    for symptom, (display, severity) in severities.items():
+        severities["swelling"] = {"valueCodeableConcept": swelling_grade(v["swelling"])}
+    for symptom, severity in severities.items():
         yield obs.make(
             stable_id(*key, symptom),
             "survey",
             cc(SYMPTOM),
-            valueCodeableConcept=cc(local(CS_SYMPTOM, symptom, display)),
+            valueCodeableConcept=cc(local(CS_SYMPTOM, symptom, SYMPTOM_DISPLAY[symptom])),
             bodySite=site,
             component=[{"code": cc(SEVERITY), **severity}],
         )
@@ -69,15 +81,11 @@ def _knee_resources(obs: ObservationFactory, row: Any, side: str) -> Iterator[di
         yield obs.make(
             stable_id(*key, "night_pain"),
             "survey",
-            cc(local(CS_SYMPTOM, "night-pain", "Night pain (NRS 0-10)")),
+            NIGHT_PAIN,
             valueQuantity=score(v["night_pain"]),
             bodySite=site,
         )
-    for measure, display in (
-        ("warmth", "Warmth"),
-        ("giving_way", "Giving way"),
-        ("locking", "Locking"),
-    ):
+    for measure, display in KNEE_BOOLEANS:
         if v[measure] is not None:
             code = measure.replace("_", "-")
             yield obs.make(
@@ -94,11 +102,7 @@ def _rom_resources(
     obs: ObservationFactory, v: dict[str, Any], key: tuple[Any, str], site: dict[str, Any]
 ) -> Iterator[dict[str, Any]]:
     """Flexion and extension, with the measurement method when it is known."""
-    method = (
-        {"method": cc(local(CS_ROM_METHOD, v["rom_method"], ROM_METHOD_DISPLAY[v["rom_method"]]))}
-        if v["rom_method"]
-        else {}
-    )
+    method = {"method": rom_method(v["rom_method"])} if v["rom_method"] else {}
     # The API's `extension_degrees` is a deficit (degrees short of straight): its code and
     # display say so, so that a receiving system cannot read 10° as 10° of extension.
     for measure, code, display in ROM_MEASURES:
@@ -113,6 +117,10 @@ def _rom_resources(
             )
 
 
+def rom_method(method: str) -> dict[str, Any]:
+    return cc(local(CS_ROM_METHOD, method, ROM_METHOD_DISPLAY[method]))
+
+
 ROM_MEASURES = (
     ("flexion", "flexion", "Knee flexion"),
     (
@@ -123,41 +131,53 @@ ROM_MEASURES = (
 )
 
 
+# The day's observations (not a knee's), by the name of their id.
+DAY_CODES = {
+    "morning-stiffness": cc(local(CS_DIARY, "morning-stiffness", "Morning stiffness duration")),
+    "flare": cc(local(CS_DIARY, "flare", "Self-reported flare")),
+    "falls": cc(local(CS_DIARY, "falls", "Falls in daily life")),
+    "analgesics": cc(local(CS_DIARY, "analgesic-doses", "Analgesic doses taken")),
+    "notes": cc(local(CS_DIARY, "notes", "Diary notes")),
+}
+
+
+def analgesic_kind(kind: str) -> dict[str, Any]:
+    """The component that names one kind of analgesic taken."""
+    return {
+        "code": cc(local(CS_DIARY, "analgesic-kind", "Analgesic kind")),
+        "valueCodeableConcept": cc(local(CS_ANALGESIC, kind, ANALGESIC_DISPLAY[kind])),
+    }
+
+
 def _day_resources(obs: ObservationFactory, row: Any) -> Iterator[dict[str, Any]]:
     """The observations of a diary entry that belong to the day, not to a knee."""
     if row.morning_stiffness_minutes is not None:
         yield obs.make(
             stable_id(row.id, "morning-stiffness"),
             "survey",
-            cc(local(CS_DIARY, "morning-stiffness", "Morning stiffness duration")),
+            DAY_CODES["morning-stiffness"],
             valueQuantity=qty(row.morning_stiffness_minutes, "minutes", "min"),
         )
     if row.flare is not None:
         yield obs.make(
             stable_id(row.id, "flare"),
             "survey",
-            cc(local(CS_DIARY, "flare", "Self-reported flare")),
+            DAY_CODES["flare"],
             valueBoolean=row.flare,
         )
     if row.falls is not None:
         yield obs.make(
             stable_id(row.id, "falls"),
             "survey",
-            cc(local(CS_DIARY, "falls", "Falls in daily life")),
+            DAY_CODES["falls"],
             valueInteger=row.falls,
         )
     if row.analgesic_doses is not None:
-        kinds = [
-            {
-                "code": cc(local(CS_DIARY, "analgesic-kind", "Analgesic kind")),
-                "valueCodeableConcept": cc(local(CS_ANALGESIC, k, ANALGESIC_DISPLAY[k])),
-            }
-            for k in row.analgesic_kinds or []
-        ]
+        kinds = [analgesic_kind(k) for k in row.analgesic_kinds or []]
         yield obs.make(
             stable_id(row.id, "analgesics"),
             "survey",
-            cc(local(CS_DIARY, "analgesic-doses", "Analgesic doses taken")),
+            DAY_CODES["analgesics"],
             valueInteger=row.analgesic_doses,
             **({"component": kinds} if kinds else {}),
         )
@@ -165,6 +185,6 @@ def _day_resources(obs: ObservationFactory, row: Any) -> Iterator[dict[str, Any]
         yield obs.make(
             stable_id(row.id, "notes"),
             "survey",
-            cc(local(CS_DIARY, "notes", "Diary notes")),
+            DAY_CODES["notes"],
             valueString=row.notes,
         )
