@@ -273,12 +273,13 @@ def bundle_chunks(
     *,
     bundle_id: str,
     timestamp: dt.datetime,
-    resources: Iterable[dict[str, Any]],
+    resources: Iterable[dict[str, Any] | bytes],
     bundle_type: BundleType = "collection",
     chunk_bytes: int = 64 * 1024,
 ) -> Iterator[bytes]:
     """The Bundle as JSON, built entry by entry and sent in chunks of about `chunk_bytes`: the
-    whole document is never held in memory."""
+    whole document is never held in memory. A resource may come as its entry serialised
+    already (bytes: fhir_fast's diary entries)."""
     head = {
         "resourceType": "Bundle",
         "id": bundle_id,
@@ -290,10 +291,10 @@ def bundle_chunks(
     size = 0
     separator = b""
     for res in resources:
-        part = separator + orjson.dumps(_entry(res, bundle_type))
+        entry = res if isinstance(res, bytes) else orjson.dumps(_entry(res, bundle_type))
+        parts += (separator, entry)
+        size += len(separator) + len(entry)
         separator = b","
-        parts.append(part)
-        size += len(part)
         if size >= chunk_bytes:
             yield b"".join(parts)
             parts, size = [], 0

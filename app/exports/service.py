@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from app.auth.models import User
 from app.care.models import Patient
-from app.exports import fhir, fhir_care, fhir_diary, queries
+from app.exports import fhir, fhir_care, fhir_fast, queries
 from app.exports.csv import (
     EXERCISE_HEADER,
     FUNCTION_TEST_HEADER,
@@ -60,9 +60,15 @@ def display_name(session: Session, patient_id: uuid.UUID) -> str:
 
 
 def _fhir_resources(
-    patient: Patient, name: str, date_from: dt.date | None, date_to: dt.date | None
-) -> Iterator[dict[str, Any]]:
+    patient: Patient,
+    name: str,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    bundle_type: fhir.BundleType,
+) -> Iterator[dict[str, Any] | bytes]:
+    """The resources of the export; the diary's as their Bundle entries serialised already."""
     ref = f"urn:uuid:{patient.id}"
+    diary = fhir_fast.DiaryEntries(ref, bundle_type)
     yield fhir.patient_resource(
         patient_id=patient.id, display_name=name, sex=patient.sex, birth_year=patient.birth_year
     )
@@ -70,7 +76,7 @@ def _fhir_resources(
     with queries.read_connection() as conn:
         span = (patient.id, date_from, date_to)
         for row in queries.stream(conn, queries.symptom_entries(*span)):
-            yield from fhir_diary.symptom_resources(row, ref)
+            yield from diary.of(row._mapping)
         for row in queries.stream(conn, queries.exercise_sessions(*span)):
             yield fhir.session_resource(row, ref)
         for row in queries.stream(conn, queries.koos_jr_responses(*span)):
@@ -99,6 +105,6 @@ def fhir_export(
     return fhir.bundle_chunks(
         bundle_id=str(uuid.uuid4()),
         timestamp=now,
-        resources=_fhir_resources(patient, display_name, date_from, date_to),
+        resources=_fhir_resources(patient, display_name, date_from, date_to, bundle_type),
         bundle_type=bundle_type,
     )
