@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     invitation_days: int = Field(default=14, ge=1, le=90)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=20, ge=1)
+    # Requests inside one worker process at once (PostgreSQL; the others wait their turn on the
+    # event loop: app/middleware.py, ConcurrencyLimitMiddleware). A worker runs Python on one
+    # core; more requests inside than it needs to cover their database waits only add thread
+    # switches and GIL contention (docs/BENCHMARKS.md: 25 -> 8 gave the diary PUT 12 % less CPU
+    # per request at one worker). Kept under the pool size + overflow.
+    request_concurrency: int = Field(default=8, ge=1, le=256)
     # Batch syncs inside one worker process at once (app/middleware.py: BatchLimitMiddleware).
     sync_concurrency: int = Field(default=2, ge=1, le=64)
     # The flag state worker (app/trends/state_worker.py): how often each API process looks

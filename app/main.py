@@ -166,9 +166,10 @@ def install_dashboard(app: FastAPI) -> None:
 
 def add_middleware(app: FastAPI, settings: Settings) -> None:
     if not settings.is_sqlite:
-        app.add_middleware(
-            ConcurrencyLimitMiddleware, limit=settings.db_pool_size + DB_MAX_OVERFLOW
-        )
+        # Never more requests inside than connections, and by default far fewer: see
+        # `request_concurrency` in app/config.py.
+        limit = min(settings.request_concurrency, settings.db_pool_size + DB_MAX_OVERFLOW)
+        app.add_middleware(ConcurrencyLimitMiddleware, limit=limit)
     # Outside the admission limit: a batch waiting for its turn holds no admission slot.
     app.add_middleware(BatchLimitMiddleware, limit=settings.sync_concurrency)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

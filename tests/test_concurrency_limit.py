@@ -96,3 +96,30 @@ def test_batch_syncs_beyond_their_limit_wait_before_their_body_is_read() -> None
     with ThreadPoolExecutor(1) as pool:
         inner = pool.submit(asyncio.run, scenario()).result()
     assert inner.most == 4 and inner.done == 7 and len(reads) == 7
+
+
+def _admission_limit(monkeypatch: Any, **env: str) -> int | None:
+    from app.config import get_settings
+    from app.main import create_app
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        app = create_app()  # builds the stack; connects to nothing
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    for m in app.user_middleware:
+        if m.cls is ConcurrencyLimitMiddleware:
+            return int(m.kwargs["limit"])
+    return None
+
+
+def test_a_worker_admits_a_few_requests_and_never_more_than_its_connections(monkeypatch) -> None:
+    assert _admission_limit(monkeypatch) == 8
+    assert _admission_limit(monkeypatch, KNEETRACK_REQUEST_CONCURRENCY="3") == 3
+    # A pool of 1 (+ 5 overflow) caps the setting: every admitted request can get a connection.
+    assert _admission_limit(monkeypatch, KNEETRACK_REQUEST_CONCURRENCY="50",
+                            KNEETRACK_DB_POOL_SIZE="1") == 6
