@@ -1,4 +1,4 @@
-"""Process memory: how many malloc arenas glibc may keep.
+"""Process memory: how many malloc arenas glibc may keep, and giving back what it holds free.
 
 glibc gives threads their own malloc arenas (up to 8 per core) and returns little of what they
 free to the system. The request threadpool (one thread per pooled connection) therefore grows a
@@ -29,3 +29,25 @@ def limit_malloc_arenas(arenas: int) -> bool:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     return bool(mallopt(M_ARENA_MAX, arenas))
+
+
+def _malloc_trim() -> object:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = (ctypes.c_size_t,)
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def release_free_memory() -> bool:
+    """Give the memory glibc holds free back to the system (`malloc_trim`): after a request
+    that allocated megabytes (a batch sync), which otherwise stays resident as the worker's new
+    high-water mark. True when glibc released some."""
+    return bool(_TRIM(0)) if callable(_TRIM) else False

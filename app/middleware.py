@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_JSON
+from app.memory import release_free_memory
 
 log = structlog.get_logger("kneetrack.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
@@ -214,6 +215,11 @@ class BatchLimitMiddleware(_Gate):
 
     def applies(self, scope: Scope) -> bool:
         return bool(scope["method"] == "POST" and scope["path"].endswith("/sync"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+        if scope["type"] == "http" and self.applies(scope):
+            release_free_memory()  # the batch's megabytes, freed, back to the system
 
 
 class ConcurrencyLimitMiddleware(_Gate):

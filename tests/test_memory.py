@@ -73,3 +73,60 @@ def test_the_app_applies_the_setting_at_start_up(app, client):
     # `client` has run the app's lifespan, which applies KNEETRACK_MALLOC_ARENAS (default 2).
     assert client.get("/healthz").status_code == 200
     assert app.state.malloc_arenas_limited is True
+
+
+# 100 MB in blocks below glibc's mmap threshold (they stay in the heap when freed), one block
+# kept at the end so that the heap cannot shrink by itself; then the RSS before and after
+# `release_free_memory`.
+TRIM = textwrap.dedent(
+    """
+    import sys
+    from app.memory import release_free_memory
+    def rss():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    blocks = [bytearray(64 * 1024) for _ in range(1600)]
+    keep = bytearray(64 * 1024)
+    del blocks
+    before = rss()
+    released = release_free_memory()
+    print(before, rss(), released)
+    """
+)
+
+
+@glibc
+def test_release_gives_freed_memory_back_to_the_system():
+    out = subprocess.run([sys.executable, "-c", TRIM], capture_output=True, text=True, check=True)
+    before, after, released = out.stdout.split()
+    assert released == "True"
+    assert int(before) - int(after) >= 50, out.stdout
+
+
+def test_a_batch_sync_releases_what_it_freed(monkeypatch):
+    """BatchLimitMiddleware trims after each `POST …/sync`, and after nothing else."""
+    import asyncio
+
+    import app.middleware as middleware
+
+    calls: list[str] = []
+    monkeypatch.setattr(middleware, "release_free_memory", lambda: calls.append("trim"))
+
+    async def inner(scope, receive, send):
+        calls.append(scope["path"])
+
+    gate = middleware.BatchLimitMiddleware(inner, limit=2)
+
+    async def requests():
+        for method, path in (("POST", "/v1/patients/me/sync"), ("GET", "/v1/patients/me/sync"),
+                             ("POST", "/v1/patients/me/exercise-sessions")):
+            await gate({"type": "http", "method": method, "path": path, "headers": []},
+                       None, None)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, requests()).result()
+    assert calls == ["/v1/patients/me/sync", "trim", "/v1/patients/me/sync",
+                     "/v1/patients/me/exercise-sessions"]
