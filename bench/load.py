@@ -65,6 +65,7 @@ class Server:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     openapi_paths: dict[str, set[str]] = field(default_factory=dict)
+    topology: str = ""  # how the report names a server that is not one uvicorn (Replicas)
 
     @property
     def base(self) -> str:
@@ -176,6 +177,7 @@ class Replicas(Server):
 
     members: list[Server] = field(default_factory=list)
     balancer: subprocess.Popen[bytes] | None = None
+    topology: str = "HAProxy"
 
     def start(self) -> None:
         haproxy = haproxy_path()

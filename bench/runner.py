@@ -223,9 +223,7 @@ def stored_rows(url: str, ctx: Ctx, ranges: list[tuple[str, str]]) -> int:
 
 
 def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Files) -> Measured:
-    m = Measured(
-        s, server.workers, ctx.scale, topology="HAProxy" if isinstance(server, Replicas) else ""
-    )
+    m = Measured(s, server.workers, ctx.scale, topology=server.topology)
     reads = s.reads(ctx) if s.reads else []
     m.status = probe(server, ctx, s, reads)
     if m.status != "ok":
@@ -315,6 +313,47 @@ def _server_env(url: str) -> dict[str, str]:
     return env
 
 
+def _todo(opts: Options, kind: str, workers: int, scale: str) -> list[Scenario]:
+    return [
+        s
+        for s in SCENARIOS
+        if s.server == kind
+        and workers in s.workers
+        and scale in s.scales
+        and (not opts.only or s.key in opts.only)
+    ]
+
+
+def run_on(out: Outcome, ctx: Ctx, server: Server, todo: list[Scenario], files: Files) -> None:
+    """Start `server`, run `todo` on it, stop it. A scenario that breaks, or a server that
+    cannot start, is reported as an error, not fatal."""
+    opts = out.options
+
+    def broken(s: Scenario, exc: Exception) -> Measured:
+        status = f"error: {str(exc)[:80]}"
+        m = Measured(s, server.workers, ctx.scale, status=status, topology=server.topology)
+        out.results.append(m)
+        return m
+
+    try:
+        server.start()
+    except RuntimeError as exc:
+        for s in todo:
+            broken(s, exc)
+        log(f"  server did not start: {exc}")
+        return
+    try:
+        ctx.extra["has_trends"] = server.has_route("GET", "/v1/patients/{pid}/trends/{metric}")
+        for s in todo:
+            try:
+                out.results.append(run_scenario(server, ctx, s, opts, files))
+            except Exception as exc:
+                m = broken(s, exc)
+                log(f"  {s.key}: {m.status}\n{server.log_tail(800)}")
+    finally:
+        server.stop()
+
+
 def run_phase(
     out: Outcome,
     ctx: Ctx,
@@ -325,77 +364,19 @@ def run_phase(
     files: Files,
 ) -> None:
     opts = out.options
+    env = _server_env(opts.database_url)
     for w in workers:
         for kind in ("ceilings", "product"):
-            todo = [
-                s
-                for s in SCENARIOS
-                if s.server == kind
-                and w in s.workers
-                and scale in s.scales
-                and (not opts.only or s.key in opts.only)
-            ]
-            if not todo:
-                continue
-            server = Server(kind, w, _server_env(opts.database_url), tmp / f"{kind}-{w}.log")
-            log(f"{kind} server, {w} worker(s), {scale} scale")
-            server.start()
-            try:
-                ctx.extra["has_trends"] = server.has_route(
-                    "GET", "/v1/patients/{pid}/trends/{metric}"
-                )
-                for s in todo:
-                    try:
-                        out.results.append(run_scenario(server, ctx, s, opts, files))
-                    except Exception as exc:  # a broken scenario is reported, not fatal
-                        m = Measured(s, w, scale, status=f"error: {str(exc)[:80]}")
-                        out.results.append(m)
-                        log(f"  {s.key}: {m.status}\n{server.log_tail(800)}")
-            finally:
-                server.stop()
-    if scale == "large" and opts.replicas:
-        run_replicas(out, ctx, tmp=tmp, files=files)
-
-
-def run_replicas(out: Outcome, ctx: Ctx, *, tmp: Path, files: Files) -> None:
-    """The product scenarios measured at 2 workers, again with `--replicas` processes of one
-    worker each behind HAProxy (docs/BENCHMARKS.md says what this shows on a shared machine)."""
-    opts = out.options
-    todo = [
-        s
-        for s in SCENARIOS
-        if s.server == "product"
-        and 2 in s.workers
-        and "large" in s.scales
-        and (not opts.only or s.key in opts.only)
-    ]
-    if not todo:
-        return
-    server = Replicas("product", opts.replicas, _server_env(opts.database_url), tmp / "lb.log")
-    log(f"product, {opts.replicas} replicas of 1 worker behind HAProxy, large scale")
-    try:
-        server.start()
-    except RuntimeError as exc:
-        for s in todo:
-            out.results.append(
-                Measured(
-                    s, opts.replicas, "large", status=f"error: {str(exc)[:80]}", topology="HAProxy"
-                )
-            )
-        log(f"  replicas: {exc}")
-        return
-    try:
-        ctx.extra["has_trends"] = server.has_route("GET", "/v1/patients/{pid}/trends/{metric}")
-        for s in todo:
-            try:
-                out.results.append(run_scenario(server, ctx, s, opts, files))
-            except Exception as exc:  # a broken scenario is reported, not fatal
-                m = Measured(s, opts.replicas, "large", status=f"error: {str(exc)[:80]}")
-                m.topology = "HAProxy"
-                out.results.append(m)
-                log(f"  {s.key}: {m.status}\n{server.log_tail(800)}")
-    finally:
-        server.stop()
+            todo = _todo(opts, kind, w, scale)
+            if todo:
+                log(f"{kind} server, {w} worker(s), {scale} scale")
+                run_on(out, ctx, Server(kind, w, env, tmp / f"{kind}-{w}.log"), todo, files)
+    # The product scenarios measured at 2 workers, again on `--replicas` processes of one
+    # worker each behind HAProxy (docs/BENCHMARKS.md says what this shows on a shared machine).
+    todo = _todo(opts, "product", 2, scale) if scale == "large" and opts.replicas else []
+    if todo:
+        log(f"product, {opts.replicas} replicas of 1 worker behind HAProxy, {scale} scale")
+        run_on(out, ctx, Replicas("product", opts.replicas, env, tmp / "lb.log"), todo, files)
 
 
 def _postgres_version(url: str) -> str:

@@ -150,3 +150,26 @@ def test_replicas_behind_haproxy_are_rows_of_their_own() -> None:
     text = render(out)
     assert "| diary_put | full | 2 replicas (HAProxy) | 64 | 900.0 |" in text
     assert text.index("| 2 | 64 | 1,500.0 |") < text.index("2 replicas (HAProxy)")
+
+
+def test_a_server_that_cannot_start_reports_its_scenarios_as_errors(tmp_path: Path) -> None:
+    """`run_on`: e.g. `--replicas 2` without HAProxy installed; the run goes on, and the CLI
+    then exits 1 on the error rows."""
+    from bench.load import Replicas
+    from bench.runner import Files, run_on
+    from bench.scenarios import Ctx
+
+    class NoHAProxy(Replicas):
+        def start(self) -> None:
+            raise RuntimeError("HAProxy is not installed")
+
+    out = _outcome()
+    ctx = Ctx.__new__(Ctx)
+    ctx.scale = "large"
+    todo = [BY_KEY["diary_put"], BY_KEY["trend"]]
+    run_on(out, ctx, NoHAProxy("product", 2, {}, tmp_path / "lb.log"), todo, Files(tmp_path))
+    assert [(m.scenario.key, m.status, m.topology) for m in out.results] == [
+        ("diary_put", "error: HAProxy is not installed", "HAProxy"),
+        ("trend", "error: HAProxy is not installed", "HAProxy"),
+    ]
+    assert "| 2 replicas (HAProxy) | 64 | error: HAProxy is not installed |" in render(out)

@@ -5,26 +5,24 @@ Redis, as the `scale` profile of docker-compose.yml runs them. Marked `live`."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
 import pytest
 
+from bench.load import HAPROXY_CFG, haproxy_path
 from tests.helpers import entry, free_port, uvicorn_process
 from tests.proof.conftest import register_over_http
 
 pytestmark = pytest.mark.live
 
-CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "haproxy.cfg"
+CONFIG = HAPROXY_CFG
 
 
 def _haproxy() -> str:
-    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists()
-                                       else None)
+    found = haproxy_path()  # the benchmark's `--replicas` finds it the same way
     if found is None:
         reason = "HAProxy is not installed (Debian's haproxy package)"
         if os.environ.get("CI") == "true":
