@@ -18,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from app.errors import PROBLEM_JSON, Problem
 from app.openapi_answers import require_what_is_sent
 from app.openapi_descriptions import describe
-from app.schemas import COMPONENT, TIMEZONE_MARKER, TIMEZONE_SCHEMA
+from app.schemas import COMPONENT, TIMEZONE_SCHEMA
 
 _PROBLEM = {"model": Problem, "content": {PROBLEM_JSON: {}}}
 
@@ -263,29 +263,19 @@ def _body_example(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
 
 def _lift_components(node: Any, schemas: dict[str, Any]) -> None:
     """Schemas marked with COMPONENT become named components (client generators name their
-    classes after them; an inline object in a `oneOf` gets a generated, clashing name)."""
+    classes after them; an inline object in a `oneOf` gets a generated, clashing name). A mark
+    naming a component the document already holds (TimeZone, written from tzdata) only refers
+    to it: what pydantic wrote around the mark is a stand-in."""
     if isinstance(node, dict):
         for key, value in list(node.items()):
             if isinstance(value, dict) and COMPONENT in value:
                 name = value.pop(COMPONENT)
-                schemas[name] = {"title": name, **value}
+                schemas.setdefault(name, {"title": name, **value})
                 node[key] = {"$ref": f"#/components/schemas/{name}"}
             _lift_components(value, schemas)
     elif isinstance(node, list):
         for item in node:
             _lift_components(item, schemas)
-
-
-def _refer_to_timezone(node: Any) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(value, dict) and value.get(TIMEZONE_MARKER):
-                node[key] = {"$ref": "#/components/schemas/TimeZone"}
-            else:
-                _refer_to_timezone(value)
-    elif isinstance(node, list):
-        for item in node:
-            _refer_to_timezone(item)
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -310,7 +300,6 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             operation.setdefault("security", [])
     # The time zone names, listed once for every field that takes one (app/schemas.py).
     schemas["TimeZone"] = TIMEZONE_SCHEMA
-    _refer_to_timezone(schemas)
     _lift_components(list(schemas.values()), schemas)
     describe(schema)
     _declare_headers(schema)

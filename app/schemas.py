@@ -271,9 +271,9 @@ TIMEZONE_NAMES = tuple(
     sorted(importlib.resources.files("tzdata").joinpath("zones").read_text().split())
 )
 _TIMEZONES = frozenset(TIMEZONE_NAMES)
-TIMEZONE_MARKER = "x-kneetrack-timezone"
 # A schema written inside a model's JSON schema that the OpenAPI document should hold as a
-# named component (its value is the name): app/openapi.py lifts it and refers to it.
+# named component (its value is the name): app/openapi.py lifts it and refers to it, or, when
+# the document already holds that component (TimeZone), only refers to it.
 COMPONENT = "x-kneetrack-component"
 
 
@@ -305,7 +305,7 @@ Timezone = Annotated[
     Field(max_length=64),
     # A marker that app/openapi.py turns into `$ref: TimeZone` (pydantic cannot refer to a
     # schema it did not make).
-    WithJsonSchema({"type": "string", TIMEZONE_MARKER: True}),
+    WithJsonSchema({"type": "string", COMPONENT: "TimeZone"}),
 ]
 
 
