@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import selectors
+import select
 import time
 from collections.abc import AsyncIterator
 from functools import lru_cache
@@ -181,9 +181,11 @@ def _wait(fd: int, deadline: float, *, write: bool = False) -> bool:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         return False
-    with selectors.DefaultSelector() as sel:  # poll/epoll: no FD_SETSIZE limit
-        sel.register(fd, selectors.EVENT_WRITE if write else selectors.EVENT_READ)
-        return bool(sel.select(remaining))
+    # poll(2): no FD_SETSIZE limit, and unlike an epoll selector no descriptor to open and
+    # close on every ping.
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT if write else select.POLLIN)
+    return bool(poller.poll(remaining * 1000))
 
 
 @lru_cache
