@@ -45,6 +45,12 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+SINGLE_HOP = Counter(
+    "kneetrack_single_hop_puts_total",
+    "PUTs that tried the single-hop path (app/care/single_hop.py), by route template and "
+    "outcome: served there, or deferred to the general path",
+    ["route", "outcome"],
+)
 IN_FLIGHT = Gauge(
     "kneetrack_http_requests_in_flight",
     "HTTP requests being answered now, by method (the route is known only once routed)",

@@ -1,31 +1,42 @@
 """The one place that knows driver and ORM internals, for the paths that must be fast:
 a model's Core table, typed bound parameters for statements built once, plain Core rows (no
-ORM loading step), bulk inserts (COPY on PostgreSQL) and the dialect check. Code elsewhere
+ORM loading step), bulk inserts (COPY on PostgreSQL), the dialect check, and the pieces of
+the single-hop PUT (app/care/single_hop.py): statement text for psycopg, a table's INSERT and
+UPDATE with JSON bound as SQLAlchemy binds it, a pooled connection for pipelines. Code elsewhere
 asks these functions instead of reaching for `__table__`, raw cursors or dialect names;
 docs/architecture.md says when a fast path is worth it."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import orjson
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     JSON,
     BindParameter,
     ColumnElement,
     Connection,
+    Engine,
     Executable,
     Row,
+    Select,
     Table,
     func,
     insert,
 )
 from sqlalchemy import bindparam as sa_bindparam
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel
+
+from app.db import get_engine
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -40,7 +51,7 @@ def bindparam(name: str, model: type[SQLModel], column: str) -> BindParameter[An
     return sa_bindparam(name, type_=table_of(model).c[column].type)
 
 
-def is_postgresql(bind: Session | Connection) -> bool:
+def is_postgresql(bind: Session | Connection | Engine) -> bool:
     dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
     return dialect.name == "postgresql"
 
@@ -109,3 +120,74 @@ def upsert_least(
         stmt = sqlite_insert(table).values(row)
         smaller = func.min(table.c[column], stmt.excluded[column])
     session.execute(stmt.on_conflict_do_update(index_elements=[key], set_={column: smaller}))
+
+
+# --- the single-hop PUT's pieces (PostgreSQL, psycopg) ----------------------------------------
+
+_PSYCOPG = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+
+
+def postgresql_sql(statement: Select[Any] | Select[str, str]) -> str:
+    """A statement's text for psycopg (`%(name)s` parameters), compiled once at import."""
+    return str(statement.compile(dialect=_PSYCOPG))
+
+
+class PgTable:
+    """A model's table as hand-written statements write it: its columns (`skip` left to the
+    database), and JSON columns bound the way SQLAlchemy binds them (serialised by the
+    engine's dialect, cast to JSON), so that both ways store the same text."""
+
+    def __init__(self, model: type[SQLModel], *, skip: tuple[str, ...] = ()) -> None:
+        self.table = table_of(model)
+        self.columns = [c.key for c in self.table.columns if c.key not in skip]
+        self.json = frozenset(c.key for c in self.table.columns if isinstance(c.type, JSON))
+
+    def _param(self, column: str) -> str:
+        return f"%({column})s::JSON" if column in self.json else f"%({column})s"
+
+    def insert(self, tail: str = "") -> str:
+        names = ", ".join(self.columns)
+        values = ", ".join(self._param(c) for c in self.columns)
+        # Names from the table's metadata; every value is a bound parameter.
+        return f"INSERT INTO {self.table.name} ({names}) VALUES ({values}){tail}"  # noqa: S608
+
+    def update(self, keep: tuple[str, ...]) -> str:
+        """UPDATE of every column but `keep`, of the row with the given `id`."""
+        sets = ", ".join(f"{c} = {self._param(c)}" for c in self.columns if c not in keep)
+        return f"UPDATE {self.table.name} SET {sets} WHERE id = %(id)s"  # noqa: S608
+
+    @cached_property
+    def _serialisers(self) -> dict[str, Callable[[Any], Any]]:
+        dialect = get_engine().dialect
+        found = {c: self.table.c[c].type.dialect_impl(dialect) for c in self.json}
+        processors = {c: t.bind_processor(dialect) for c, t in found.items()}
+        return {c: f for c, f in processors.items() if f is not None}
+
+    def bind(self, values: dict[str, Any]) -> dict[str, Any]:
+        out = dict(values)
+        for c, serialise in self._serialisers.items():
+            out[c] = serialise(out[c])
+        return out
+
+
+@contextmanager
+def pipeline_connection(engine: Engine) -> Iterator[psycopg.Connection[Any]]:
+    """The pool's psycopg connection (pinged on checkout like any other) in autocommit, so that
+    BEGIN and COMMIT travel inside pipelines as statements of their own: psycopg's own
+    transaction handling would spend a round trip on each. On the way back to the pool, what
+    is still open is rolled back and autocommit is switched off; a broken connection is
+    dropped by the pool."""
+    raw = engine.raw_connection()
+    conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
+    try:
+        conn.autocommit = True
+        yield conn
+    finally:
+        try:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+            conn.autocommit = False
+        except psycopg.Error:
+            raw.invalidate()
+        finally:
+            raw.close()

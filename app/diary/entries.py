@@ -9,10 +9,13 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
+import orjson
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.care.models import Patient
+from app.care.single_hop import PutSpec
 from app.diary.models import SymptomEntry
 from app.diary.schemas import Analgesics, Knee, Knees, SymptomEntryIn, SymptomEntryOut
 from app.diary.vocabulary import KNEE_FIELDS, SIDE_COLUMNS
@@ -26,6 +29,7 @@ from app.records.versioned import (
     get_versioned_row,
     put_versioned,
 )
+from app.schemas import IsoDate
 
 ENTRY_FIELDS = ("morning_stiffness_minutes", "flare", "falls", "notes")
 ENTRY_KIND = "symptom_entry"
@@ -36,7 +40,7 @@ ENTRY_KIND = "symptom_entry"
 EARLIEST_ZONE = dt.timezone(dt.timedelta(hours=14))
 
 
-def check_not_future(patient: Patient, entry_date: dt.date, now: dt.datetime) -> None:
+def check_not_future(patient: Patient | None, entry_date: dt.date, now: dt.datetime) -> None:
     """An entry date may not be later than today in UTC+14: a travelling phone's "today" is
     accepted; the profile's time zone still defines day boundaries for trends."""
     latest = now.astimezone(EARLIEST_ZONE).date()
@@ -207,6 +211,26 @@ def put_entry(
         if_match=if_match,
         if_none_match=if_none_match,
     )
+
+
+def _columns_of_body(
+    body: bytes, entry_date: dt.date, now: dt.datetime
+) -> tuple[dict[str, Any], Callable[[Any], bool]]:
+    """`put_entry`'s columns and content test from the raw body, validated as the route's body
+    parameter is (raises ValueError or AppError where the general path answers 422)."""
+    entry = SymptomEntryIn.model_validate(orjson.loads(body))
+    check_not_future(None, entry_date, now)
+    cols = entry_columns(entry)
+    return with_recorded_at(cols, entry, now), same_entry(cols, entry.recorded_at)
+
+
+# The single-hop PUT (app/care/single_hop.py) of an entry.
+ENTRY_PUT = PutSpec(
+    kind=ENTRY,
+    key_param="entry_date",
+    key=TypeAdapter(IsoDate).validate_python,
+    columns=_columns_of_body,
+)
 
 
 def delete_entry(

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.care.guards import OwnedPatient, ReadablePatient
 from app.care.models import Patient
+from app.care.single_hop_route import single_hop_route
 from app.clock import Now
 from app.db import SessionDep
 from app.diary import entries, sessions
@@ -108,13 +109,6 @@ def _put(
 # --- symptom entries ------------------------------------------------------------------------
 
 
-@router.put(
-    "/symptom-entries/{entry_date}",
-    tags=["diary"],
-    responses=PRECONDITION | _written(SymptomEntryOut, ENTRY_LINKS),
-    summary="Create (201) or replace (200) the diary entry for a local date",
-    status_code=status.HTTP_200_OK,
-)
 def put_symptom_entry(
     entry_date: IsoDate,
     body: SymptomEntryIn,
@@ -126,6 +120,20 @@ def put_symptom_entry(
 ) -> SymptomEntryOut:
     row = _put(entries.put_entry, entry_date, body, patient, session, now, response, conditions)
     return entries.entry_out(row)
+
+
+# A patient's own PUT with a bearer token takes the single-hop path on PostgreSQL
+# (app/care/single_hop.py); everything else, and every error, this function.
+router.add_api_route(
+    "/symptom-entries/{entry_date}",
+    put_symptom_entry,
+    methods=["PUT"],
+    tags=["diary"],
+    responses=PRECONDITION | _written(SymptomEntryOut, ENTRY_LINKS),
+    summary="Create (201) or replace (200) the diary entry for a local date",
+    status_code=status.HTTP_200_OK,
+    route_class_override=single_hop_route(entries.ENTRY_PUT),
+)
 
 
 @router.get(

@@ -148,7 +148,7 @@ class VersionedKind(Generic[M]):
 
 
 @lru_cache(maxsize=16)
-def _row_statement(kind: VersionedKind[Any], *, for_update: bool) -> Select[Any]:
+def row_statement(kind: VersionedKind[Any], *, for_update: bool) -> Select[Any]:
     """A kind's row by patient and key, built once (bound at each execution)."""
     model: Any = kind.model
     table = table_of(model)
@@ -164,7 +164,7 @@ def get_versioned_row(
     session: Session, kind: VersionedKind[M], patient_id: uuid.UUID, key: Any, *, for_update: bool
 ) -> M | None:
     row: M | None = session.scalars(
-        _row_statement(kind, for_update=for_update), {"patient_id": patient_id, "key": key}
+        row_statement(kind, for_update=for_update), {"patient_id": patient_id, "key": key}
     ).first()
     return row
 

@@ -47,8 +47,13 @@ def test_a_read_looks_up_the_caller_and_the_patient_in_one_statement(
 
 
 def test_a_write_locks_its_patient_once_in_the_authorising_statement(
-    client, make_patient, engine
+    client, make_patient, engine, monkeypatch
 ):
+    from app.config import get_settings
+
+    # The guard's statements (the single-hop PUT, which takes no guard, has its own test:
+    # tests/records/test_single_hop.py).
+    monkeypatch.setattr(get_settings(), "single_hop_writes", False)
     p = make_patient()
     with statements(engine) as seen:
         r = client.put("/v1/patients/me/symptom-entries/2026-01-06", json=ENTRY,
