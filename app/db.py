@@ -87,6 +87,9 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 DB_MAX_OVERFLOW = 5
+# The server's TCP keepalives on each session (idle seconds, interval seconds, probes): a
+# client gone without a word (a partition) is noticed after 10 + 5 × 3 = 25 s.
+SERVER_KEEPALIVE = (10, 5, 3)
 
 
 def build_engine(url: str | None = None, **kw: Any) -> Engine:
@@ -122,11 +125,16 @@ def build_engine(url: str | None = None, **kw: Any) -> Engine:
             "tcp_user_timeout": settings.db_connect_timeout_seconds * 1000 * 3,
             # Without these, a transaction orphaned by a partition keeps its row locks until
             # the server's TCP keepalive notices (hours), and every request for that patient
-            # waits on them: a hang, not a 503.
+            # waits on them: a hang, not a 503. The server's own keepalives end a session cut
+            # off in the middle of a pipeline (app/care/single_hop.py), which PostgreSQL
+            # counts as active, not idle, while it waits for the rest.
             "options": (
                 f"-c lock_timeout={int(settings.db_lock_timeout_seconds * 1000)} "
                 "-c idle_in_transaction_session_timeout="
-                f"{int(settings.db_idle_in_transaction_seconds * 1000)}"
+                f"{int(settings.db_idle_in_transaction_seconds * 1000)} "
+                f"-c tcp_keepalives_idle={SERVER_KEEPALIVE[0]} "
+                f"-c tcp_keepalives_interval={SERVER_KEEPALIVE[1]} "
+                f"-c tcp_keepalives_count={SERVER_KEEPALIVE[2]}"
             ),
         },
         **kw,

@@ -54,8 +54,14 @@ def test_the_server_ends_transactions_left_idle(postgres_only, engine):
     with engine.connect() as conn:
         idle = conn.execute(text("SHOW idle_in_transaction_session_timeout")).scalar_one()
         lock = conn.execute(text("SHOW lock_timeout")).scalar_one()
+        # A session cut off mid-pipeline is "active", not idle: the server's keepalives end it.
+        keepalive = [
+            conn.execute(text(f"SHOW tcp_keepalives_{name}")).scalar_one()
+            for name in ("idle", "interval", "count")
+        ]
     assert idle == f"{int(s.db_idle_in_transaction_seconds)}s"
     assert lock == f"{int(s.db_lock_timeout_seconds)}s"
+    assert keepalive == ["10", "5", "3"]
 
 
 def test_a_put_on_the_single_hop_path_waits_out_the_lock_once(
