@@ -43,9 +43,9 @@ class Settings(BaseSettings):
     request_concurrency: int = Field(default=8, ge=1, le=256)
     # Batch syncs inside one worker process at once (app/middleware.py: BatchLimitMiddleware).
     sync_concurrency: int = Field(default=2, ge=1, le=64)
-    # PostgreSQL: a patient's own PUT of a diary entry with a bearer token is served in one
-    # threadpool hop and two round trips (app/care/single_hop.py); false sends every PUT
-    # down the general path (same answers and rows, more CPU).
+    # PostgreSQL: a patient's own PUT of a diary entry or exercise session with a bearer token
+    # is served in one threadpool hop and two round trips (app/care/single_hop.py); false
+    # sends every PUT down the general path (same answers and rows, more CPU).
     single_hop_writes: bool = True
     # The flag state worker (app/trends/state_worker.py): how often each API process looks
     # for patients whose stored flag episodes are behind their record; 0 turns it off (then

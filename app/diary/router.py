@@ -123,7 +123,8 @@ def put_symptom_entry(
 
 
 # A patient's own PUT with a bearer token takes the single-hop path on PostgreSQL
-# (app/care/single_hop.py); everything else, and every error, this function.
+# (app/care/single_hop.py); everything else, and every error, this function. The same for
+# sessions below.
 router.add_api_route(
     "/symptom-entries/{entry_date}",
     put_symptom_entry,
@@ -214,13 +215,6 @@ def list_symptom_entry_revisions(
 # --- exercise sessions ----------------------------------------------------------------------
 
 
-@router.put(
-    "/exercise-sessions/{session_id}",
-    tags=["exercise"],
-    responses=PRECONDITION
-    | _written(ExerciseSessionOut, _session_links("$request.path.session_id")),
-    summary="Create (201) or replace (200) an exercise session with a client-chosen id",
-)
 def put_exercise_session(
     session_id: uuid.UUID,
     body: ExerciseSessionIn,
@@ -232,6 +226,18 @@ def put_exercise_session(
 ) -> ExerciseSessionOut:
     row = _put(sessions.put_session, session_id, body, patient, session, now, response, conditions)
     return sessions.session_out(row)
+
+
+router.add_api_route(
+    "/exercise-sessions/{session_id}",
+    put_exercise_session,
+    methods=["PUT"],
+    tags=["exercise"],
+    responses=PRECONDITION
+    | _written(ExerciseSessionOut, _session_links("$request.path.session_id")),
+    summary="Create (201) or replace (200) an exercise session with a client-chosen id",
+    route_class_override=single_hop_route(sessions.SESSION_PUT),
+)
 
 
 @router.post(

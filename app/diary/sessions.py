@@ -7,10 +7,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.care.models import Patient
+from app.care.single_hop import Defer, PutSpec
 from app.diary.models import ExercisePlan, ExerciseSession
 from app.diary.plans import plan_exists
 from app.diary.schemas import ExerciseSessionIn, ExerciseSessionOut
@@ -118,6 +121,29 @@ SESSION: VersionedKind[ExerciseSession] = VersionedKind(
     key_text=str,
     payload=session_payload,
     change=session_change,
+)
+
+
+def _columns_of_body(
+    body: bytes, _session_id: uuid.UUID, now: dt.datetime
+) -> tuple[dict[str, Any], Callable[[Any], bool]]:
+    """`put_session`'s columns and content test from the raw body, validated as the route's
+    body parameter is (raises where the general path answers 422). A session naming a plan
+    takes the general path, which checks that the plan is the patient's."""
+    body_in = ExerciseSessionIn.model_validate(orjson.loads(body))
+    if body_in.plan_id is not None:
+        raise Defer
+    check_started_at(body_in, now)
+    cols = session_columns(body_in)
+    return cols, same_session(cols)
+
+
+# The single-hop PUT (app/care/single_hop.py) of a session with a client-chosen id.
+SESSION_PUT = PutSpec(
+    kind=SESSION,
+    key_param="session_id",
+    key=TypeAdapter(uuid.UUID).validate_python,
+    columns=_columns_of_body,
 )
 
 
