@@ -204,6 +204,8 @@ def put(
             if caller is None or caller.role != "patient":
                 raise Defer
             actor = claimed.actor(caller.role, caller.display_name)
+            # From here a deferral hands the general path this caller (`remembered_actor`):
+            # authenticated, and counted against the rate limit, once.
             remember_actor(request, actor)
             limits.hit("principal", actor.principal)
             try:
