@@ -51,17 +51,18 @@ from app.auth.dependencies import (
     BEARER_USER,
     BearerSession,
     active_sign_in,
+    bearer_session,
     parse_pid,
     remember_actor,
 )
 from app.auth.models import User
 from app.auth.scopes import required_scope
-from app.auth.security import decode_access_token
 from app.care.models import Patient
 from app.db import get_engine
-from app.errors import AppError, PreconditionFailed
+from app.errors import AppError, PreconditionFailed, Unauthorized
 from app.ratelimit import RateLimits
-from app.records.changes import ChangeRecord
+from app.records.changes import ChangeRecord, change_values
+from app.records.http import MAX_CONDITION
 from app.records.models import Change, Revision, StateQueue
 from app.records.versioned import (
     Outcome,
@@ -75,8 +76,6 @@ from app.records.versioned import (
 from app.sql import PgTable, pipeline_connection, postgresql_sql
 
 log = logging.getLogger("kneetrack.single_hop")
-
-_MAX_CONDITION = 1024  # as `IfMatch` / `IfNoneMatch` declare
 
 
 class Defer(Exception):
@@ -164,13 +163,10 @@ def _bearer(request: Request) -> BearerSession:
     scheme, token = get_authorization_scheme_param(headers.get("authorization"))
     if scheme.lower() != "bearer" or not token:
         raise Defer
-    claims = decode_access_token(token)
-    if claims is None:
-        raise Defer
     try:
-        return BearerSession(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]))
-    except ValueError as exc:
-        raise Defer from exc
+        return bearer_session(token)
+    except Unauthorized as exc:
+        raise Defer from exc  # the general path answers the 401
 
 
 def _conditions(request: Request) -> tuple[str | None, str | None]:
@@ -180,7 +176,7 @@ def _conditions(request: Request) -> tuple[str | None, str | None]:
     if_match = request.headers.get("if-match")
     if_none_match = request.headers.get("if-none-match")
     for value in (if_match, if_none_match):
-        if value is not None and len(value) > _MAX_CONDITION:
+        if value is not None and len(value) > MAX_CONDITION:
             raise Defer
     return if_match, if_none_match
 
@@ -298,16 +294,7 @@ def _new_version(cur: psycopg.Cursor[Any], spec: PutSpec, put: _Put, patient_id:
 
 def _record_change(cur: psycopg.Cursor[Any], change: ChangeRecord, pid: Any, now: Any) -> None:
     """`records.changes.record_changes` for one change: the feed row, the flag-state queue."""
-    row = {
-        "patient_id": pid,
-        "kind": change.kind,
-        "record_key": change.key,
-        "op": change.op,
-        "version": change.version,
-        "data": change.data,
-        "changed_at": now,
-    }
-    cur.execute(_CHANGE_SQL, _CHANGES.bind(row))
+    cur.execute(_CHANGE_SQL, _CHANGES.bind(change_values(pid, change, now)))
     if change.touches is not None:
         cur.execute(_STATE_SQL, {"patient_id": pid, "from_date": change.touches, "queued_at": now})
 

@@ -40,7 +40,7 @@ ENTRY_KIND = "symptom_entry"
 EARLIEST_ZONE = dt.timezone(dt.timedelta(hours=14))
 
 
-def check_not_future(patient: Patient | None, entry_date: dt.date, now: dt.datetime) -> None:
+def check_not_future(entry_date: dt.date, now: dt.datetime) -> None:
     """An entry date may not be later than today in UTC+14: a travelling phone's "today" is
     accepted; the profile's time zone still defines day boundaries for trends."""
     latest = now.astimezone(EARLIEST_ZONE).date()
@@ -197,7 +197,7 @@ def put_entry(
     if_none_match: str | None = None,
 ) -> tuple[SymptomEntry, str]:
     """Create or replace. Returns the row and what happened: created | updated | unchanged."""
-    check_not_future(patient, entry_date, now)
+    check_not_future(entry_date, now)
     cols = entry_columns(body)
     return put_versioned(
         session,
@@ -219,7 +219,7 @@ def _columns_of_body(
     """`put_entry`'s columns and content test from the raw body, validated as the route's body
     parameter is (raises ValueError or AppError where the general path answers 422)."""
     entry = SymptomEntryIn.model_validate(orjson.loads(body))
-    check_not_future(None, entry_date, now)
+    check_not_future(entry_date, now)
     cols = entry_columns(entry)
     return with_recorded_at(cols, entry, now), same_entry(cols, entry.recorded_at)
 

@@ -53,25 +53,23 @@ def record_changes(
     if not changes:
         return
     lock_patient(session, patient_id)
-    insert_many(
-        session,
-        table_of(Change),
-        [
-            {
-                "patient_id": patient_id,
-                "kind": c.kind,
-                "record_key": c.key,
-                "op": c.op,
-                "version": c.version,
-                "data": c.data,
-                "changed_at": now,
-            }
-            for c in changes
-        ],
-    )
+    insert_many(session, table_of(Change), [change_values(patient_id, c, now) for c in changes])
     touched = [c.touches for c in changes if c.touches is not None]
     if touched:
         enqueue_state(session, patient_id, min(touched), now=now)
+
+
+def change_values(patient_id: uuid.UUID, change: ChangeRecord, now: dt.datetime) -> dict[str, Any]:
+    """The feed row of one change (its `seq` is the database's)."""
+    return {
+        "patient_id": patient_id,
+        "kind": change.kind,
+        "record_key": change.key,
+        "op": change.op,
+        "version": change.version,
+        "data": change.data,
+        "changed_at": now,
+    }
 
 
 def enqueue_state(

@@ -11,12 +11,15 @@ from fastapi import Depends, Header, Response
 from app.openapi import PROBLEM_RESPONSES
 from app.records.versioned import etag_of
 
+# The longest conditional header taken (a longer one is a 422).
+MAX_CONDITION = 1024
 # A malformed If-Match lists no tag that could match: 412, as for a stale one.
 IfMatch = Annotated[
-    str | None, Header(description="Apply only if the ETag still matches", max_length=1024)
+    str | None,
+    Header(description="Apply only if the ETag still matches", max_length=MAX_CONDITION),
 ]
 IfNoneMatch = Annotated[
-    str | None, Header(description="`*`: create only, never replace", max_length=1024)
+    str | None, Header(description="`*`: create only, never replace", max_length=MAX_CONDITION)
 ]
 
 

@@ -135,7 +135,7 @@ def check_items(body: SyncIn, patient: Patient, now: dt.datetime) -> list[Step]:
     steps: list[Step] = []
     # The items are as sent (SkipValidation in SyncIn): each is validated here, on its own.
     for raw in body.symptom_entries:
-        rule = lambda i: entries.check_not_future(patient, i.entry_date, now)  # noqa: E731
+        rule = lambda i: entries.check_not_future(i.entry_date, now)  # noqa: E731
         checked = _check(raw, SyncEntryItem, rule, ENTRY, "entry_date")
         steps.append(PutEntry(checked) if isinstance(checked, SyncEntryItem) else checked)
     for sent in body.exercise_sessions:
