@@ -142,19 +142,21 @@ class PgTable:
         self.columns = [c.key for c in self.table.columns if c.key not in skip]
         self.json = frozenset(c.key for c in self.table.columns if isinstance(c.type, JSON))
 
-    def _param(self, column: str) -> str:
-        return f"%({column})s::JSON" if column in self.json else f"%({column})s"
+    def _param(self, column: str, prefix: str) -> str:
+        name = f"%({prefix}{column})s"
+        return f"{name}::JSON" if column in self.json else name
 
-    def insert(self, tail: str = "") -> str:
+    def insert(self, tail: str = "", *, prefix: str = "") -> str:
+        """INSERT of every column; parameters named `prefix` + column (see `bind`)."""
         names = ", ".join(self.columns)
-        values = ", ".join(self._param(c) for c in self.columns)
+        values = ", ".join(self._param(c, prefix) for c in self.columns)
         # Names from the table's metadata; every value is a bound parameter.
         return f"INSERT INTO {self.table.name} ({names}) VALUES ({values}){tail}"  # noqa: S608
 
-    def update(self, keep: tuple[str, ...]) -> str:
+    def update(self, keep: tuple[str, ...], *, prefix: str = "") -> str:
         """UPDATE of every column but `keep`, of the row with the given `id`."""
-        sets = ", ".join(f"{c} = {self._param(c)}" for c in self.columns if c not in keep)
-        return f"UPDATE {self.table.name} SET {sets} WHERE id = %(id)s"  # noqa: S608
+        sets = ", ".join(f"{c} = {self._param(c, prefix)}" for c in self.columns if c not in keep)
+        return f"UPDATE {self.table.name} SET {sets} WHERE id = %({prefix}id)s"  # noqa: S608
 
     @cached_property
     def _serialisers(self) -> dict[str, Callable[[Any], Any]]:
@@ -163,11 +165,23 @@ class PgTable:
         processors = {c: t.bind_processor(dialect) for c, t in found.items()}
         return {c: f for c, f in processors.items() if f is not None}
 
-    def bind(self, values: dict[str, Any]) -> dict[str, Any]:
+    def bind(self, values: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
+        """The parameters of `insert` or `update` built with the same `prefix`."""
         out = dict(values)
         for c, serialise in self._serialisers.items():
             out[c] = serialise(out[c])
-        return out
+        return {prefix + k: v for k, v in out.items()} if prefix else out
+
+
+def one_statement(parts: Sequence[tuple[str, str]]) -> str:
+    """Data-modifying statements `(name, text)` sent as one: all but the last in a WITH clause.
+    PostgreSQL runs every data-modifying WITH query to completion, on the snapshot of the
+    statement, whether or not the rest reads it; so the statements must not depend on each
+    other's rows, and their parameters need names of their own (`PgTable`'s `prefix`)."""
+    *first, (_, last) = parts
+    if not first:
+        return last
+    return "WITH " + ", ".join(f"{name} AS ({text})" for name, text in first) + " " + last
 
 
 @contextmanager

@@ -9,8 +9,8 @@ in two pipelines:
 
 1. BEGIN; the caller (the sign-in still active, `active_sign_in`) with the patient's row
    lock; the record's current version, locked;
-2. the record's new version, the revision it supersedes, its change-feed row, the flag-state
-   queue, the audit row; COMMIT.
+2. one statement (data-modifying WITH queries) writing the record's new version, the revision
+   it supersedes, its change-feed row, the flag-state queue and the audit row; COMMIT.
 
 The rules are the general path's own (`decide_put`, `written_values`, `revision_values`, the
 kind's `change`, `audit.event_for`); tests/care/test_single_hop.py holds the answers, rows,
@@ -73,7 +73,7 @@ from app.records.versioned import (
     row_statement,
     written_values,
 )
-from app.sql import PgTable, pipeline_connection, postgresql_sql
+from app.sql import PgTable, one_statement, pipeline_connection, postgresql_sql
 
 log = logging.getLogger("kneetrack.single_hop")
 
@@ -96,13 +96,16 @@ _CHANGES = PgTable(Change, skip=("seq",))
 _REVISIONS = PgTable(Revision)
 _AUDIT = PgTable(AuditEvent, skip=("id",))
 _STATE = PgTable(StateQueue)
-_CHANGE_SQL = _CHANGES.insert()
-_REVISION_SQL = _REVISIONS.insert()
-_AUDIT_SQL = _AUDIT.insert()
+# Round trip 2's statements, joined into one (`one_statement`): their parameters are named
+# with the prefix of the part they fill.
+_CHANGE_SQL = _CHANGES.insert(prefix="c_")
+_REVISION_SQL = _REVISIONS.insert(prefix="r_")
+_AUDIT_SQL = _AUDIT.insert(prefix="a_")
 # `records.changes.enqueue_state`: the earlier date wins.
 _STATE_SQL = _STATE.insert(
     " ON CONFLICT (patient_id) DO UPDATE SET"
-    " from_date = LEAST(state_queue.from_date, EXCLUDED.from_date)"
+    " from_date = LEAST(state_queue.from_date, EXCLUDED.from_date)",
+    prefix="s_",
 )
 
 
@@ -137,8 +140,8 @@ class PutSpec:
         keep = ("id", "patient_id", self.kind.key_column)
         return (
             postgresql_sql(row_statement(self.kind, for_update=True)),
-            self.table.insert(),
-            self.table.update(keep),
+            self.table.insert(prefix="v_"),
+            self.table.update(keep, prefix="v_"),
         )
 
 
@@ -264,7 +267,19 @@ def _read(
     return caller, None if found is None else _Row(found._asdict())
 
 
-def _new_version(cur: psycopg.Cursor[Any], spec: PutSpec, put: _Put, patient_id: Any) -> _Row:
+class _Writes:
+    """Round trip 2's writes, each a named part of one statement (`one_statement`)."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, str]] = []
+        self.params: dict[str, Any] = {}
+
+    def add(self, name: str, text: str, table: PgTable, values: dict[str, Any]) -> None:
+        self.parts.append((name, text))
+        self.params.update(table.bind(values, prefix=f"{name}_"))
+
+
+def _new_version(writes: _Writes, spec: PutSpec, put: _Put, patient_id: Any) -> _Row:
     """The record's new version, and the revision of the one it replaces."""
     kind, current = spec.kind, put.current
     _select, insert_row, update_row = spec.statements
@@ -272,10 +287,10 @@ def _new_version(cur: psycopg.Cursor[Any], spec: PutSpec, put: _Put, patient_id:
         # Every column, defaults included, as the general path's new row has them.
         ids = {"id": uuid.uuid4(), "patient_id": patient_id, kind.key_column: put.key}
         values = spec.defaults | ids | written_values(None, put.columns, put.now)
-        cur.execute(insert_row, spec.table.bind(values))
+        writes.add("v", insert_row, spec.table, values)
     else:
         values = vars(current) | written_values(current, put.columns, put.now)
-        cur.execute(update_row, spec.table.bind(values))
+        writes.add("v", update_row, spec.table, values)
     if put.outcome == "updated":
         assert current is not None
         revision = revision_values(
@@ -288,32 +303,32 @@ def _new_version(cur: psycopg.Cursor[Any], spec: PutSpec, put: _Put, patient_id:
             now=put.now,
             actor_id=patient_id,
         )
-        cur.execute(_REVISION_SQL, _REVISIONS.bind(revision))
+        writes.add("r", _REVISION_SQL, _REVISIONS, revision)
     return _Row(values)
 
 
-def _record_change(cur: psycopg.Cursor[Any], change: ChangeRecord, pid: Any, now: Any) -> None:
+def _record_change(writes: _Writes, change: ChangeRecord, pid: Any, now: Any) -> None:
     """`records.changes.record_changes` for one change: the feed row, the flag-state queue."""
-    cur.execute(_CHANGE_SQL, _CHANGES.bind(change_values(pid, change, now)))
+    writes.add("c", _CHANGE_SQL, _CHANGES, change_values(pid, change, now))
     if change.touches is not None:
-        cur.execute(_STATE_SQL, {"patient_id": pid, "from_date": change.touches, "queued_at": now})
-
-
-def _record_audit(cur: psycopg.Cursor[Any], event: AuditEvent) -> None:
-    """`audit.record`: the allowed request's event, committed with its rows."""
-    cur.execute(_AUDIT_SQL, event.model_dump(exclude={"id"}))
+        state = {"patient_id": pid, "from_date": change.touches, "queued_at": now}
+        writes.add("s", _STATE_SQL, _STATE, state)
 
 
 def _write(conn: psycopg.Connection[Any], spec: PutSpec, put: _Put, event: AuditEvent) -> _Row:
-    """Round trip 2: the new version, what it supersedes, its change, the audit row, COMMIT."""
+    """Round trip 2: the new version, what it supersedes, its change and the audit row (one
+    statement: none of them reads another's row), then COMMIT."""
     patient_id = event.patient_id
+    writes = _Writes()
+    if put.outcome == "unchanged":
+        assert put.current is not None
+        row = put.current
+    else:
+        row = _new_version(writes, spec, put, patient_id)
+        _record_change(writes, spec.kind.change(row), patient_id, put.now)
+    # `audit.record`: the allowed request's event, committed with its rows.
+    writes.add("a", _AUDIT_SQL, _AUDIT, event.model_dump(exclude={"id"}))
     with conn.pipeline(), conn.cursor() as cur:
-        if put.outcome == "unchanged":
-            assert put.current is not None
-            row = put.current
-        else:
-            row = _new_version(cur, spec, put, patient_id)
-            _record_change(cur, spec.kind.change(row), patient_id, put.now)
-        _record_audit(cur, event)
+        cur.execute(one_statement(writes.parts), writes.params)
         cur.execute("COMMIT")
     return row

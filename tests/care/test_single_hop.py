@@ -203,7 +203,8 @@ def test_rate_limit_counts_each_put_once(client, make_patient, app):
 
 def test_two_round_trips_on_postgresql(client, make_patient, engine, backend, tmp_path):
     """libpq's own trace of the connection: the first pipeline carries BEGIN, the caller with
-    the patient's lock and the entry; the second the writes and COMMIT. One Sync each."""
+    the patient's lock and the entry; the second the writes, as one statement, and COMMIT. One
+    Sync each."""
     if backend != "postgresql":
         pytest.skip("the single-hop path is PostgreSQL's")
     from psycopg import pq
@@ -236,7 +237,7 @@ def test_two_round_trips_on_postgresql(client, make_patient, engine, backend, tm
     ]
     assert sent == [
         "Parse BEGIN", "Parse SELECT", "Parse SELECT", "Sync",
-        "Parse INSERT", "Parse INSERT", "Parse INSERT", "Parse INSERT", "Parse COMMIT", "Sync",
+        "Parse WITH", "Parse COMMIT", "Sync",
     ], sent
 
 
