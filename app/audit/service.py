@@ -48,7 +48,7 @@ def resource_of(request: Request) -> str:
     return f"{request.method} {getattr(route, 'path', '<unmatched>')}"[:200]
 
 
-def event_for(
+def event_values(
     request: Request,
     actor: Caller,
     *,
@@ -56,26 +56,33 @@ def event_for(
     action: str,
     outcome: str,
     status: int,
-) -> AuditEvent:
+) -> dict[str, Any]:
+    """A request's event as the columns of its row (all but `id`); `event_for` makes the model
+    of it, the single-hop PUT writes it as it is."""
     agent = request.headers.get("user-agent")
     address = client_address(request)
-    return AuditEvent(
-        at=utcnow(),
-        actor_id=actor.user_id,
-        actor_role=actor.role,
-        via=actor.via,
-        api_key_id=actor.api_key_id,
-        patient_id=patient_id,
-        action=action,
-        resource=resource_of(request),
-        outcome=outcome,
-        status=status,
-        client_ip=address.peer[:64] if address.peer else None,
-        forwarded_ip=address.forwarded,
-        user_agent=agent[:USER_AGENT_CHARS] if agent else None,
-        request_id=getattr(request.state, "request_id", None)
+    return {
+        "at": utcnow(),
+        "actor_id": actor.user_id,
+        "actor_role": actor.role,
+        "via": actor.via,
+        "api_key_id": actor.api_key_id,
+        "patient_id": patient_id,
+        "action": action,
+        "resource": resource_of(request),
+        "outcome": outcome,
+        "status": status,
+        "client_ip": address.peer[:64] if address.peer else None,
+        "forwarded_ip": address.forwarded,
+        "user_agent": agent[:USER_AGENT_CHARS] if agent else None,
+        "request_id": getattr(request.state, "request_id", None)
         or request.scope.get("state", {}).get("request_id"),
-    )
+    }
+
+
+def event_for(request: Request, actor: Caller, **columns: Any) -> AuditEvent:
+    """The event as a model (`columns`: the keywords of `event_values`)."""
+    return AuditEvent(**event_values(request, actor, **columns))
 
 
 _PENDING = "kneetrack_audit_pending"

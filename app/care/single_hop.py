@@ -13,7 +13,7 @@ in two pipelines:
    it supersedes, its change-feed row, the flag-state queue and the audit row; COMMIT.
 
 The rules are the general path's own (`decide_put`, `written_values`, `revision_values`, the
-kind's `change`, `audit.event_for`); tests/care/test_single_hop.py holds the answers, rows,
+kind's `change`, `audit.event_values`); tests/care/test_single_hop.py holds the answers, rows,
 revisions, changes and audit rows of both paths equal. Anything else is deferred *before* this
 module writes anything: another caller or credential, a body, key or header the general path
 would refuse, a failed precondition, any other database error. The general path then serves
@@ -213,7 +213,7 @@ def put(
                 )
             except PreconditionFailed as exc:
                 raise Defer from exc  # the general path answers 412 and records the failure
-            event = audit.event_for(
+            event = audit.event_values(
                 request,
                 actor,
                 patient_id=actor.user_id,
@@ -233,7 +233,7 @@ def put(
         raise Defer from exc
     return Response(
         content=orjson.dumps(spec.kind.change(row).data),
-        status_code=event.status,
+        status_code=event["status"],
         media_type="application/json",
         headers={"ETag": etag_of(row.version)},
     )
@@ -315,10 +315,10 @@ def _record_change(writes: _Writes, change: ChangeRecord, pid: Any, now: Any) ->
         writes.add("s", _STATE_SQL, _STATE, state)
 
 
-def _write(conn: psycopg.Connection[Any], spec: PutSpec, put: _Put, event: AuditEvent) -> _Row:
+def _write(conn: psycopg.Connection[Any], spec: PutSpec, put: _Put, event: dict[str, Any]) -> _Row:
     """Round trip 2: the new version, what it supersedes, its change and the audit row (one
     statement: none of them reads another's row), then COMMIT."""
-    patient_id = event.patient_id
+    patient_id = event["patient_id"]
     writes = _Writes()
     if put.outcome == "unchanged":
         assert put.current is not None
@@ -327,7 +327,7 @@ def _write(conn: psycopg.Connection[Any], spec: PutSpec, put: _Put, event: Audit
         row = _new_version(writes, spec, put, patient_id)
         _record_change(writes, spec.kind.change(row), patient_id, put.now)
     # `audit.record`: the allowed request's event, committed with its rows.
-    writes.add("a", _AUDIT_SQL, _AUDIT, event.model_dump(exclude={"id"}))
+    writes.add("a", _AUDIT_SQL, _AUDIT, event)
     with conn.pipeline(), conn.cursor() as cur:
         cur.execute(one_statement(writes.parts), writes.params)
         cur.execute("COMMIT")
