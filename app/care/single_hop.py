@@ -9,8 +9,9 @@ in two pipelines:
 
 1. BEGIN; the caller (the sign-in still active, `active_sign_in`) with the patient's row
    lock; the record's current version, locked;
-2. one statement (data-modifying WITH queries) writing the record's new version, the revision
-   it supersedes, its change-feed row, the flag-state queue and the audit row; COMMIT.
+2. two statements (data-modifying WITH queries, `joined_statements`) writing the record's new
+   version, the revision it supersedes, its change-feed row, the flag-state queue and the
+   audit row; COMMIT.
 
 The rules are the general path's own (`decide_put`, `written_values`, `revision_values`, the
 kind's `change`, `audit.event_values`); tests/care/test_single_hop.py holds the answers, rows,
@@ -73,7 +74,7 @@ from app.records.versioned import (
     row_statement,
     written_values,
 )
-from app.sql import PgTable, one_statement, pipeline_connection, postgresql_sql
+from app.sql import PgTable, joined_statements, pipeline_connection, postgresql_sql
 
 log = logging.getLogger("kneetrack.single_hop")
 
@@ -268,15 +269,13 @@ def _read(
 
 
 class _Writes:
-    """Round trip 2's writes, each a named part of one statement (`one_statement`)."""
+    """Round trip 2's writes, each a named part of a joined statement (`joined_statements`)."""
 
     def __init__(self) -> None:
-        self.parts: list[tuple[str, str]] = []
-        self.params: dict[str, Any] = {}
+        self.parts: list[tuple[str, str, dict[str, Any]]] = []
 
     def add(self, name: str, text: str, table: PgTable, values: dict[str, Any]) -> None:
-        self.parts.append((name, text))
-        self.params.update(table.bind(values, prefix=f"{name}_"))
+        self.parts.append((name, text, table.bind(values, prefix=f"{name}_")))
 
 
 def _new_version(writes: _Writes, spec: PutSpec, put: _Put, patient_id: Any) -> _Row:
@@ -316,8 +315,8 @@ def _record_change(writes: _Writes, change: ChangeRecord, pid: Any, now: Any) ->
 
 
 def _write(conn: psycopg.Connection[Any], spec: PutSpec, put: _Put, event: dict[str, Any]) -> _Row:
-    """Round trip 2: the new version, what it supersedes, its change and the audit row (one
-    statement: none of them reads another's row), then COMMIT."""
+    """Round trip 2: the new version, what it supersedes, its change and the audit row (joined
+    into two statements: none of them reads another's row), then COMMIT."""
     patient_id = event["patient_id"]
     writes = _Writes()
     if put.outcome == "unchanged":
@@ -329,6 +328,7 @@ def _write(conn: psycopg.Connection[Any], spec: PutSpec, put: _Put, event: dict[
     # `audit.record`: the allowed request's event, committed with its rows.
     writes.add("a", _AUDIT_SQL, _AUDIT, event)
     with conn.pipeline(), conn.cursor() as cur:
-        cur.execute(one_statement(writes.parts), writes.params)
+        for text, params in joined_statements(writes.parts):
+            cur.execute(text, params)
         cur.execute("COMMIT")
     return row

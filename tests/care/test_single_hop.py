@@ -203,8 +203,8 @@ def test_rate_limit_counts_each_put_once(client, make_patient, app):
 
 def test_two_round_trips_on_postgresql(client, make_patient, engine, backend, tmp_path):
     """libpq's own trace of the connection: the first pipeline carries BEGIN, the caller with
-    the patient's lock and the entry; the second the writes, as one statement, and COMMIT. One
-    Sync each."""
+    the patient's lock and the entry; the second the writes, joined into two statements (each
+    within what psycopg caches), and COMMIT. One Sync each."""
     if backend != "postgresql":
         pytest.skip("the single-hop path is PostgreSQL's")
     from psycopg import pq
@@ -237,7 +237,7 @@ def test_two_round_trips_on_postgresql(client, make_patient, engine, backend, tm
     ]
     assert sent == [
         "Parse BEGIN", "Parse SELECT", "Parse SELECT", "Sync",
-        "Parse WITH", "Parse COMMIT", "Sync",
+        "Parse WITH", "Parse INSERT", "Parse COMMIT", "Sync",
     ], sent
 
 
@@ -324,3 +324,37 @@ def test_sessions_both_paths_answer_and_store_the_same(
     assert _session_rows(engine, fast.id, fast_ids) == _session_rows(
         engine, general.id, general_ids
     )
+
+
+def test_round_trip_two_statements_stay_within_psycopgs_cache():
+    """Every statement of round trip 2, for each kind and shape (new, or replacing a version
+    with a revision), keeps within the parameters and length psycopg keeps converted; past
+    them it reads the text again on every PUT. Each part is written once, in order."""
+    from psycopg import _queries
+
+    from app.care import single_hop as sh
+    from app.diary.entries import ENTRY_PUT
+    from app.diary.sessions import SESSION_PUT
+    from app.sql import joined_statements
+
+    for spec in (ENTRY_PUT, SESSION_PUT):
+        _select, insert_row, update_row = spec.statements
+        tables = {"v": spec.table, "r": sh._REVISIONS, "c": sh._CHANGES, "s": sh._STATE}
+        texts = {"r": sh._REVISION_SQL, "c": sh._CHANGE_SQL, "s": sh._STATE_SQL}
+        for version, extra in ((insert_row, ""), (update_row, "r")):
+            names = ["v", *extra, "c", "s"]
+            parts = [
+                (n, version if n == "v" else texts[n], {f"{n}_{c}": c for c in tables[n].columns})
+                for n in names
+            ]
+            parts.append(("a", sh._AUDIT_SQL, {f"a_{c}": c for c in sh._AUDIT.columns}))
+            joined = joined_statements(parts)
+            assert 1 <= len(joined) < len(parts)
+            for sql_text, params in joined:
+                assert len(params) <= _queries.MAX_CACHED_STATEMENT_PARAMS
+                assert len(sql_text) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+                placeholders = re.findall(r"%\((\w+)\)s", sql_text)
+                assert sorted(placeholders) == sorted(set(placeholders))
+                assert set(placeholders) <= set(params)
+            merged = [p for _, params in joined for p in params]
+            assert merged == [p for *_, params in parts for p in params]
