@@ -71,8 +71,11 @@ fmt: sync ## Format and autofix
 	$(BIN)/ruff format app
 	$(BIN)/ruff check --fix .
 
-bench: sync ## Benchmark against the ceilings on PostgreSQL (minutes; writes docs/BENCHMARKS.md)
-	$(BIN)/python -m bench --replicas 2
+bench: sync bench-venv ## Benchmark against the ceilings on PostgreSQL (minutes; writes docs/BENCHMARKS.md)
+	$(BIN)/python -m bench --replicas 2 --product-python .bench-venv/bin/python
+
+bench-venv: $(UV) ## The product as the Dockerfile installs it (no dev packages) in .bench-venv, for `make bench`
+	@UV_PROJECT_ENVIRONMENT=.bench-venv $(UV) sync --frozen --no-dev --quiet
 
 bench-smoke: sync ## The benchmark's smoke run (seconds): tiny seed, 1 run of each scenario
 	$(BIN)/python -m bench --quick --replicas 2
@@ -83,4 +86,4 @@ check: lint lint-openapi types migrations-check ## Lint, types, migrations check
 hooks: sync ## Install the git hooks: ruff, mypy, the commit-message check (.pre-commit-config.yaml)
 	$(BIN)/pre-commit install
 
-.PHONY: help sync run demo test reliability lint lint-openapi ts-client types migrations-check migration screenshots openapi fmt check hooks bench bench-smoke
+.PHONY: help sync run demo test reliability lint lint-openapi ts-client types migrations-check migration screenshots openapi fmt check hooks bench bench-venv bench-smoke

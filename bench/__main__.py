@@ -45,6 +45,13 @@ def bench(
             "worker each) behind HAProxy with deploy/haproxy.cfg (2; 0 = off; needs haproxy)"
         ),
     ] = 0,
+    product_python: Annotated[
+        str | None,
+        typer.Option(
+            help="Python of the environment the product servers run in (default: this one; "
+            "`make bench-venv` makes .bench-venv, the production install without dev packages)"
+        ),
+    ] = None,
     output: Annotated[
         str | None,
         typer.Option(
@@ -84,6 +91,7 @@ def bench(
         profile=Path(profile) if profile else None,
         replicas=replicas,
         command="python -m bench " + " ".join(sys.argv[1:]),
+        product_python=product_python or sys.executable,
     )
     outcome = runner.run(opts)
     typer.echo("\n" + report.render(outcome))

@@ -66,6 +66,7 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     openapi_paths: dict[str, set[str]] = field(default_factory=dict)
     topology: str = ""  # how the report names a server that is not one uvicorn (Replicas)
+    python: str = sys.executable  # the product's interpreter (`--product-python`)
 
     @property
     def base(self) -> str:
@@ -74,7 +75,7 @@ class Server:
     def start(self) -> None:
         self.port = free_port()
         if self.kind == "product":
-            cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
+            cmd = [self.python, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
         else:
             cmd = [sys.executable, "-m", "bench.ceilings"]
         cmd += ["--port", str(self.port), "--workers", str(self.workers)]
@@ -188,7 +189,13 @@ class Replicas(Server):
         # HAProxy's X-Forwarded-For is believed from loopback only, as in the compose profile.
         env = {**self.env, "KNEETRACK_TRUSTED_PROXIES": "127.0.0.1"}
         self.members = [
-            Server("product", 1, env, self.log_path.with_name(f"replica-{i + 1}.log"))
+            Server(
+                "product",
+                1,
+                env,
+                self.log_path.with_name(f"replica-{i + 1}.log"),
+                python=self.python,
+            )
             for i in range(self.workers)
         ]
         try:

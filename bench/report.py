@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.load import machine
-from bench.runner import Measured, Outcome
+from bench.runner import Measured, Options, Outcome
 
 BEGIN = "<!-- bench:begin (written by `python -m bench`; edit outside these markers) -->"
 END = "<!-- bench:end -->"
@@ -202,12 +203,18 @@ def targets(out: Outcome) -> list[Target]:
     return t
 
 
+def _product_env(o: Options) -> str:
+    if o.product_python == sys.executable:
+        return "the benchmark's own environment (dev packages installed)"
+    return f"`{o.product_python}` (`--product-python`)"
+
+
 def render(out: Outcome) -> str:
     o = out.options
     lines = [
         f"Run {out.started} with `{o.command}` in {out.seconds / 60:.1f} min, on {machine()}, "
         f"{out.postgres} on the same machine, load from wrk on the same machine; the product "
-        f"counts rate limits in {out.limits_store}.",
+        f"counts rate limits in {out.limits_store}; its servers ran in {_product_env(o)}.",
         "",
         f"Data: {'; '.join(out.seed_notes) or 'reused from an earlier run (--reuse)'}. "
         f"Each figure is the median of {o.runs} run(s) of {o.duration:g} s "

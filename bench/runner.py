@@ -7,6 +7,7 @@ import json
 import math
 import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -57,6 +58,9 @@ class Options:
     profile: Path | None = None  # py-spy the first timed run of each scenario into this folder
     replicas: int = 0  # > 0: the multi-worker product scenarios again, replicas behind HAProxy
     command: str = "python -m bench"
+    # The interpreter of the environment the product runs in: this one, or a production
+    # install without the dev dependencies (`make bench-venv`), whose imports differ.
+    product_python: str = sys.executable
 
 
 @dataclass
@@ -370,13 +374,16 @@ def run_phase(
             todo = _todo(opts, kind, w, scale)
             if todo:
                 log(f"{kind} server, {w} worker(s), {scale} scale")
-                run_on(out, ctx, Server(kind, w, env, tmp / f"{kind}-{w}.log"), todo, files)
+                python = opts.product_python if kind == "product" else sys.executable
+                server = Server(kind, w, env, tmp / f"{kind}-{w}.log", python=python)
+                run_on(out, ctx, server, todo, files)
     # The product scenarios measured at 2 workers, again on `--replicas` processes of one
     # worker each behind HAProxy (docs/BENCHMARKS.md says what this shows on a shared machine).
     todo = _todo(opts, "product", 2, scale) if scale == "large" and opts.replicas else []
     if todo:
         log(f"product, {opts.replicas} replicas of 1 worker behind HAProxy, {scale} scale")
-        run_on(out, ctx, Replicas("product", opts.replicas, env, tmp / "lb.log"), todo, files)
+        lb = Replicas("product", opts.replicas, env, tmp / "lb.log", python=opts.product_python)
+        run_on(out, ctx, lb, todo, files)
 
 
 def _postgres_version(url: str) -> str:
