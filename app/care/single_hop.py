@@ -9,7 +9,7 @@ in two pipelines:
 
 1. BEGIN; the caller (the sign-in still active, `active_sign_in`) with the patient's row
    lock; the record's current version, locked;
-2. two statements (data-modifying WITH queries, `joined_statements`) writing the record's new
+2. one or two statements (data-modifying WITH queries, `joined_statements`) writing the new
    version, the revision it supersedes, its change-feed row, the flag-state queue and the
    audit row; COMMIT.
 
@@ -97,8 +97,8 @@ _CHANGES = PgTable(Change, skip=("seq",))
 _REVISIONS = PgTable(Revision)
 _AUDIT = PgTable(AuditEvent, skip=("id",))
 _STATE = PgTable(StateQueue)
-# Round trip 2's statements, joined into one (`one_statement`): their parameters are named
-# with the prefix of the part they fill.
+# Round trip 2's statements, joined by `joined_statements`: their parameters are named with
+# the prefix of the part they fill.
 _CHANGE_SQL = _CHANGES.insert(prefix="c_")
 _REVISION_SQL = _REVISIONS.insert(prefix="r_")
 _AUDIT_SQL = _AUDIT.insert(prefix="a_")
@@ -316,7 +316,7 @@ def _record_change(writes: _Writes, change: ChangeRecord, pid: Any, now: Any) ->
 
 def _write(conn: psycopg.Connection[Any], spec: PutSpec, put: _Put, event: dict[str, Any]) -> _Row:
     """Round trip 2: the new version, what it supersedes, its change and the audit row (joined
-    into two statements: none of them reads another's row), then COMMIT."""
+    into one or two statements: none of them reads another's row), then COMMIT."""
     patient_id = event["patient_id"]
     writes = _Writes()
     if put.outcome == "unchanged":
