@@ -53,6 +53,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_quiet(
+    pids: list[int], *, share: float = 0.05, window: float = 0.5, timeout: float = 120.0
+) -> float:
+    """Wait until the processes together use under `share` of a core over `window` seconds, and
+    return the seconds waited. When wrk stops, the requests it left queued (a batch sync's take
+    seconds each) are still being served: measured from then, the next scenario would pay for
+    them, in latency and in CPU."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        before = sum(cpu_seconds(p) for p in pids)
+        time.sleep(window)
+        if sum(cpu_seconds(p) for p in pids) - before < share * window:
+            break
+    return time.monotonic() - start
+
+
 @dataclass
 class Server:
     """A uvicorn server: `product` is `kneetrack serve`; `ceilings` is bench/ceilings.py, run

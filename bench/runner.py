@@ -30,6 +30,7 @@ from bench.load import (
     machine,
     rss_mb,
     run_wrk,
+    wait_quiet,
     wrk_available,
 )
 from bench.scenarios import SCENARIOS, Ctx, Scenario, make_ctx
@@ -228,6 +229,9 @@ def stored_rows(url: str, ctx: Ctx, ranges: list[tuple[str, str]]) -> int:
 
 def run_scenario(server: Server, ctx: Ctx, s: Scenario, opts: Options, files: Files) -> Measured:
     m = Measured(s, server.workers, ctx.scale, topology=server.topology)
+    waited = wait_quiet(server.worker_pids())
+    if waited > 1:
+        log(f"  {s.key:14} waited {waited:.1f} s for the previous scenario's requests to end")
     reads = s.reads(ctx) if s.reads else []
     m.status = probe(server, ctx, s, reads)
     if m.status != "ok":
